@@ -1,0 +1,48 @@
+"""The FastAPI application: every context's JSON API and HTML views on one server."""
+
+from __future__ import annotations
+
+import threading
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import prakerja.models  # noqa: F401  (all tables)
+from prakerja import __version__, portal
+from prakerja.contexts import import_all
+from prakerja.kit import jobs, web
+from prakerja.kit.db import Database
+from prakerja.kit.logging import configure_logging
+from prakerja.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the app; the caller may hand in a database (tests) or let it open the configured one."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_json)
+    app = FastAPI(title="prakerja", version=__version__,
+                  description="Kartu Prakerja-style programme platform: citizen, operator and "
+                              "partner APIs.", openapi_url="/api/openapi.json", docs_url="/api/docs",
+                  redoc_url=None)
+    app.state.db = db or Database(settings.database_url)
+    app.state.settings = settings
+    web.install(app)
+    static = str(resources.files("prakerja").joinpath("static"))
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    import_all("jobs")
+    app.include_router(portal.router)
+    for module in import_all("api") + import_all("views"):
+        app.include_router(module.router)
+    if settings.run_worker_in_web:
+        _start_inline_worker(app)
+    return app
+
+
+def _start_inline_worker(app: FastAPI) -> None:
+    """The demo runs one job worker thread inside the web process (SQLite: one worker only)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=jobs.work_forever, args=(app.state.db,),
+                              kwargs={"should_stop": stop.is_set}, daemon=True, name="jobs")
+    thread.start()
+    app.state.stop_worker = stop

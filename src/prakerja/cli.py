@@ -1,0 +1,99 @@
+"""The `prakerja` command: serve, worker, db, demo, admin, audit and every context's commands."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from prakerja.contexts import import_all
+from prakerja.settings import get_settings
+
+app = typer.Typer(help="Run a Kartu Prakerja-style programme.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+console = Console(stderr=True)
+
+
+def open_db():  # type: ignore[no-untyped-def]
+    """The configured database, with every table and job handler loaded."""
+    import prakerja.models  # noqa: F401
+    from prakerja.kit.db import Database
+
+    import_all("jobs")
+    return Database(get_settings().database_url)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          with_worker: bool = typer.Option(False, help="Run a job worker inside the web process.")) -> None:
+    """Serve the web app and the APIs."""
+    import os
+
+    import uvicorn
+
+    if with_worker:
+        os.environ["PRAKERJA_RUN_WORKER_IN_WEB"] = "1"
+    uvicorn.run("prakerja.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """Claim and run background jobs until stopped (SIGINT/SIGTERM)."""
+    from prakerja.kit import jobs
+
+    stopping = {"flag": False}
+
+    def stop(*_: object) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    jobs.work_forever(open_db(), should_stop=lambda: stopping["flag"])
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the schema to the newest revision."""
+    from prakerja.kit import migrate
+
+    migrate.upgrade(get_settings().database_url, revision)
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole audit chain; exit 1 naming the first broken link."""
+    from prakerja.kit import audit
+
+    db = open_db()
+    with db.transaction() as session:
+        report = audit.verify(session)
+    typer.echo(json.dumps({"ok": report.ok, "checked": report.checked,
+                           "first_broken_id": report.first_broken_id, "reason": report.reason}))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _register_context_commands() -> None:
+    for module in import_all("cli"):
+        for name, sub in getattr(module, "COMMANDS", {}).items():
+            app.add_typer(sub, name=name)
+
+
+_register_context_commands()
+
+
+def main() -> None:
+    Path(get_settings().var_dir).mkdir(parents=True, exist_ok=True)
+    app()
+
+
+if __name__ == "__main__":
+    main()

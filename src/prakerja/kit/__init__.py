@@ -1,0 +1,2 @@
+"""Domain-free plumbing shared by every context: db, jobs, notify, audit, errors, money, clock,
+i18n, web helpers."""

@@ -1,0 +1,163 @@
+"""Engine, sessions and the declarative base. SQLite (WAL) embedded, PostgreSQL in production.
+
+PostgreSQL-only strengths are wrapped here behind one function each, with a portable fallback:
+`skip_locked` (job claiming) and `bulk_insert` (COPY vs executemany).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import Select
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger keeps 64-bit ids on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every context's tables."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def new_id() -> str:
+    """A random public identifier (UUID4 hex) for rows exposed in URLs."""
+    return uuid.uuid4().hex
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the right per-backend settings."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            import pathlib
+
+            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def is_postgres(session_or_engine: Session | Engine) -> bool:
+    """True when the bound database is PostgreSQL."""
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+def skip_locked(session: Session, stmt: Select[Any]) -> Select[Any]:
+    """Row claiming: FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers anyway."""
+    if is_postgres(session):
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def lock_for_update(session: Session, stmt: Select[Any]) -> Select[Any]:
+    """Row lock on PostgreSQL (SELECT ... FOR UPDATE); SQLite takes the database write lock."""
+    if is_postgres(session):
+        return stmt.with_for_update()
+    return stmt
+
+
+def bulk_insert(session: Session, table: Any, columns: Sequence[str],
+                rows: Iterable[Sequence[Any]]) -> int:
+    """Insert many rows at once: COPY on PostgreSQL, executemany elsewhere. Returns the count."""
+    if is_postgres(session):
+        conn = session.connection().connection.driver_connection  # psycopg connection
+        cols = ", ".join(columns)
+        count = 0
+        with conn.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    batch = [dict(zip(columns, r, strict=True)) for r in rows]
+    if batch:
+        session.execute(table.insert(), batch)
+    return len(batch)
+
+
+class Database:
+    """An engine plus its session factory; the entrypoint owns one."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

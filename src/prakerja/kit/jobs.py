@@ -1,0 +1,173 @@
+"""Background jobs: a row written in the caller's transaction, claimed by workers.
+
+A job runs at least once, so every handler must be idempotent. Workers claim with
+FOR UPDATE SKIP LOCKED on PostgreSQL (any number of workers on any number of machines);
+on SQLite run a single worker. Failures retry with exponential backoff; after `max_attempts`
+the job is `dead` and shows on the operators' jobs page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import structlog
+from sqlalchemy import JSON, Index, Integer, String, Text, func, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from prakerja.kit.clock import utc_now
+from prakerja.kit.db import Base, BigId, Database, UTCDateTime, skip_locked
+
+log = structlog.get_logger("prakerja.jobs")
+
+Handler = Callable[[Session, dict[str, Any], dt.datetime], None]
+HANDLERS: dict[str, Handler] = {}
+
+QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
+LEASE = dt.timedelta(minutes=5)
+
+
+class Job(Base):
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_claim", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register a job handler under `context.verb_object`."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue(session: Session, kind: str, payload: dict[str, Any], *, now: dt.datetime | None = None,
+            run_after: dt.datetime | None = None, key: str | None = None,
+            max_attempts: int = 8) -> Job | None:
+    """Add a job in the caller's transaction. With `key`, a second enqueue of the same key is a
+    no-op (returns None), so a retried caller never doubles work."""
+    now = now or utc_now()
+    if key is not None and session.scalar(select(Job.id).where(Job.dedupe_key == key)):
+        return None
+    job = Job(kind=kind, payload=payload, status=QUEUED, attempts=0, max_attempts=max_attempts,
+              run_after=run_after or now, dedupe_key=key, created_at=now)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def enqueue_many(session: Session, kind: str, payloads: Iterable[dict[str, Any]], *,
+                 now: dt.datetime | None = None) -> int:
+    """Add many jobs of one kind in one statement (set-based; no per-row round trips)."""
+    now = now or utc_now()
+    rows = [{"kind": kind, "payload": p, "status": QUEUED, "attempts": 0, "max_attempts": 8,
+             "run_after": now, "created_at": now} for p in payloads]
+    if rows:
+        session.execute(Job.__table__.insert(), rows)
+    return len(rows)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff: 10 s, 20 s, 40 s ... capped at one hour."""
+    return dt.timedelta(seconds=min(3600, 10 * 2 ** max(0, attempts - 1)))
+
+
+def claim(session: Session, now: dt.datetime, limit: int = 20) -> list[Job]:
+    """Lease up to `limit` due jobs (queued, or running with an expired lease after a crash)."""
+    due = (Job.status == QUEUED) & (Job.run_after <= now)
+    stale = (Job.status == RUNNING) & (Job.locked_until < now)
+    stmt = skip_locked(session, select(Job).where(due | stale).order_by(Job.id).limit(limit))
+    jobs = list(session.scalars(stmt))
+    for job in jobs:
+        job.status, job.attempts, job.locked_until = RUNNING, job.attempts + 1, now + LEASE
+    session.flush()
+    return jobs
+
+
+def _run_one(db: Database, job_id: int, kind: str, payload: dict[str, Any]) -> bool:
+    fn = HANDLERS.get(kind)
+    try:
+        if fn is None:
+            raise LookupError(f"no handler for job kind {kind!r}")
+        with db.transaction() as session:
+            fn(session, payload, utc_now())
+            session.execute(update(Job).where(Job.id == job_id)
+                            .values(status=DONE, finished_at=utc_now(), last_error=None))
+        return True
+    except Exception as exc:  # a job's failure must never stop the worker
+        log.warning("job_failed", job_id=job_id, kind=kind, error=type(exc).__name__)
+        _record_failure(db, job_id, exc)
+        return False
+
+
+def _record_failure(db: Database, job_id: int, exc: Exception) -> None:
+    with db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        now = utc_now()
+        job.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        job.locked_until = None
+        if job.attempts >= job.max_attempts:
+            job.status, job.finished_at = DEAD, now
+        else:
+            job.status, job.run_after = QUEUED, now + backoff(job.attempts)
+
+
+def run_batch(db: Database, limit: int = 20) -> tuple[int, int]:
+    """Claim and run one batch. Returns (succeeded, failed)."""
+    with db.transaction() as session:
+        claimed = [(j.id, j.kind, dict(j.payload)) for j in claim(session, utc_now(), limit)]
+    ok = sum(_run_one(db, *c) for c in claimed)
+    return ok, len(claimed) - ok
+
+
+def run_until_idle(db: Database, max_batches: int = 1000) -> int:
+    """Run due jobs until none are left (tests, demo seeding). Returns how many ran."""
+    total = 0
+    for _ in range(max_batches):
+        ok, failed = run_batch(db)
+        if ok + failed == 0:
+            break
+        total += ok + failed
+    return total
+
+
+def work_forever(db: Database, idle_sleep: float = 0.5,
+                 should_stop: Callable[[], bool] = lambda: False) -> None:
+    """The worker loop behind `prakerja worker`."""
+    log.info("worker_started")
+    while not should_stop():
+        ok, failed = run_batch(db)
+        if ok + failed == 0:
+            time.sleep(idle_sleep)
+
+
+def retry_dead(session: Session, job_id: int, now: dt.datetime) -> None:
+    """Operator action: put a dead job back in the queue with a fresh attempt budget."""
+    job = session.get(Job, job_id)
+    if job is not None and job.status == DEAD:
+        job.status, job.attempts, job.run_after, job.finished_at = QUEUED, 0, now, None
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Jobs per status (for the operators' page and health checks)."""
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {status: n for status, n in rows}

@@ -1,0 +1,221 @@
+"""Web helpers: templates with i18n, CSRF, security headers, request ids, one error path.
+
+Domain errors become RFC 9457 problem+json for API calls (paths under /api/) and a friendly page
+for people. Unknown exceptions become a bare 500 carrying only the request id.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2_fragments.fastapi import Jinja2Blocks
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from prakerja.kit import i18n
+from prakerja.kit.db import Database
+from prakerja.kit.errors import DomainError, http_status
+from prakerja.kit.money import format_rupiah
+from prakerja.settings import get_settings
+
+log = structlog.get_logger("prakerja.web")
+
+_lang: contextvars.ContextVar[str] = contextvars.ContextVar("lang", default=i18n.DEFAULT_LANGUAGE)
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CSRF_COOKIE, CSRF_FIELD, LANG_COOKIE = "pk_csrf", "csrf_token", "lang"
+
+
+def _db_session(request: Request) -> Iterator[Session]:
+    db: Database = request.app.state.db
+    with db.transaction() as session:
+        yield session
+
+
+# The transaction ends before the response is sent, so a failed commit is never reported as a
+# success. Views that catch a DomainError to re-render a form must call session.rollback().
+DbSession = Annotated[Session, Depends(_db_session, scope="function")]
+
+
+def current_language() -> str:
+    return _lang.get()
+
+
+def _gettext(message: str) -> str:
+    return i18n.translations(_lang.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(_lang.get()).ngettext(singular, plural, n)
+
+
+def _make_templates() -> Jinja2Blocks:
+    from importlib import resources
+
+    directory = str(resources.files("prakerja").joinpath("templates"))
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True,
+                             extensions=["jinja2.ext.i18n"])
+    templates = Jinja2Blocks(env=env)
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["rupiah"] = lambda amount: format_rupiah(int(amount), _lang.get())
+    env.globals["lang"] = current_language
+    return templates
+
+
+templates: Jinja2Templates = _make_templates()
+
+
+def csrf_token(request: Request) -> str:
+    """The form token for this browser: an HMAC of its CSRF cookie (double-submit)."""
+    raw = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", "")
+    return hmac.new(get_settings().session_secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+
+
+async def csrf_protect(request: Request) -> None:
+    """Dependency for HTML form routes: unsafe methods must carry the matching token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    form = await request.form()
+    sent = str(form.get(CSRF_FIELD, ""))
+    if not request.cookies.get(CSRF_COOKIE) or not hmac.compare_digest(sent, csrf_token(request)):
+        raise CsrfFailed()
+
+
+class CsrfFailed(DomainError):
+    code = "csrf_failed"
+    title = "The form expired. Please go back, reload the page and try again."
+    kind = "forbidden"
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None,
+           status_code: int = 200, block: str | None = None) -> HTMLResponse:
+    """Render a page (or one block of it, for partial updates) with the shared context."""
+    ctx = {"request": request, "csrf_token": csrf_token(request), "_": _gettext,
+           "lang_code": _lang.get(), "user": getattr(request.state, "user", None),
+           "settings": get_settings()}
+    ctx.update(context or {})
+    if block:
+        return templates.TemplateResponse(request, name, ctx, status_code=status_code,
+                                          block_name=block)  # type: ignore[call-arg]
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def install(app: FastAPI) -> None:
+    """Add middleware and error handlers to an app."""
+
+    @app.middleware("http")
+    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request_id = given[:64] if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        request.state.request_id = request_id
+        lang = i18n.pick_language(request.query_params.get("lang"),
+                                  request.cookies.get(LANG_COOKIE), get_settings().default_language)
+        token = _lang.set(lang)
+        if not request.cookies.get(CSRF_COOKIE):
+            request.state.new_csrf = secrets.token_urlsafe(24)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.clear_contextvars()
+            _lang.reset(token)
+        response.headers["X-Request-ID"] = request_id
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        if getattr(request.state, "new_csrf", None):
+            response.set_cookie(CSRF_COOKIE, request.state.new_csrf, httponly=True,
+                                samesite="lax", secure=request.url.scheme == "https")
+        if request.query_params.get("lang") in i18n.LANGUAGES:
+            response.set_cookie(LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400,
+                                samesite="lax")
+        return response
+
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", "") and "text/html" not in request.headers.get("accept", "")
+
+
+def problem(status: int, title: str, *, type_: str = "about:blank", detail: str = "",
+            request: Request | None = None, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem response."""
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+        body["request_id"] = getattr(request.state, "request_id", "")
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "title": title, "detail": detail},
+                  status_code=status)
+
+
+async def _domain_error(request: Request, exc: DomainError) -> Response:
+    status = http_status(exc)
+    title = _gettext(exc.title)
+    detail = exc.detail if exc.detail != exc.title else ""
+    if wants_json(request):
+        return problem(status, title, type_=f"/problems/{exc.code}", detail=detail,
+                       request=request, code=exc.code, **exc.extra)
+    return _page(request, status, title, detail)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+               "type": str(e.get("type", ""))} for e in exc.errors()]
+    if wants_json(request):
+        return problem(422, _gettext("Invalid input"), type_="/problems/invalid",
+                       request=request, code="invalid", errors=errors)
+    return _page(request, 422, _gettext("Invalid input"),
+                 "; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in errors))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    title = {404: "Not found", 405: "Method not allowed", 401: "Login required",
+             403: "Not allowed"}.get(exc.status_code, "Request failed")
+    if wants_json(request):
+        return problem(exc.status_code, _gettext(title), request=request,
+                       detail=str(exc.detail) if exc.detail else "")
+    return _page(request, exc.status_code, _gettext(title), "")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", "")
+    log.error("unhandled_error", error=type(exc).__name__, path=request.url.path)
+    if wants_json(request):
+        return problem(500, "Internal Server Error", request=request)
+    return HTMLResponse(f"Internal Server Error (request {request_id})", status_code=500)

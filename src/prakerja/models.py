@@ -1,0 +1,6 @@
+"""Imports every context's tables so Alembic and tests see the whole schema."""
+
+from prakerja.kit import audit, jobs, notify  # noqa: F401
+from prakerja.contexts import import_all
+
+import_all("model")  # model.py and model_*.py of every context

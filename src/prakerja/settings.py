@@ -1,0 +1,85 @@
+"""Runtime settings, read from `PRAKERJA_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _dev_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class Settings(BaseSettings):
+    """Everything the platform reads from its environment; defaults suit the embedded demo."""
+
+    model_config = SettingsConfigDict(env_prefix="PRAKERJA_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/prakerja.db"
+    base_url: str = "http://127.0.0.1:8000"
+    default_language: str = "id"
+    environment: str = "dev"  # dev | test | prod
+    var_dir: Path = Path("./var")
+
+    # Secrets. In dev they fall back to fixed demo values so restarts keep sessions readable;
+    # `prod` refuses to start without explicit ones (see check_production).
+    session_secret: str = "dev-session-secret-change-me"
+    # PII encryption keys as "kid:base64key,kid2:base64key"; the first one encrypts new data,
+    # every listed key still decrypts, so keys rotate without downtime.
+    pii_keys: str = "k1:" + base64.b64encode(b"dev-pii-key-0123456789abcdef0123")[:44].decode()
+    blind_index_key: str = "dev-blind-index-key-change-me"
+    audit_secret: str = "dev-audit-secret"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "Prakerja <no-reply@prakerja.example>"
+    sms_gateway_url: str = "http://127.0.0.1:8101"
+    registry_url: str = "http://127.0.0.1:8102"
+    face_url: str = "http://127.0.0.1:8103"
+    adapter_timeout_s: float = 2.0
+
+    dev_inbox: bool = True  # keep a copy of every outgoing email/SMS for the "dev inbox" page
+    run_worker_in_web: bool = False
+    upload_max_bytes: int = 2 * 1024 * 1024
+    log_json: bool = False
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("id", "en"):
+            raise ValueError("default_language must be 'id' or 'en'")
+        return value
+
+    def pii_keyring(self) -> dict[str, bytes]:
+        """Key id -> 32-byte AES key, in configured order (first = active)."""
+        ring: dict[str, bytes] = {}
+        for part in filter(None, (p.strip() for p in self.pii_keys.split(","))):
+            kid, _, b64 = part.partition(":")
+            key = base64.b64decode(b64 + "=" * (-len(b64) % 4))
+            if len(key) != 32:
+                raise ValueError(f"PII key {kid!r} must be 32 bytes (base64)")
+            ring[kid] = key
+        if not ring:
+            raise ValueError("PRAKERJA_PII_KEYS is empty")
+        return ring
+
+    def check_production(self) -> None:
+        """Refuse demo secrets outside dev/test."""
+        if self.environment == "prod" and "dev-" in (
+            self.session_secret + self.blind_index_key + self.audit_secret
+        ):
+            raise RuntimeError("production needs real PRAKERJA_*_SECRET / KEY values")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests override by clearing this cache)."""
+    return Settings()
+
+
+new_key = _dev_key

@@ -1,0 +1,43 @@
+"""The platform shell: schema from migrations, home page, problem responses, headers."""
+
+from prakerja.kit import jobs
+
+
+def test_home_page_speaks_indonesian_by_default(client):
+    resp = client.get("/")
+    assert resp.status_code == 200
+    assert "Daftar" in resp.text
+    assert resp.headers["content-security-policy"].startswith("default-src 'self'")
+    assert resp.headers["x-request-id"]
+
+
+def test_english_on_request_is_remembered(client):
+    assert "Register" in client.get("/?lang=en").text
+    assert "Register" in client.get("/").text
+
+
+def test_unknown_api_route_is_a_problem_json(client):
+    resp = client.get("/api/v1/nothing-here")
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert resp.json()["status"] == 404
+
+
+def test_health_touches_the_database(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_failing_job_is_retried_then_dead(db):
+    calls = []
+
+    @jobs.handler("test.always_fails")
+    def _fail(session, payload, now):
+        calls.append(payload)
+        raise RuntimeError("boom")
+
+    with db.transaction() as s:
+        jobs.enqueue(s, "test.always_fails", {"n": 1}, max_attempts=1)
+    assert jobs.run_batch(db) == (0, 1)
+    with db.transaction() as s:
+        assert jobs.counts(s) == {"dead": 1}
+    assert calls == [{"n": 1}]
