@@ -12,13 +12,14 @@ import hmac
 import re
 import secrets
 import uuid
+from urllib.parse import quote
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2_fragments.fastapi import Jinja2Blocks
 from sqlalchemy.orm import Session
@@ -191,6 +192,9 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
     if wants_json(request):
         return problem(status, title, type_=f"/problems/{exc.code}", detail=detail,
                        request=request, code=exc.code, **exc.extra)
+    if exc.kind == "auth" and request.method == "GET":
+        target = exc.extra.get("login_url", "/login")
+        return RedirectResponse(f"{target}?next={quote(request.url.path)}", status_code=303)
     return _page(request, status, title, detail)
 
 

@@ -1,0 +1,8 @@
+"""registration: the person behind a citizen account and the registration journey: identity
+(NIK, KK, date of birth) checked against the civil registry, profile, KTP photo, face check,
+phone, registrant statement, basic-ability test; versioned programme policy; eligibility with
+reason codes; exclusion and priority lists.
+
+Public functions others call: `service.person_for_account`, `service.mark_step`,
+`steps.next_step`, `eligibility.evaluate`, `policy.current_policy`.
+"""
