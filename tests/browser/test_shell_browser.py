@@ -1,0 +1,15 @@
+"""The shell renders in a phone-sized Chromium, in Indonesian, switching to English."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_page_on_a_phone_switches_language(page):
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "id"
+    assert page.get_by_role("link", name="Daftar").first.is_visible()
+    page.get_by_role("link", name="EN").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    # No horizontal scrolling on a 390 px wide screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

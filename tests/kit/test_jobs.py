@@ -1,0 +1,53 @@
+"""Jobs: idempotent enqueue, backoff, crash recovery, and SKIP LOCKED claiming on PostgreSQL."""
+
+import datetime as dt
+import threading
+
+import pytest
+
+from prakerja.kit import jobs
+from prakerja.kit.db import is_postgres
+
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+
+
+def test_enqueue_with_a_key_happens_once(session):
+    assert jobs.enqueue(session, "x.y", {}, key="k1", now=NOW) is not None
+    assert jobs.enqueue(session, "x.y", {}, key="k1", now=NOW) is None
+    assert jobs.counts(session) == {"queued": 1}
+
+
+def test_backoff_grows_and_is_capped():
+    assert [jobs.backoff(n).total_seconds() for n in (1, 2, 3)] == [10, 20, 40]
+    assert jobs.backoff(30).total_seconds() == 3600
+
+
+def test_a_crashed_worker_lease_is_reclaimed(session):
+    jobs.enqueue(session, "x.y", {}, now=NOW)
+    assert len(jobs.claim(session, NOW)) == 1
+    assert jobs.claim(session, NOW + dt.timedelta(minutes=1)) == []
+    assert len(jobs.claim(session, NOW + jobs.LEASE + dt.timedelta(seconds=1))) == 1
+
+
+def test_two_workers_never_claim_the_same_job(db):
+    with db.transaction() as s:
+        if not is_postgres(s):
+            pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite runs a single worker")
+        jobs.enqueue_many(s, "x.y", ({"n": i} for i in range(200)), now=NOW)
+    claimed: list[list[int]] = [[], []]
+    barrier = threading.Barrier(2)
+
+    def worker(slot):
+        barrier.wait()
+        for _ in range(30):
+            with db.transaction() as s:
+                claimed[slot].extend(j.id for j in jobs.claim(s, NOW, limit=5))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    both = claimed[0] + claimed[1]
+    assert len(both) == len(set(both)) == 200
+    assert claimed[0] and claimed[1]

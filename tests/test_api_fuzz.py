@@ -1,0 +1,24 @@
+"""schemathesis over the OpenAPI schema: no server error, every response matches the schema.
+
+Runs on both backends: the app is built once for schema loading and each test points it at the
+`db` fixture's database.
+"""
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from prakerja.app import create_app
+from prakerja.kit.db import Database
+from prakerja.settings import get_settings
+
+APP = create_app(get_settings(), Database("sqlite://"))
+schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
+
+
+@schema.parametrize()
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_api_honours_its_schema(case, db: Database):
+    APP.state.db = db
+    case.call_and_validate()
