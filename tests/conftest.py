@@ -22,7 +22,7 @@ os.environ.setdefault("PRAKERJA_DEV_INBOX", "1")
 import prakerja.models  # noqa: E402
 from prakerja.contexts import import_all  # noqa: E402
 from prakerja.kit import migrate  # noqa: E402
-from prakerja.kit.db import Base, Database  # noqa: E402
+from prakerja.kit.db import Database  # noqa: E402
 from prakerja.settings import get_settings  # noqa: E402
 
 import_all("jobs")
@@ -65,9 +65,12 @@ def pg_url() -> Iterator[str]:
 
 
 def _empty_pg(db: Database) -> None:
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        names = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                  "AND tablename <> 'alembic_version'")).all()
+        if names:
+            quoted = ", ".join(f'"{n}"' for n in names)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
