@@ -82,7 +82,14 @@ def audit_verify() -> None:
 
 
 def _register_context_commands() -> None:
-    for module in import_all("cli"):
+    import importlib
+
+    modules = import_all("cli")
+    try:  # simulators of outside systems are not a context but ship with the product
+        modules.append(importlib.import_module("prakerja.sim.cli"))
+    except ModuleNotFoundError:
+        pass
+    for module in modules:
         for name, sub in getattr(module, "COMMANDS", {}).items():
             app.add_typer(sub, name=name)
 

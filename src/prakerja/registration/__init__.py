@@ -4,5 +4,6 @@ phone, registrant statement, basic-ability test; versioned programme policy; eli
 reason codes; exclusion and priority lists.
 
 Public functions others call: `service.person_for_account`, `service.mark_step`,
-`steps.next_step`, `eligibility.evaluate`, `policy.current_policy`.
+`steps.next_step`, `eligibility.evaluate`, `service_eligibility.current_policy`,
+`service_eligibility.check`.
 """

@@ -1,0 +1,67 @@
+"""Tables for versioned programme policy and the imported exclusion/priority lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from prakerja.kit.db import Base, BigId, UTCDateTime
+
+POLICY_STATUSES = ("draft", "published", "retired")
+
+
+class PolicyVersion(Base):
+    """One version of the rules. Drafts may change; a published version never does."""
+
+    __tablename__ = "policy_version"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # e.g. "2023.1"
+    scheme: Mapped[str] = mapped_column(String(20))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class ListImport(Base):
+    """One uploaded list file and what became of its rows (errors capped, counts exact)."""
+
+    __tablename__ = "list_import"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(120))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rows_existing: Mapped[int] = mapped_column(Integer, default=0)  # valid, already on the list
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class ListedPerson(Base):
+    """A NIK (by blind index) on one list from one source; the raw NIK is never stored here."""
+
+    __tablename__ = "listed_person"
+    __table_args__ = (
+        UniqueConstraint("list_kind", "nik_bidx", "source"),
+        Index("ix_listed_person_kind_kk", "list_kind", "kk_bidx"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    list_kind: Mapped[str] = mapped_column(String(20))
+    # exclusion | priority | student | blacklist | prior_recipient | other_aid
+    nik_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    kk_bidx: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("list_import.id"), index=True,
+                                                 nullable=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
