@@ -53,8 +53,9 @@ def current_language() -> str:
     return _lang.get()
 
 
-def _gettext(message: str) -> str:
-    return i18n.translations(_lang.get()).gettext(message)
+def _gettext(message: str, **params: Any) -> str:
+    text = i18n.translations(_lang.get()).gettext(message)
+    return text % params if params else text
 
 
 def _ngettext(singular: str, plural: str, n: int) -> str:
