@@ -27,6 +27,8 @@ from prakerja.settings import get_settings  # noqa: E402
 
 import_all("jobs")
 
+pytest_plugins = ["tests.fixtures_sim"]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PG_URL = os.environ.get("PRAKERJA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
