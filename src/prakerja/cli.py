@@ -68,6 +68,18 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(f"[green]database at {revision}[/green]")
 
 
+@app.command()
+def demo(serve: bool = typer.Option(True, help="Serve the app after seeding."),
+         host: str = "127.0.0.1", port: int = 8000,
+         population: int = typer.Option(30_000, help="Synthetic residents to generate."),
+         citizens: int = typer.Option(3_000, help="Registered demo citizens.")) -> None:
+    """Seed a realistic demo programme into a fresh SQLite database and serve it."""
+    from prakerja import demo as demo_module
+
+    demo_module.run(serve=serve, host=host, port=port, population=population,
+                    citizens=citizens)
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole audit chain; exit 1 naming the first broken link."""
