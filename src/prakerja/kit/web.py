@@ -212,10 +212,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     title = {404: "Not found", 405: "Method not allowed", 401: "Login required",
              403: "Not allowed"}.get(exc.status_code, "Request failed")
+    response: Response
     if wants_json(request):
-        return problem(exc.status_code, _gettext(title), request=request,
-                       detail=str(exc.detail) if exc.detail else "")
-    return _page(request, exc.status_code, _gettext(title), "")
+        response = problem(exc.status_code, _gettext(title), request=request,
+                           detail=str(exc.detail) if exc.detail else "")
+    else:
+        response = _page(request, exc.status_code, _gettext(title), "")
+    response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -34,9 +34,11 @@ class Person(Base):
     regency_code: Mapped[str | None] = mapped_column(String(5), index=True, nullable=True)
     district_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
     registry_status: Mapped[str] = mapped_column(String(12), default="none")
-    # none | matched | mismatch | unavailable
+    # none | matched | mismatch | pending (registry unavailable; a job re-checks)
     registry_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     registry_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # how many times identity was submitted (keys the registry re-check job)
+    registry_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # profile (step 2)
     full_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     mother_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -60,6 +62,8 @@ class Person(Base):
     face_status: Mapped[str] = mapped_column(String(12), default="none")  # none|pass|fail
     face_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     face_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Jakarta date the face_attempts count belongs to (at most 5 attempts a day)
+    face_attempts_day: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     statement: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     test_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # completion time of each step, by name (identity, profile, ktp, face, phone, statement, test)

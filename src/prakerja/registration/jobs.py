@@ -1,0 +1,38 @@
+"""Registration jobs: re-ask the civil registry about identities it did not answer for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from prakerja.identity import vault
+from prakerja.kit import jobs
+from prakerja.registration import service
+from prakerja.registration.model import Person
+
+
+class RegistryStillUnavailable(RuntimeError):
+    """Raised so the job runner retries later with backoff."""
+
+
+@jobs.handler(service.RECHECK_JOB)
+def recheck_registry(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Ask the registry again for a pending identity; idempotent (a settled person is left as
+    it is). No answer again: raise, so the runner retries with backoff."""
+    person = session.get(Person, int(payload["person_id"]))
+    if person is None or person.registry_status != "pending":
+        return
+    if person.nik_enc is None or person.kk_enc is None or person.birth_date is None:
+        return
+    from prakerja.registration.registry import registry_client
+
+    result = registry_client().verify(vault.decrypt_text(person.nik_enc),
+                                      vault.decrypt_text(person.kk_enc), person.birth_date,
+                                      None, None)
+    if result.status not in ("matched", "mismatch"):
+        raise RegistryStillUnavailable("civil registry did not answer")
+    service.apply_registry_result(session, person, status=result.status,
+                                  fields=dict(result.fields), reference=result.reference,
+                                  now=now)
