@@ -1,0 +1,101 @@
+"""Benchmark: issue the cards of an 800,000-winner wave on PostgreSQL (target: under 60 s).
+
+Creates database prakerja_bench_cards at 127.0.0.1:5432 (user postgres), migrates it, seeds
+accounts, persons and one queued `wallet.issue_card` job per winner set-based with
+generate_series, times `bulk.issue_cards_for_wave`, then times `check_ledger` over the result.
+Run: `python -m bench.bench_cards [winners]`; prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+NAME = "prakerja_bench_cards"
+URL = f"postgresql://postgres@127.0.0.1:5432/{NAME}"
+WAVE = 1
+SEED = (
+    """INSERT INTO account (id, public_id, email, password_hash, kind, roles, status, phone,
+                            language, failed_logins, created_at)
+       SELECT g, md5(g::text), 'w' || g || '@bench.id', 'x', 'citizen', '', 'active',
+              '+62812' || lpad(g::text, 8, '0'), 'id', 0, now()
+       FROM generate_series(1, :n) g""",
+    """INSERT INTO person (id, account_id, nik_bidx, registry_status, registry_detail,
+                           registry_attempts, disability, migrant_status, other_aid,
+                           face_status, face_attempts, statement, created_at, updated_at)
+       SELECT g, g, md5('nik' || g), 'matched', '{}', 1, false, 'none', '', 'pass', 0, '{}',
+              now(), now()
+       FROM generate_series(1, :n) g""",
+    """INSERT INTO job (kind, payload, status, attempts, max_attempts, run_after, created_at)
+       SELECT 'wallet.issue_card',
+              json_build_object('application_id', :wave * 1000000000000 + g, 'person_id', g,
+                                'wave_id', :wave, 'policy_version_id', NULL),
+              'queued', 0, 8, now(), now()
+       FROM generate_series(1, :n) g""",
+    "SELECT setval(pg_get_serial_sequence('account', 'id'), :n)",
+    "SELECT setval(pg_get_serial_sequence('person', 'id'), :n)",
+)
+
+
+def _recreate() -> None:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{NAME}"'))
+    admin.dispose()
+
+
+def _drop() -> None:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def run(winners: int = 800_000, keep: bool = False) -> dict[str, Any]:
+    """Seconds to seed, issue and check; the target is issuance under 60 s."""
+    import prakerja.models  # noqa: F401  (all tables)
+    from prakerja.kit import migrate
+    from prakerja.kit.db import Database
+    from prakerja.wallet import bulk
+    from prakerja.wallet.check import check_ledger
+    from prakerja.wallet.model_card import Card
+
+    _recreate()
+    migrate.upgrade(URL)
+    db = Database(URL)
+    seconds: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        with db.transaction() as s:
+            for stmt in SEED:
+                s.execute(text(stmt), {"n": winners, "wave": WAVE})
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        seconds["seed"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        with db.transaction() as s:
+            report = bulk.issue_cards_for_wave(s, wave_id=WAVE, now=dt.datetime.now(dt.UTC))
+        seconds["issue"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        with db.transaction() as s:
+            problems = check_ledger(s)
+            cards = int(s.scalar(select(func.count()).select_from(Card)) or 0)
+        seconds["check_ledger"] = round(time.perf_counter() - started, 2)
+    finally:
+        db.dispose()
+        if not keep:
+            _drop()
+    return {"winners": winners, "issued": report.issued, "cards": cards,
+            "ledger_problems": len(problems), "seconds": seconds,
+            "target_met": seconds["issue"] < 60 and report.issued == winners and not problems}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(*[int(a) for a in sys.argv[1:2]]), sort_keys=True))

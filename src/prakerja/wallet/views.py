@@ -1,0 +1,37 @@
+"""Citizen card page: number, balance, deadlines and what to do next (works without JS)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from prakerja.identity.deps import CurrentCitizen
+from prakerja.kit.clock import jakarta_date, utc_now
+from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.wallet import service_card
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+NEXT_STEP_TEXT = {
+    "buy_first_course": "Buy your first course before the deadline, or the card is revoked.",
+    "spend_rest": "Spend the rest of your balance before the deadline.",
+    "keep_learning": "Finish your course and give your review.",
+    "revoked": "This card was revoked and its balance returned to the state.",
+    "closed": "This card is closed; the remaining balance returned to the state.",
+}
+
+
+@router.get("/card", response_class=HTMLResponse)
+def card_page(request: Request, session: DbSession, account: CurrentCitizen) -> HTMLResponse:
+    """The citizen's own card, or a note that none has been issued yet."""
+    card = service_card.card_for_account(session, account.id)
+    if card is None:
+        return render(request, "wallet/card.html", {"card": None})
+    summary = service_card.summary(session, card, jakarta_date(utc_now()))
+    lang = current_language()
+    return render(request, "wallet/card.html", {
+        "card": card, "summary": summary, "next_text": NEXT_STEP_TEXT[summary.next_step],
+        "grouped": " ".join(card.number[i:i + 4] for i in range(0, 16, 4)),
+        "deadline": service_card.sms_date(card.first_purchase_deadline, lang),
+        "spend_deadline": (service_card.sms_date(card.spend_rest_deadline, lang)
+                           if card.spend_rest_deadline else None)})
