@@ -51,3 +51,21 @@ def test_two_workers_never_claim_the_same_job(db):
     both = claimed[0] + claimed[1]
     assert len(both) == len(set(both)) == 200
     assert claimed[0] and claimed[1]
+
+
+def test_scheduled_jobs_are_enqueued_once_per_jakarta_day(db):
+    jobs.every_day("test.daily", hour=6)
+
+    def daily():
+        with db.transaction() as s:
+            return [j.payload for j in s.query(jobs.Job).filter_by(kind="test.daily")]
+
+    try:
+        jobs.tick(db, dt.datetime(2026, 11, 27, 22, 0, tzinfo=dt.UTC))  # 05:00 in Jakarta
+        assert daily() == []
+        later = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)  # 07:00 in Jakarta
+        jobs.tick(db, later)
+        jobs.tick(db, later + dt.timedelta(hours=3))
+        assert daily() == [{"today": "2026-11-28"}]
+    finally:
+        jobs.SCHEDULE.pop("test.daily")

@@ -150,11 +150,47 @@ def run_until_idle(db: Database, max_batches: int = 1000) -> int:
     return total
 
 
+# Periodic jobs: kind -> (Jakarta hour of day, payload builder from the Jakarta date).
+# Each period is enqueued once with a dedupe key, so any number of workers may tick.
+SCHEDULE: dict[str, tuple[int, Callable[[dt.date], dict[str, Any]]]] = {}
+
+
+def every_day(kind: str, hour: int,
+              payload: Callable[[dt.date], dict[str, Any]] = lambda d: {"today": d.isoformat()}
+              ) -> None:
+    """Run `kind` once per Jakarta day, from `hour` o'clock on."""
+    SCHEDULE[kind] = (hour, payload)
+
+
+def tick(db: Database, now: dt.datetime) -> int:
+    """Enqueue every scheduled job whose time has come today; returns how many were new."""
+    from sqlalchemy.exc import IntegrityError
+
+    from prakerja.kit.clock import JAKARTA
+
+    local = now.astimezone(JAKARTA)
+    added = 0
+    for kind, (hour, payload) in SCHEDULE.items():
+        if local.hour < hour:
+            continue
+        try:
+            with db.transaction() as session:
+                added += enqueue(session, kind, payload(local.date()), now=now,
+                                 key=f"schedule:{kind}:{local.date().isoformat()}") is not None
+        except IntegrityError:  # another worker enqueued it at the same moment
+            continue
+    return added
+
+
 def work_forever(db: Database, idle_sleep: float = 0.5,
                  should_stop: Callable[[], bool] = lambda: False) -> None:
-    """The worker loop behind `prakerja worker`."""
+    """The worker loop behind `prakerja worker`: scheduled ticks once a minute, then jobs."""
     log.info("worker_started")
+    last_tick = 0.0
     while not should_stop():
+        if time.monotonic() - last_tick > 60:
+            tick(db, utc_now())
+            last_tick = time.monotonic()
         ok, failed = run_batch(db)
         if ok + failed == 0:
             time.sleep(idle_sleep)

@@ -149,3 +149,8 @@ def sweep_card_job(session: Session, payload: dict[str, Any], now: dt.datetime) 
         raise Invalid(f"unknown sweep reason {reason!r}")
     if due:
         service_card.sweep_remaining(session, card_id=card.id, reason=reason, now=now)
+
+
+# The daily deadline scan runs at 01:00 Jakarta time; the year-end cut-off is an operator command
+# (`prakerja cards year-end YEAR`) because the programme announces its date each year.
+jobs.every_day("wallet.scan_deadlines", hour=1)
