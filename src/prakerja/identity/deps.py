@@ -1,0 +1,79 @@
+"""FastAPI dependencies: who is calling, from the `pk_session` cookie.
+
+Each sets `request.state.user` so pages show the logout button. Use as
+`account: CurrentCitizen` or `staff: Annotated[Account, Depends(require_staff("admin"))]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from prakerja.identity.errors import NotVerified
+from prakerja.identity.model import CITIZEN, STAFF, Account
+from prakerja.identity.service_session import COOKIE, account_for_token
+from prakerja.kit.clock import utc_now
+from prakerja.kit.errors import Forbidden, Unauthenticated
+from prakerja.kit.web import DbSession
+
+STAFF_LOGIN_URL = "/staff/login"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What pages need about the caller; a plain snapshot, readable after a rollback."""
+
+    id: int
+    email: str
+    kind: str
+    home_url: str
+
+
+def _optional_account(request: Request, session: DbSession) -> Account | None:
+    token = request.cookies.get(COOKIE, "")
+    account = account_for_token(session, token=token, now=utc_now()) if token else None
+    if account is not None:
+        request.state.user = SignedIn(account.id, account.email, account.kind, account.home_url)
+    return account
+
+
+OptionalAccount = Annotated[Account | None, Depends(_optional_account)]
+
+
+def _current_account(account: OptionalAccount) -> Account:
+    if account is None:
+        raise Unauthenticated()
+    return account
+
+
+CurrentAccount = Annotated[Account, Depends(_current_account)]
+
+
+def _current_citizen(account: CurrentAccount) -> Account:
+    if account.kind != CITIZEN:
+        raise Forbidden()
+    if account.email_verified_at is None:
+        raise NotVerified()
+    return account
+
+
+CurrentCitizen = Annotated[Account, Depends(_current_citizen)]
+
+
+def require_staff(*roles: str) -> Callable[..., Account]:
+    """A dependency admitting staff holding any of `roles` (any staff if none; admin always)."""
+
+    def _staff(account: OptionalAccount) -> Account:
+        if account is None:
+            raise Unauthenticated(login_url=STAFF_LOGIN_URL)
+        if account.kind != STAFF or (roles and not account.has_role(*roles)):
+            raise Forbidden()
+        return account
+
+    return _staff
+
+
+StaffAccount = Annotated[Account, Depends(require_staff())]
