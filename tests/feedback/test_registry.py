@@ -90,3 +90,12 @@ def test_the_seed_model_is_kept_on_disk_and_reloads_identically(seed_model, seed
     texts = [r.text for r in seed[:30]]
     reloaded = registry.joblib.load(path)
     assert reloaded.predict(texts) == seed_model.predict(texts)
+
+
+def test_a_model_without_a_topic_head_never_replaces_one_with_it(good_model, seed):
+    import copy
+
+    stripped = copy.copy(good_model)
+    stripped.heads = {k: v for k, v in good_model.heads.items() if k != "topic"}
+    assert "topic" in good_model.heads
+    assert not registry.maybe_activate(stripped, good_model, list(seed))

@@ -134,7 +134,10 @@ def active_model(directory: Path | None = None) -> TriageModel:
 
 
 def maybe_activate(new: TriageModel, current: TriageModel, holdout: list[Record]) -> bool:
-    """True only if `new` scores a strictly higher mean macro-F1 than `current` on holdout."""
+    """True only if `new` keeps every head `current` has (a sentiment-only corpus must never
+    switch off topic triage) and scores a strictly higher mean macro-F1 on holdout."""
+    if set(current.heads) - set(new.heads):
+        return False
     return score(new, holdout) > score(current, holdout)
 
 
