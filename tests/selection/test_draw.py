@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import replace
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -189,3 +190,64 @@ def test_bad_specs_are_refused(change):
     spec = replace(DrawSpec(seed=SEED, wave_id=1, quotas=dict.fromkeys(CELLS, 1)), **change)
     with pytest.raises(DrawError):
         draw(_crowd(3), spec)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=pools, spec=specs)
+def test_filling_in_small_blocks_equals_the_sequential_reference(rows, spec):
+    with patch.object(drawing, "_FIRST_BLOCK", 1):  # blocks of 1, 2, 4, ... candidates
+        result = draw(rows, spec, workers=1)
+    assert result.phase.tolist() == reference_phases(rows, spec)
+
+
+def _families(n: int) -> object:
+    """Big KKs (prior 0 or 1) spread over the three cells, with priority rows and flags."""
+    people = [
+        {
+            "kk": 2 * (i // 5) + (i % 7 == 0),
+            "prior": 0,
+            "cell": (i * 7) % 3,
+            "tier": (i % 11 == 0) + (i % 13 == 0),
+            "flags": i % 4,
+            "status": int(i % 17 == 0),
+        }
+        for i in range(n)
+    ]
+    return make_rows(people, salt=9)
+
+
+@pytest.mark.parametrize("redistribute", [False, True])
+def test_hashing_workers_and_crowded_kks_give_the_reference_winners(monkeypatch, redistribute):
+    rows = _families(1500)
+    spec = DrawSpec(
+        seed=SEED,
+        wave_id=11,
+        quotas={"11.01": 150, "11.02": 90, "12.01": 400},
+        priority_quota=40,
+        kk_cap=2,
+        inclusion_tickets={0: 2, 1: 1},
+        redistribute_unfilled=redistribute,
+    )
+    monkeypatch.setattr(drawing, "_PARALLEL_MIN", 10)
+    monkeypatch.setattr(drawing, "_FIRST_BLOCK", 7)
+    forked = draw(rows, spec, workers=2)
+    assert forked.phase.tolist() == reference_phases(rows, spec)
+    alone = draw(rows, spec, workers=1)
+    assert forked.order.tolist() == alone.order.tolist()
+    assert forked.waitlist.tolist() == alone.waitlist.tolist()
+
+
+def test_sort_pairs_orders_like_the_bytes_when_leading_bits_collide():
+    rng = np.random.default_rng(5)
+    words = rng.integers(0, 2**64, (3000, 2), dtype=np.uint64)
+    words[::3, 0] = words[0, 0] ^ rng.integers(0, 16, 1000, dtype=np.uint64)  # same leading bits
+    words[::7] = words[1]  # equal pairs keep their row order
+    expect = np.lexsort((np.arange(3000), words[:, 1], words[:, 0]))
+    assert drawing.sort_pairs(words).tolist() == expect.tolist()
+
+
+def test_draw_order_breaks_leading_bit_ties_on_the_full_digest():
+    prefixes = np.array([7 << 40, (7 << 40) + 1, 7 << 40, 1 << 63], np.uint64)
+    keys = {0: (b"\x05", b"b"), 2: (b"\x05", b"a")}
+    tiers = np.array([2, 2, 2, 1], np.uint8)
+    assert drawing.sort_ranks(prefixes, lambda i: keys[i], tiers).tolist() == [3, 2, 0, 1]

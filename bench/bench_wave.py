@@ -1,0 +1,156 @@
+"""A national-size wave on PostgreSQL: screen, draw, persist outcomes, enqueue card issuance.
+
+Creates (and finally drops) the database `prakerja_bench_wave` at 127.0.0.1:5432 (user
+postgres), generates N registered people and their applications set-based in SQL over all 514
+kabupaten/kota, then times each phase of the real services. Size with BENCH_WAVE_N (default
+6,700,000 applicants, 800,000 places) or `python -m bench.bench_wave N`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+URL = "postgresql://postgres@127.0.0.1:5432/prakerja_bench_wave"
+ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
+ACTOR = "bench"
+
+_PEOPLE_SQL = """
+INSERT INTO account (id, public_id, email, password_hash, kind, roles, status, language,
+                     failed_logins, created_at, email_verified_at)
+SELECT g, md5(g::text), 'b' || g || '@bench.id', 'x', 'citizen', '', 'active', 'id', 0,
+       :now, :now FROM generate_series(1, :n) g;
+INSERT INTO person (id, account_id, nik_bidx, kk_bidx, nik_masked, birth_date, sex, province_code,
+    regency_code, registry_status, registry_detail, registry_attempts, occupation, other_aid,
+    employment_status, disability, migrant_status, village_type, face_status, face_attempts,
+    statement, identity_done_at, profile_done_at, ktp_done_at, face_done_at, phone_done_at,
+    statement_done_at, test_done_at, created_at, updated_at)
+SELECT g, g, md5('n' || g), md5('k' || (g / 2)), '3201********0000',
+       DATE '1975-01-01' + ((g::bigint * 7919) % 12000)::int,
+       CASE WHEN g % 2 = 0 THEN 'P' ELSE 'L' END,
+       substr(r.code, 1, 2), r.code, 'matched', '{}', 1,
+       CASE WHEN g % 97 = 0 THEN 'civil_servant' ELSE 'none' END, '', 'unemployed',
+       g % 33 = 0, CASE WHEN g % 45 = 0 THEN 'former' ELSE 'none' END,
+       CASE WHEN g % 10 < 7 THEN 'rural' ELSE 'urban' END, 'pass', 1, '{}',
+       :now, :now, :now, :now, :now, :now, :now, :now, :now
+FROM generate_series(1, :n) g
+JOIN bench_region r ON r.i = (hashint4(g) & 2147483647) % :regions;
+INSERT INTO listed_person (list_kind, nik_bidx, kk_bidx, source, reason, imported_at)
+SELECT CASE WHEN g % 5 = 0 THEN 'priority' WHEN g % 5 = 1 THEN 'exclusion'
+            ELSE 'student' END, md5('n' || g), md5('k' || (g / 2)), 'bench', '', :now
+FROM generate_series(1, :n, 37) g;
+INSERT INTO application (wave_id, person_id, regency_code, receipt, joined_at, consent_at,
+    status, reasons, priority_tier, inclusion_flags, kk_prior, phase)
+SELECT :wave, p.id, p.regency_code, upper(substr(md5('r' || p.id), 1, 11)), :now, :now,
+       'joined', '[]', 0, 0, 0, 0 FROM person p;
+"""
+
+
+def _admin(sql: str) -> None:
+    engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def _generate(db: Any, n: int, places: int) -> int:
+    from prakerja.region import service as region
+    from prakerja.selection import service
+    from prakerja.selection.service import WavePlan
+
+    codes = [r.code for r in region.regencies()]
+    with db.transaction() as s:
+        wave = service.plan_wave(
+            s,
+            plan=WavePlan(
+                code="BENCH-1",
+                name="Bench wave",
+                opens_at=NOW - dt.timedelta(days=7),
+                closes_at=NOW + dt.timedelta(days=1),
+                total_quota=places,
+                quota={
+                    "priority_quota": places // 100,
+                    "minimum": 10,
+                    "inclusion_tickets": {"0": 1, "1": 1},
+                },
+            ),
+            actor=ACTOR,
+            now=NOW,
+        )
+        service.publish_commitment(s, wave_id=wave.id, actor=ACTOR, now=NOW)
+        service.open_wave(s, wave_id=wave.id, actor=ACTOR, now=NOW)
+        wave_id = wave.id
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_region (i int PRIMARY KEY, code text)"))
+        conn.execute(
+            text("INSERT INTO bench_region VALUES (:i, :c)"),
+            [{"i": i, "c": c} for i, c in enumerate(codes)],
+        )
+        for stmt in _PEOPLE_SQL.split(";"):
+            if stmt.strip():
+                conn.execute(
+                    text(stmt), {"n": n, "now": NOW, "wave": wave_id, "regions": len(codes)}
+                )
+        conn.execute(text("SELECT setval('account_id_seq', :n)"), {"n": n})
+        conn.execute(text("SELECT setval('person_id_seq', :n)"), {"n": n})
+        conn.execute(text("ANALYZE"))
+    return wave_id
+
+
+def run(n: int | None = None) -> dict[str, Any]:
+    """Generate, then time close, screen, draw (freeze/draw/persist/enqueue); seconds per phase."""
+    import prakerja.models  # noqa: F401
+    from prakerja.kit import migrate
+    from prakerja.kit.db import Database
+    from prakerja.selection import service, service_draw, service_screen
+
+    n = n or int(os.environ.get("BENCH_WAVE_N", "6700000"))
+    places = 800_000 if n >= 6_700_000 else max(1000, n * 8 // 67)
+    _admin("DROP DATABASE IF EXISTS prakerja_bench_wave WITH (FORCE)")
+    _admin("CREATE DATABASE prakerja_bench_wave")
+    try:
+        migrate.upgrade(URL)
+        db = Database(URL)
+        clock = time.perf_counter()
+        wave_id = _generate(db, n, places)
+        seconds: dict[str, float] = {"generate (not in total)": time.perf_counter() - clock}
+        clock = time.perf_counter()
+        with db.transaction() as s:
+            service.close_wave(s, wave_id=wave_id, actor=ACTOR, now=NOW)
+            screen_phases: dict[str, float] = {}
+            report = service_screen.screen(
+                s, wave_id=wave_id, actor=ACTOR, now=NOW, timer=screen_phases
+            )
+        seconds["screen"] = time.perf_counter() - clock
+        seconds.update({f"screen.{k}": v for k, v in screen_phases.items()})
+        draw_clock = time.perf_counter()
+        phases: dict[str, float] = {}
+        with db.transaction() as s:
+            drawn = service_draw.run_draw(s, wave_id=wave_id, actor=ACTOR, now=NOW, timer=phases)
+        phases["commit"] = time.perf_counter() - draw_clock - sum(phases.values())
+        seconds.update({f"draw.{k}": v for k, v in phases.items()})
+        seconds["total (screen..commit)"] = time.perf_counter() - clock
+        db.dispose()
+        return {
+            "applicants": n,
+            "regions": 514,
+            "places": places,
+            "eligible": report.eligible,
+            "screened_out": report.screened_out,
+            "winners": drawn.winners,
+            "winners_sha256": drawn.winners_sha256,
+            "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        }
+    finally:
+        _admin("DROP DATABASE IF EXISTS prakerja_bench_wave WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else None)))

@@ -1,0 +1,63 @@
+"""One entry for operator transitions, shared by the admin pages, the API and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from prakerja.kit.errors import NotFound
+from prakerja.selection import service, service_announce, service_draw, service_screen
+
+ACTIONS = ("commit", "open", "close", "screen", "draw", "announce", "purchase_window", "settle")
+
+
+def _draw(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dict[str, Any]:
+    wave = service.get_wave(session, wave_id)
+    if wave.is_recovery:
+        return {
+            "winners": service_announce.draw_recovery(
+                session, wave_id=wave_id, actor=actor, now=now
+            )
+        }
+    report = service_draw.run_draw(session, wave_id=wave_id, actor=actor, now=now)
+    return {
+        "winners": report.winners,
+        "pool_sha256": report.pool_sha256,
+        "winners_sha256": report.winners_sha256,
+    }
+
+
+def _screen(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dict[str, Any]:
+    report = service_screen.screen(session, wave_id=wave_id, actor=actor, now=now)
+    return {"eligible": report.eligible, "screened_out": report.screened_out}
+
+
+_RUN: dict[str, Callable[[Session, int, str, dt.datetime], Any]] = {
+    "commit": lambda s, w, a, n: {
+        "seed_commitment": service.publish_commitment(s, wave_id=w, actor=a, now=n)
+    },
+    "open": lambda s, w, a, n: service.open_wave(s, wave_id=w, actor=a, now=n) and {},
+    "close": lambda s, w, a, n: service.close_wave(s, wave_id=w, actor=a, now=n) and {},
+    "screen": _screen,
+    "draw": _draw,
+    "announce": lambda s, w, a, n: {
+        "jobs": service_announce.announce(s, wave_id=w, actor=a, now=n)
+    },
+    "purchase_window": lambda s, w, a, n: (
+        service.advance(s, wave_id=w, to="purchase_window", actor=a, now=n) and {}
+    ),
+    "settle": lambda s, w, a, n: service.advance(s, wave_id=w, to="settled", actor=a, now=n) and {},
+}
+
+
+def run_action(
+    session: Session, *, code: str, action: str, actor: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Apply one named transition to the wave `code`; returns what it produced."""
+    if action not in _RUN:
+        raise NotFound(f"Unknown wave action {action!r}")
+    wave = service.wave_by_code(session, code)
+    return dict(_RUN[action](session, wave.id, actor, now) or {})

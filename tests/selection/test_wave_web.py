@@ -1,0 +1,109 @@
+"""Waves through the web pages and the JSON API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from prakerja.selection import poolfile
+from prakerja.settings import get_settings
+from tests.registration.factories_eligibility import csrf, staff_client
+from tests.selection.wave_factories import add_person, login, open_committed
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "var_dir", tmp_path)
+
+
+def _wave(db, places: int = 1, people: int = 3):
+    with db.transaction() as s:
+        wave = open_committed(s, places=places, cells=["32.01"], opens=NOW - dt.timedelta(days=1))
+        persons = [add_person(s) for _ in range(people)]
+        return wave.code, [p.account_id for p in persons]
+
+
+def _staff_post(client, code: str, action: str):
+    token = csrf(client, f"/admin/waves/{code}")
+    return client.post(f"/admin/waves/{code}/{action}", data={"csrf_token": token},
+                       follow_redirects=False)
+
+
+def test_citizens_join_on_the_web_and_read_their_result_after_the_draw(db, client, app):
+    code, accounts = _wave(db, places=1, people=2)
+    receipts = []
+    for account_id in accounts:
+        login(client, db, account_id)
+        page = client.get("/waves")
+        assert page.status_code == 200
+        assert "open-wave" in page.text
+        token = csrf(client, "/waves")
+        refused = client.post(f"/waves/{code}/join", data={"csrf_token": token})
+        assert refused.status_code == 422  # no consent ticked
+        done = client.post(f"/waves/{code}/join", data={"csrf_token": token, "consent": "yes"})
+        assert done.status_code == 200
+        assert 'data-status="waiting"' in done.text
+        receipts.append(re.search(r'id="receipt">([A-Z0-9-]+)<', done.text).group(1))
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver") as staff:
+        staff_client(staff, db, "operator")
+        for action in ("close", "screen", "draw"):
+            assert _staff_post(staff, code, action).status_code == 303, action
+        assert 'data-status="in_selection"' in client.get("/waves").text
+        assert _staff_post(staff, code, "announce").status_code == 303
+        assert _staff_post(staff, code, "draw").status_code == 409  # never twice
+    outcomes = []
+    for account_id in accounts:
+        login(client, db, account_id)
+        text = client.get("/waves").text
+        outcomes.append(re.search(r'data-status="(\w+)"', text).group(1))
+    assert sorted(outcomes) == ["not_selected", "selected"]
+    public = client.get(f"/waves/{code}", params={"receipt": receipts[0]})
+    assert f'data-status="{outcomes[0]}"' in public.text
+    pool = client.get(f"/waves/{code}/files/pool.bin")
+    params = client.get(f"/waves/{code}/files/params.json")
+    assert pool.status_code == 200
+    assert params.status_code == 200
+    assert poolfile.verify(pool.content, params.content, workers=1).ok
+    assert poolfile.sha256_hex(pool.content) in public.text
+
+
+def test_the_api_joins_draws_and_answers_outcomes_with_problem_json_errors(db, client, app):
+    code, accounts = _wave(db, places=2, people=3)
+    login(client, db, accounts[0])
+    bad = client.post(f"/api/v1/waves/{code}/join", json={"consent": False})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert bad.json()["code"] == "selection.consent_required"
+    joined = client.post(f"/api/v1/waves/{code}/join", json={"consent": True})
+    assert joined.status_code == 201
+    again = client.post(f"/api/v1/waves/{code}/join", json={"consent": True})
+    assert again.status_code == 409
+    assert again.json()["code"] == "selection.already_joined"
+    receipt = joined.json()["receipt"]
+    forbidden = client.post(f"/api/v1/waves/{code}/close")
+    assert forbidden.status_code in (401, 403)
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver") as staff:
+        staff_client(staff, db, "operator")
+        for action in ("close", "screen", "draw", "announce"):
+            answer = staff.post(f"/api/v1/waves/{code}/{action}")
+            assert answer.status_code == 200, answer.text
+        assert staff.post(f"/api/v1/waves/{code}/draw").status_code == 409
+    anonymous = TestClient(app, base_url="http://testserver")
+    detail = anonymous.get(f"/api/v1/waves/{code}").json()
+    assert detail["status"] == "announced"
+    assert detail["winners"] == 1
+    assert poolfile.check_reveal(detail["seed_commitment"], bytes.fromhex(detail["seed"]))
+    outcome = anonymous.get(f"/api/v1/waves/{code}/outcome", params={"receipt": receipt})
+    assert outcome.json() == {"wave": code, "status": "selected", "reasons": []}
+    missing = anonymous.get(f"/api/v1/waves/{code}/outcome", params={"receipt": "NOPE-NOPE"})
+    assert missing.status_code == 404
+    assert code in [w["code"] for w in anonymous.get("/api/v1/waves").json()]
