@@ -7,6 +7,7 @@ Run: `python -m bench.bench_draw [applicants] [places]`; prints one JSON line.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -17,6 +18,7 @@ def run(applicants: int = 6_700_000, places: int = 800_000, seed: int = 2020) ->
     """The simulate report of one synthetic draw, plus whether it met the targets."""
     report = simulate.run(applicants, seed, places=places)
     report["target_met"] = report["seconds"]["draw"] < 10 and report["peak_rss_mib"] < 3 * 1024
+    report["load_avg_1m"] = round(os.getloadavg()[0], 2)  # wall time is only meaningful with it
     return report
 
 

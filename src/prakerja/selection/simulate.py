@@ -40,10 +40,9 @@ def regencies() -> list[str]:
     return sorted(code for code in names if code.count(".") == 1)
 
 
-def synthetic_pool(applicants: int, seed: int, cells: list[str]) -> np.ndarray:
-    """Canonically ordered rows: families sharing a KK, priority lists, flags, exclusions."""
+def _columns(applicants: int, seed: int, codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The pool's columns in generation order (the random stream fixes the pool and winners)."""
     rng = np.random.default_rng(seed)
-    codes = np.array([drawing.cell_code_int(c) for c in cells], np.uint16)
     size = rng.pareto(1.5, len(codes)) + 1.0
     sizes = rng.choice([1, 2, 3, 4], applicants, p=[0.80, 0.15, 0.04, 0.01])
     family = np.repeat(np.arange(applicants), sizes)[:applicants]  # applicants of one KK
@@ -53,18 +52,45 @@ def synthetic_pool(applicants: int, seed: int, cells: list[str]) -> np.ndarray:
     cell = np.where(moved, rng.integers(0, len(codes), applicants), home[family])
     kk_pid = rng.integers(0, 256, (families, 16), dtype=np.uint8)
     prior = rng.choice(3, families, p=[0.95, 0.04, 0.01]).astype(np.uint8)
-    rows = np.zeros(applicants, drawing.POOL_DTYPE)
-    rows["pid"] = rng.integers(0, 256, (applicants, 16), dtype=np.uint8)
-    rows["kk"] = kk_pid[family]
-    rows["cell"] = codes[cell]
-    rows["tier"] = rng.choice(3, applicants, p=[0.96, 0.03, 0.01])
-    flags = ((rng.random(applicants) < 0.03) << FLAG_DISABILITY) | (
-        (rng.random(applicants) < 0.02) << FLAG_FORMER_MIGRANT
-    )
-    rows["flags"] = flags.astype(np.uint8)
-    rows["kk_prior"] = prior[family]
-    rows["status"] = np.where(rng.random(applicants) < 0.05, 1, 0)
-    return np.frombuffer(poolfile.encode_pool(rows)[len(poolfile.MAGIC) :], drawing.POOL_DTYPE)
+    pid = rng.integers(0, 256, (applicants, 16), dtype=np.uint8)
+    tier = rng.choice(3, applicants, p=[0.96, 0.03, 0.01]).astype(np.uint8)
+    disability = rng.random(applicants) < 0.03
+    migrant = rng.random(applicants) < 0.02
+    flags = (disability << FLAG_DISABILITY) | (migrant << FLAG_FORMER_MIGRANT)
+    status = (rng.random(applicants) < 0.05).astype(np.uint8)
+    return {
+        "pid": pid,
+        "family": family,
+        "kk_pid": kk_pid,
+        "cell": codes[cell],
+        "tier": tier,
+        "flags": flags.astype(np.uint8),
+        "prior": prior,
+        "status": status,
+    }
+
+
+def synthetic_pool_file(applicants: int, seed: int, cells: list[str]) -> bytes:
+    """The canonical pool file of the synthetic wave: families sharing a KK, priority lists,
+    inclusion flags, exclusions; written column by column in pseudonym order."""
+    codes = np.array([drawing.cell_code_int(c) for c in cells], np.uint16)
+    col = _columns(applicants, seed, codes)
+    order = drawing.sort_pairs(drawing.pair_words(col["pid"]))
+    data = bytearray(len(poolfile.MAGIC) + drawing.POOL_DTYPE.itemsize * applicants)
+    data[: len(poolfile.MAGIC)] = poolfile.MAGIC
+    rec = np.frombuffer(data, np.uint8, offset=len(poolfile.MAGIC)).reshape(applicants, -1)
+    family = col["family"][order]
+    rec[:, 0:16] = drawing.take16(col["pid"], order)
+    rec[:, 16:32] = drawing.take16(col["kk_pid"], family)
+    rec[:, 32:34] = col["cell"][order].astype(">u2").view(np.uint8).reshape(-1, 2)
+    rec[:, 34], rec[:, 35] = col["tier"][order], col["flags"][order]
+    rec[:, 36], rec[:, 37] = col["prior"][family], col["status"][order]
+    return bytes(data)
+
+
+def synthetic_pool(applicants: int, seed: int, cells: list[str]) -> np.ndarray:
+    """Canonically ordered rows: families sharing a KK, priority lists, flags, exclusions."""
+    return poolfile.decode_pool(synthetic_pool_file(applicants, seed, cells))
 
 
 def synthetic_params(
@@ -138,8 +164,8 @@ def run(
     places = applicants * 8 // 67 if places is None else places
     clock = time.perf_counter()
     cells = regencies()
-    rows = synthetic_pool(applicants, seed, cells)
-    pool_bytes = poolfile.MAGIC + rows.tobytes()
+    pool_bytes = synthetic_pool_file(applicants, seed, cells)
+    rows = poolfile.decode_pool(pool_bytes)  # a checked view of the file's records
     params = synthetic_params(rows, seed, places, cells, poolfile.sha256_hex(pool_bytes))
     generated = time.perf_counter()
     cpu, workers_cpu = time.process_time(), _cpu(resource.RUSAGE_CHILDREN)
