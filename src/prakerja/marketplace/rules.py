@@ -1,0 +1,237 @@
+"""Pure marketplace rules: curation transitions, purchase checks, order state machine, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from prakerja.kit.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthenticated
+
+# Curation: from -> the states a staff step may move a partner to.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "applied": ("due_diligence", "rejected"),
+    "due_diligence": ("assessment", "rejected"),
+    "assessment": ("approved", "rejected"),
+    "approved": ("active", "suspended"),
+    "active": ("warned", "suspended"),
+    "warned": ("active", "suspended"),
+    "suspended": ("active",),
+    "rejected": (),
+}
+SELLING = ("active", "warned")  # partner states whose approved courses are on sale
+MODES = ("webinar", "self_paced", "offline")
+COURSE_STATUSES = ("submitted", "approved", "rejected", "withdrawn")
+CODE_TTL = dt.timedelta(minutes=10)
+CODE_MAX_TRIES = 3
+CODE_LOCK = dt.timedelta(hours=1)
+FRESHNESS = dt.timedelta(minutes=5)
+_CODE = re.compile(r"[a-z][a-z0-9_-]{1,39}")
+
+
+class BadTransition(Conflict):
+    code = "curation_transition_refused"
+    title = "This curation step is not allowed from the partner's current state"
+
+
+class PartnerNotFound(NotFound):
+    code = "partner_not_found"
+    title = "Partner not found"
+
+
+class PartnerExists(Conflict):
+    code = "partner_exists"
+    title = "A partner with this code already exists"
+
+
+class BadPartner(Invalid):
+    code = "bad_partner"
+    title = "The partner details are not valid"
+
+
+class PartnerNotSelling(Forbidden):
+    code = "partner_not_selling"
+    title = "This partner is not active in the programme"
+
+
+class CourseNotFound(NotFound):
+    code = "course_not_found"
+    title = "Course not found"
+
+
+class CourseNotOnSale(Conflict):
+    code = "course_not_on_sale"
+    title = "This course is not on sale"
+
+
+class CourseFull(Conflict):
+    code = "course_full"
+    title = "This course has no seats left"
+
+
+class BadCourse(Invalid):
+    code = "bad_course"
+    title = "The course details are not valid"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "Order not found"
+
+
+class OrderStateConflict(Conflict):
+    code = "order_state_conflict"
+    title = "The order is not in a state that allows this"
+
+
+class PriceAboveBalance(Conflict):
+    code = "price_above_balance"
+    title = "The course price is more than your available balance"
+
+
+class UnfinishedCourse(Conflict):
+    code = "unfinished_course"
+    title = "Finish your current course before buying another one"
+
+
+class CardNotUsable(Forbidden):
+    code = "card_not_usable"
+    title = "This card number is not an active card of yours"
+
+
+class PhoneNotVerified(Forbidden):
+    code = "phone_not_verified"
+    title = "Confirm your mobile number before buying a course"
+
+
+class VoucherNotFound(NotFound):
+    code = "voucher_not_found"
+    title = "Voucher not found"
+
+
+class CredentialNotFound(NotFound):
+    code = "credential_not_found"
+    title = "Credential not found"
+
+
+class TooManyCredentials(Conflict):
+    code = "too_many_credentials"
+    title = "Revoke the retiring credential before issuing another one"
+
+
+class BadSignature(Unauthenticated):
+    code = "bad_signature"
+    title = "The request signature is missing, wrong or stale"
+
+
+class NoSwapping(Forbidden):
+    code = "no_swapping"
+    title = "A bought course cannot be cancelled or swapped by the buyer"
+
+
+class PurchaseLocked(RateLimited):
+    code = "purchase_locked"
+    title = "Purchases with this card are locked for an hour after three wrong codes"
+
+
+def check_transition(current: str, target: str) -> None:
+    """Refuse a curation step the table does not allow."""
+    if target not in TRANSITIONS.get(current, ()):
+        raise BadTransition(f"{current} -> {target}")
+
+
+def check_partner_code(code: str) -> str:
+    """A lower-case slug of 2-40 characters."""
+    if not _CODE.fullmatch(code):
+        raise BadPartner("code must be a lower-case slug (a-z, 0-9, - or _), 2-40 characters")
+    return code
+
+
+@dataclass(frozen=True)
+class CourseInput:
+    external_ref: str
+    provider_code: str
+    title: str
+    category: str
+    mode: str
+    hours: int
+    price: int
+    syllabus: str = ""
+    has_pretest: bool = True
+    has_posttest: bool = True
+    capacity: int | None = None
+
+
+def check_course(course: CourseInput) -> None:
+    """Whole positive price and hours, a known mode, a title; offline/webinar need a capacity."""
+    problems = []
+    if course.mode not in MODES:
+        problems.append(f"mode must be one of {', '.join(MODES)}")
+    if isinstance(course.price, bool) or not isinstance(course.price, int) or course.price <= 0:
+        problems.append("price must be a positive whole number of rupiah")
+    if not 0 < course.hours <= 1000:
+        problems.append("hours must be between 1 and 1000")
+    if not course.title.strip() or not course.category.strip():
+        problems.append("title and category are required")
+    if course.capacity is not None and course.capacity <= 0:
+        problems.append("capacity must be positive")
+    if problems:
+        raise BadCourse("; ".join(problems))
+
+
+def check_session_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    """A session ends after it starts and lasts at most a day."""
+    if not starts_at < ends_at <= starts_at + dt.timedelta(days=1):
+        raise BadCourse("a session must end after it starts and last at most 24 hours")
+
+
+def check_purchase(*, price: int, available: int, has_unfinished: bool) -> None:
+    """Price at most the available balance; no second course before the first is finished."""
+    if has_unfinished:
+        raise UnfinishedCourse()
+    if price > available:
+        raise PriceAboveBalance(price=price, available=available)
+
+
+def is_locked(locked_until: dt.datetime | None, now: dt.datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
+def check_fresh(timestamp: int, now: dt.datetime) -> None:
+    """A signed request is accepted only within five minutes of its timestamp (either side)."""
+    if abs(now.timestamp() - timestamp) > FRESHNESS.total_seconds():
+        raise BadSignature("the timestamp is more than five minutes away from our clock")
+
+
+# Partner order calls: (current status) -> result. "same" = already done, answer unchanged.
+def confirm_outcome(status: str) -> str:
+    """'post' from pending, 'same' when already confirmed or later; else a conflict."""
+    if status == "pending":
+        return "post"
+    if status in ("confirmed", "completed"):
+        return "same"
+    raise OrderStateConflict(f"an order that is {status} cannot be confirmed")
+
+
+def check_may_cancel(who: str) -> None:
+    """Only the selling platform or the course's provider cancels; buyers cannot swap courses."""
+    if who not in ("platform", "provider"):
+        raise NoSwapping()
+
+
+def cancel_outcome(status: str) -> str:
+    """'void' a pending hold, 'refund' a confirmed purchase, 'same' if already cancelled."""
+    if status == "pending":
+        return "void"
+    if status == "confirmed":
+        return "refund"
+    if status in ("cancelled", "refunded"):
+        return "same"
+    raise OrderStateConflict(f"an order that is {status} cannot be cancelled")
+
+
+def redeem_outcome(status: str, redeemed: bool) -> str:
+    """A voucher is redeemed once, only on a confirmed order; a repeat answers the same."""
+    if status not in ("confirmed", "completed"):
+        raise OrderStateConflict(f"the voucher of an order that is {status} cannot be redeemed")
+    return "same" if redeemed else "redeem"

@@ -1,0 +1,200 @@
+"""A citizen buys a course: card number + SMS code, then a ledger hold awaiting the platform.
+
+`start_purchase` checks the rules and texts a 6-digit code to the verified phone;
+`confirm_purchase` checks the code (three wrong codes lock the card's purchases for an hour),
+re-checks the rules, takes a seat, holds the price on the card's account towards the platform's
+payable account (key `order:<id>`) and tells the platform (`order.placed`). At most one open
+order per card is enforced by a unique index, so concurrent purchases can never both succeed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from prakerja.identity import tokens
+from prakerja.identity.errors import CodeExpired, CountedRefusal, WrongCode
+from prakerja.identity.model import Account
+from prakerja.kit import notify
+from prakerja.kit.db import new_id
+from prakerja.kit.i18n import gettext
+from prakerja.kit.money import format_rupiah
+from prakerja.marketplace import rules, service_catalogue, service_order, service_webhook
+from prakerja.marketplace.model import AWAITING_CODE, EXPIRED, PENDING, Course, Order, PurchaseCode
+from prakerja.wallet import service as ledger
+from prakerja.wallet import service_card
+from prakerja.wallet.model_card import ACTIVE, Card
+
+SMS = "Prakerja: code %(code)s to buy %(title)s for %(price)s. Never give this code to anyone."
+_VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class PurchaseLocked(CountedRefusal):
+    code = "purchase_locked"
+    title = "Purchases with this card are locked for an hour after three wrong codes"
+    kind = "rate"
+
+
+def _card_of(session: Session, account_id: int, card_number: str) -> Card:
+    card = service_card.card_for_account(session, account_id)
+    number = "".join(ch for ch in card_number if ch.isdigit())
+    if (card is None or not tokens.same(card.number, number) or card.status != ACTIVE
+            or card.ledger_account_id is None):
+        raise rules.CardNotUsable()
+    return card
+
+
+def _account_of(card: Card) -> int:
+    if card.status != ACTIVE or card.ledger_account_id is None:
+        raise rules.CardNotUsable()
+    return card.ledger_account_id
+
+
+def _check_not_locked(session: Session, card_id: int, now: dt.datetime) -> None:
+    locked = session.scalar(select(func.max(PurchaseCode.locked_until))
+                            .where(PurchaseCode.card_id == card_id))
+    if rules.is_locked(locked, now):
+        raise PurchaseLocked(locked_until=locked.isoformat() if locked else "")
+
+
+def _check_rules(session: Session, card: Card, course: Course) -> None:
+    _, available = ledger.balance(session, _account_of(card))
+    rules.check_purchase(price=course.price, available=available,
+                         has_unfinished=service_order.has_unfinished_course(session, card.id))
+
+
+def start_purchase(session: Session, *, account_id: int, course_public_id: str,
+                   card_number: str, key: str, now: dt.datetime) -> Order:
+    """An order awaiting its SMS code; a retry with the same key returns it and sends nothing."""
+    account = session.get(Account, account_id)
+    if account is None or account.phone is None or account.phone_verified_at is None:
+        raise rules.PhoneNotVerified()
+    card = _card_of(session, account_id, card_number)
+    course = service_catalogue.course_on_sale(session, course_public_id)
+    existing = session.scalar(select(Order).where(Order.card_id == card.id,
+                                                  Order.idempotency_key == key))
+    if existing is not None:
+        if existing.course_id != course.id:
+            raise rules.OrderStateConflict("this idempotency key was used for another course")
+        return existing
+    _check_not_locked(session, card.id, now)
+    _check_rules(session, card, course)
+    order = Order(public_id=new_id(), card_id=card.id, course_id=course.id,
+                  platform_id=course.platform_id, amount=course.price, status=AWAITING_CODE,
+                  idempotency_key=key, created_at=now)
+    session.add(order)
+    session.flush()
+    code = tokens.new_code()
+    session.add(PurchaseCode(order_id=order.id, card_id=card.id, attempts=0, status="open",
+                             code_hash=tokens.code_hash("purchase", order.id, code),
+                             expires_at=now + rules.CODE_TTL, created_at=now))
+    notify.send_sms(session, to=account.phone, now=now, body=gettext(
+        account.language, SMS, code=code, title=course.title[:60],
+        price=format_rupiah(course.price, account.language)))
+    session.flush()
+    return order
+
+
+def order_of_account(session: Session, account_id: int, public_id: str) -> Order:
+    """The citizen's own order (anyone else's is 'not found')."""
+    card = service_card.card_for_account(session, account_id)
+    order = session.scalar(select(Order).where(Order.public_id == public_id))
+    if order is None or card is None or order.card_id != card.id:
+        raise rules.OrderNotFound()
+    return order
+
+
+def confirm_purchase(session: Session, *, account_id: int, order_public_id: str, code: str,
+                     now: dt.datetime) -> Order:
+    """Place the order with a right code; a repeat after success returns the placed order."""
+    order = order_of_account(session, account_id, order_public_id)
+    if order.status != AWAITING_CODE:
+        if order.status == EXPIRED:
+            raise CodeExpired()
+        return order
+    _check_not_locked(session, order.card_id, now)
+    challenge = session.scalar(select(PurchaseCode).where(PurchaseCode.order_id == order.id))
+    if challenge is None or challenge.status != "open" or challenge.expires_at <= now:
+        order.status = EXPIRED
+        session.flush()
+        raise CodeExpired()
+    expected = tokens.code_hash("purchase", order.id, code.strip())
+    if not tokens.same(expected, challenge.code_hash):
+        _wrong_code(session, challenge, now)
+    challenge.status = "done"
+    _place(session, order, now)
+    return order
+
+
+def _wrong_code(session: Session, challenge: PurchaseCode, now: dt.datetime) -> None:
+    challenge.attempts += 1
+    if challenge.attempts >= rules.CODE_MAX_TRIES:
+        challenge.status, challenge.locked_until = "dead", now + rules.CODE_LOCK
+        session.flush()
+        raise PurchaseLocked(locked_until=challenge.locked_until.isoformat())
+    session.flush()
+    raise WrongCode(tries_left=rules.CODE_MAX_TRIES - challenge.attempts)
+
+
+def _place(session: Session, order: Order, now: dt.datetime) -> None:
+    """Seat, hold and status in one savepoint: a refusal leaves nothing behind."""
+    card = service_card.get_card(session, order.card_id)
+    course = session.get(Course, order.course_id)
+    if course is None:
+        raise rules.CourseNotFound()
+    account_id = _account_of(card)
+    with session.begin_nested():
+        try:  # first: the one-open-order index makes a concurrent twin wait here, then fail
+            session.execute(update(Order).where(Order.id == order.id, Order.status == AWAITING_CODE)
+                            .values(status=PENDING, placed_at=now, voucher_code=_voucher())
+                            .execution_options(synchronize_session=False))
+        except IntegrityError:
+            raise rules.UnfinishedCourse() from None
+        _check_rules_after_claim(session, card, course, order)
+        _take_seat(session, course)
+        platform_account = ledger.open_account(session, code=f"platform:{order.platform_id}",
+                                               kind="platform", now=now)
+        hold = ledger.hold(session, key=f"order:{order.id}", from_id=account_id,
+                           to_id=platform_account.id, amount=order.amount, kind="purchase",
+                           now=now, meta={"order_id": order.id, "course_id": course.id})
+        order.hold_transfer_id = hold.id
+        session.flush()
+    session.refresh(order)
+    service_webhook.emit(session, partner_id=order.platform_id, event="order.placed",
+                         data=service_order.order_document(session, order), now=now)
+
+
+def _check_rules_after_claim(session: Session, card: Card, course: Course, order: Order) -> None:
+    _, available = ledger.balance(session, _account_of(card))
+    if order.amount > available:
+        raise rules.PriceAboveBalance(price=order.amount, available=available)
+    if course.status != "approved":
+        raise rules.CourseNotOnSale()
+
+
+def _take_seat(session: Session, course: Course) -> None:
+    if course.capacity is None:
+        return  # no hot row for unlimited (self-paced) courses
+    result = session.execute(update(Course).where(Course.id == course.id,
+                                                  Course.seats_taken < Course.capacity)
+                             .values(seats_taken=Course.seats_taken + 1)
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise rules.CourseFull()
+
+
+def _voucher() -> str:
+    return "PK" + "".join(secrets.choice(_VOUCHER_ALPHABET) for _ in range(10))
+
+
+def orders_of_account(session: Session, account_id: int) -> list[Order]:
+    card = service_card.card_for_account(session, account_id)
+    if card is None:
+        return []
+    return list(session.scalars(select(Order).where(Order.card_id == card.id,
+                                                    Order.status != AWAITING_CODE)
+                                .order_by(Order.id.desc())))

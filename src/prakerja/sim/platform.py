@@ -1,0 +1,221 @@
+"""A simulated digital training platform: a real HTTP server receiving our signed webhooks and a
+real HTTP client driving our partner API (publish courses and sessions, confirm orders, redeem
+vouchers), with optional slow, duplicate and out-of-order calls.
+
+    python -m prakerja.sim.platform --base-url http://127.0.0.1:8000 \\
+        --client-id pk_... --secret ... --provider-code lp-maju --port 8110
+
+With --auto-confirm (the default) every `order.placed` webhook is confirmed and its voucher
+redeemed by a background worker, the way a real platform would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from prakerja.marketplace import signing
+from prakerja.sim.server import Disturber, Faults, base_app, serve
+
+API = "/api/partner/v1"
+
+
+@dataclass
+class Behaviour:
+    """How the simulated platform misbehaves when it calls us."""
+
+    slow_s: float = 0.0  # wait this long before each call
+    duplicate: bool = False  # send every call twice (re-signed, as a retrying client does)
+    redeem_first: bool = False  # try to redeem the voucher before confirming (out of order)
+
+
+@dataclass
+class PlatformClient:
+    """Signed calls to our partner API; every answer is kept in `log` for inspection."""
+
+    base_url: str
+    client_id: str
+    secret: str
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    log: list[tuple[str, int, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._http = httpx.Client(base_url=self.base_url, timeout=10)
+        self._lock = threading.Lock()
+        self._last_ts = 0
+
+    def _timestamp(self) -> int:
+        # A distinct timestamp per call: an identical signature would (rightly) be a replay.
+        with self._lock:
+            self._last_ts = max(int(time.time()), self._last_ts + 1)
+            return self._last_ts
+
+    def send(self, method: str, path: str, payload: Any = None) -> httpx.Response:
+        """One signed call (twice with `duplicate`); returns the last answer."""
+        if self.behaviour.slow_s:
+            time.sleep(self.behaviour.slow_s)
+        body = b"" if payload is None else json.dumps(payload).encode()
+        resp = None
+        for _ in range(2 if self.behaviour.duplicate else 1):
+            headers = signing.sign(self.client_id, self.secret, method, path, body,
+                                   self._timestamp())
+            headers["Content-Type"] = "application/json"
+            resp = self._http.request(method, path, content=body, headers=headers)
+            self.log.append((path, resp.status_code, _json(resp)))
+        if resp is None:  # the loop runs at least once
+            raise RuntimeError("no request was sent")
+        return resp
+
+    def replay(self, method: str, path: str, payload: Any = None) -> tuple[int, int]:
+        """Send byte-identical signed requests twice; (first status, second status)."""
+        body = b"" if payload is None else json.dumps(payload).encode()
+        headers = signing.sign(self.client_id, self.secret, method, path, body, self._timestamp())
+        headers["Content-Type"] = "application/json"
+        first = self._http.request(method, path, content=body, headers=headers)
+        second = self._http.request(method, path, content=body, headers=headers)
+        return first.status_code, second.status_code
+
+    def publish_course(self, course: dict[str, Any]) -> httpx.Response:
+        return self.send("POST", f"{API}/courses", course)
+
+    def add_schedule(self, course_id: str, schedule: dict[str, Any]) -> httpx.Response:
+        return self.send("POST", f"{API}/courses/{course_id}/schedules", schedule)
+
+    def confirm(self, order_id: str) -> httpx.Response:
+        return self.send("POST", f"{API}/orders/{order_id}/confirm")
+
+    def cancel(self, order_id: str, reason: str) -> httpx.Response:
+        return self.send("POST", f"{API}/orders/{order_id}/cancel", {"reason": reason})
+
+    def redeem(self, voucher: str) -> httpx.Response:
+        return self.send("POST", f"{API}/vouchers/{voucher}/redeem")
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _json(resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text
+
+
+@dataclass
+class WebhookInbox:
+    """Verified events by id (a redelivered event is counted, not stored twice)."""
+
+    secrets: dict[str, str]
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    redeliveries: int = 0
+    refused: int = 0
+    seen_signatures: set[str] = field(default_factory=set)
+
+    def verify(self, headers: Any, path: str, body: bytes) -> bool:
+        client_id = headers.get(signing.CLIENT_HEADER, "")
+        secret = self.secrets.get(client_id)
+        try:
+            ts = int(headers.get(signing.TIMESTAMP_HEADER, ""))
+        except ValueError:
+            return False
+        sig = headers.get(signing.SIGNATURE_HEADER, "")
+        fresh = abs(time.time() - ts) <= 300
+        if secret is None or not fresh or sig in self.seen_signatures:
+            return False
+        if not signing.matches(secret, "POST", path, body, ts, sig):
+            return False
+        self.seen_signatures.add(sig)
+        return True
+
+
+def make_app(client: PlatformClient, *, auto_confirm: bool = True,
+             faults: Faults | None = None) -> tuple[FastAPI, WebhookInbox]:
+    """The webhook receiver; with `auto_confirm`, placed orders are confirmed and redeemed."""
+    inbox = WebhookInbox({client.client_id: client.secret})
+    app = base_app("platform", Disturber(faults or Faults(latency_ms=(0, 5))))
+    work: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    @app.post("/webhooks")
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        if not inbox.verify(request.headers, request.url.path, body):
+            inbox.refused += 1
+            return JSONResponse({"error": "bad signature"}, status_code=401)
+        event = json.loads(body)
+        if event["id"] in inbox.events:
+            inbox.redeliveries += 1
+        else:
+            inbox.events[event["id"]] = event
+            if auto_confirm and event["event"] == "order.placed":
+                work.put(event["data"])
+        return JSONResponse({"received": event["id"]})
+
+    @app.get("/_sim/events")
+    async def events() -> dict[str, Any]:
+        return {"events": list(inbox.events.values()), "redeliveries": inbox.redeliveries,
+                "refused": inbox.refused}
+
+    threading.Thread(target=_confirm_worker, args=(client, work), daemon=True).start()
+    return app, inbox
+
+
+def _confirm_worker(client: PlatformClient, work: queue.Queue[dict[str, Any]]) -> None:
+    while True:
+        order = work.get()
+        try:
+            if client.behaviour.redeem_first and order.get("voucher_code"):
+                client.redeem(order["voucher_code"])  # expected: 409, not yet confirmed
+            confirmed = client.confirm(order["order_id"]).json()
+            if confirmed.get("voucher_code"):
+                client.redeem(confirmed["voucher_code"])
+        except httpx.HTTPError:
+            work.put(order)  # our API was unreachable: try again shortly
+            time.sleep(1)
+
+
+def sample_courses(provider_code: str, count: int = 3) -> list[dict[str, Any]]:
+    """Plausible courses for the demo catalogue."""
+    titles = [("Pemasaran Digital untuk UMKM", "Pemasaran", "webinar", 16, 750_000),
+              ("Dasar Pemrograman Python", "Teknologi Informasi", "self_paced", 20, 1_000_000),
+              ("Barista Profesional", "Kuliner", "offline", 18, 1_500_000),
+              ("Akuntansi Dasar dengan Spreadsheet", "Keuangan", "self_paced", 15, 600_000)]
+    return [{"external_ref": f"sim-{i}", "provider_code": provider_code, "title": t,
+             "category": c, "mode": m, "hours": h, "price": p, "capacity": 100,
+             "syllabus": "30% teori, 70% praktik; pre-test dan post-test."}
+            for i, (t, c, m, h, p) in enumerate(titles[:count])]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m prakerja.sim.platform")
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--client-id", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--provider-code", default="")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8110)
+    parser.add_argument("--slow", type=float, default=0.0)
+    parser.add_argument("--duplicate", action="store_true")
+    parser.add_argument("--redeem-first", action="store_true")
+    parser.add_argument("--no-auto-confirm", action="store_true")
+    args = parser.parse_args(argv)
+    client = PlatformClient(args.base_url, args.client_id, args.secret,
+                            Behaviour(args.slow, args.duplicate, args.redeem_first))
+    if args.provider_code:
+        for course in sample_courses(args.provider_code):
+            resp = client.publish_course(course)
+            print(f"publish {course['external_ref']}: {resp.status_code}")
+    app, _ = make_app(client, auto_confirm=not args.no_auto_confirm)
+    serve(app, args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

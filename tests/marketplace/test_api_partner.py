@@ -1,0 +1,168 @@
+"""Partner API over HTTP: signatures (401 and nothing changed), rotation, idempotent calls."""
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+from tests.marketplace.conftest import NOW, make_buyer, make_keys, signed
+from tests.marketplace.test_service_purchase import _buy
+
+from prakerja.marketplace import service_partner, signing
+from prakerja.marketplace.model import Course, Order
+from prakerja.wallet import service as ledger
+from prakerja.wallet.check import check_ledger
+
+COURSE = {"external_ref": "dm-101", "provider_code": "", "title": "Pemasaran digital",
+          "category": "Pemasaran", "mode": "webinar", "hours": 16, "price": 750_000,
+          "capacity": 30, "syllabus": "Teori dan praktik"}
+
+
+def _course_body(market, **changes):
+    return COURSE | {"provider_code": market.provider.code} | changes
+
+
+def _courses(db):
+    with db.sessions() as s:
+        return s.scalar(select(func.count()).select_from(Course))
+
+
+def _placed_order(db, market):
+    with db.transaction() as s:
+        buyer = make_buyer(s)
+        order = _buy(s, buyer, s.get(Course, market.course.id))
+        return buyer, order.public_id
+
+
+def test_a_signed_publish_creates_the_course_and_a_repeat_changes_nothing(client, db, market):
+    path = "/api/partner/v1/courses"
+    first = signed(client, market.keys, "POST", path, _course_body(market))
+    assert first.status_code == 200, first.text
+    assert first.json()["changed"] is True
+    assert first.json()["course"]["status"] == "submitted"
+    again = signed(client, market.keys, "POST", path, _course_body(market))
+    assert again.json() == first.json() | {"changed": False}
+    assert _courses(db) == 2  # the fixture's course and this one
+
+
+@pytest.mark.parametrize("attack", ["wrong_secret", "stale", "altered_body", "no_headers",
+                                    "unknown_client", "other_path"])
+def test_a_bad_signature_is_401_problem_json_and_nothing_changes(client, db, market, attack):
+    path = "/api/partner/v1/courses"
+    body = json.dumps(_course_body(market)).encode()
+    ts = int(time.time()) - (301 if attack == "stale" else 0)
+    secret = "not-the-secret" if attack == "wrong_secret" else market.keys.secret
+    signed_path = "/api/partner/v1/orders/x/confirm" if attack == "other_path" else path
+    headers = signing.sign(market.keys.client_id, secret, "POST", signed_path, body, ts)
+    if attack == "altered_body":
+        body = body.replace(b"750000", b"1")
+    if attack == "unknown_client":
+        headers[signing.CLIENT_HEADER] = "pk_nobody"
+    if attack == "no_headers":
+        headers = {}
+    resp = client.post(path, content=body, headers=headers | {"Content-Type": "application/json"})
+    assert resp.status_code == 401
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["code"] == "bad_signature"
+    assert _courses(db) == 1
+
+
+def test_a_replayed_request_is_refused_and_changes_nothing(client, db, market):
+    _buyer, order_id = _placed_order(db, market)
+    path = f"/api/partner/v1/orders/{order_id}/cancel"
+    body = json.dumps({"reason": "duplicate booking"}).encode()
+    headers = signing.sign(market.keys.client_id, market.keys.secret, "POST", path, body)
+    headers["Content-Type"] = "application/json"
+    assert client.post(path, content=body, headers=headers).status_code == 200
+    replay = client.post(path, content=body, headers=headers)
+    assert replay.status_code == 401
+    assert "replay" in replay.json()["detail"]
+
+
+def test_a_wrong_signature_on_confirm_leaves_the_order_and_money_untouched(client, db, market):
+    buyer, order_id = _placed_order(db, market)
+    resp = signed(client, market.keys, "POST", f"/api/partner/v1/orders/{order_id}/confirm",
+                  secret="guess")
+    assert resp.status_code == 401
+    with db.sessions() as s:
+        assert s.scalar(select(Order.status).where(Order.public_id == order_id)) == "pending"
+        assert ledger.balance(s, buyer.account_code) == (3_500_000, 3_000_000)
+
+
+def test_old_and_new_secrets_both_work_until_the_old_is_revoked(client, db, market):
+    old = market.keys
+    with db.transaction() as s:
+        new = make_keys(s, market.platform)
+    path = "/api/partner/v1/courses"
+    assert signed(client, old, "POST", path, _course_body(market)).status_code == 200
+    assert signed(client, new, "POST", path, _course_body(market, hours=20)).status_code == 200
+    with db.transaction() as s:
+        service_partner.revoke_credential(s, client_id=old.client_id, actor="t", now=NOW)
+    assert signed(client, old, "POST", path, _course_body(market, hours=21)).status_code == 401
+    assert signed(client, new, "POST", path, _course_body(market, hours=22)).status_code == 200
+
+
+def test_confirm_redeem_and_cancel_are_idempotent_and_out_of_order_calls_are_409(
+        client, db, market):
+    buyer, order_id = _placed_order(db, market)
+    with db.sessions() as s:
+        voucher = s.scalar(select(Order.voucher_code).where(Order.public_id == order_id))
+    redeem = f"/api/partner/v1/vouchers/{voucher}/redeem"
+    early = signed(client, market.keys, "POST", redeem)
+    assert early.status_code == 409
+    assert early.json()["code"] == "order_state_conflict"
+    confirm = f"/api/partner/v1/orders/{order_id}/confirm"
+    first = signed(client, market.keys, "POST", confirm)
+    second = signed(client, market.keys, "POST", confirm)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    assert first.json()["status"] == "confirmed"
+    r1 = signed(client, market.keys, "POST", redeem)
+    r2 = signed(client, market.keys, "POST", redeem)
+    assert r1.json() == r2.json()
+    assert r1.json()["voucher_redeemed"] is True
+    with db.sessions() as s:
+        assert ledger.balance(s, buyer.account_code) == (3_000_000, 3_000_000)
+        assert check_ledger(s) == []
+    cancel = f"/api/partner/v1/orders/{order_id}/cancel"
+    c1 = signed(client, market.keys, "POST", cancel, {"reason": "course withdrawn"})
+    c2 = signed(client, market.keys, "POST", cancel, {"reason": "course withdrawn"})
+    assert c1.json()["status"] == c2.json()["status"] == "refunded"
+    late = signed(client, market.keys, "POST", confirm)
+    assert late.status_code == 409
+    with db.sessions() as s:
+        assert ledger.balance(s, buyer.account_code) == (3_500_000, 3_500_000)
+        assert check_ledger(s) == []
+
+
+def test_another_platforms_order_is_not_found(client, db, market):
+    _, order_id = _placed_order(db, market)
+    from tests.marketplace.conftest import make_partner
+    with db.transaction() as s:
+        stranger = make_keys(s, make_partner(s, "platform"))
+    resp = signed(client, stranger, "POST", f"/api/partner/v1/orders/{order_id}/confirm")
+    assert resp.status_code == 404
+
+
+def test_a_schedule_is_added_once_and_offline_needs_a_venue(client, db, market):
+    path = "/api/partner/v1/courses"
+    course = signed(client, market.keys, "POST", path,
+                    _course_body(market, external_ref="off-1", mode="offline")).json()["course"]
+    sched = f"/api/partner/v1/courses/{course['id']}/schedules"
+    body = {"external_ref": "s1", "starts_at": "2026-12-01T02:00:00Z",
+            "ends_at": "2026-12-01T05:00:00Z"}
+    missing = signed(client, market.keys, "POST", sched, body)
+    assert missing.status_code == 422
+    ok = signed(client, market.keys, "POST", sched, body | {"venue": "BLK Bandung"})
+    again = signed(client, market.keys, "POST", sched, body | {"venue": "BLK Bandung"})
+    assert ok.status_code == 200
+    assert (ok.json()["changed"], again.json()["changed"]) == (True, False)
+    assert ok.json()["id"] == again.json()["id"]
+
+
+def test_invalid_course_input_is_422_problem_json(client, db, market):
+    resp = signed(client, market.keys, "POST", "/api/partner/v1/courses",
+                  _course_body(market, price=-5))
+    assert resp.status_code == 422
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert _courses(db) == 1

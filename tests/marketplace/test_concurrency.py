@@ -1,0 +1,104 @@
+"""Simultaneous purchases against one card never overspend; racing partner calls stay sound."""
+
+import threading
+
+from sqlalchemy import select
+from tests.marketplace.conftest import NOW, make_buyer, make_course, make_partner, sms_code
+
+from prakerja.kit.errors import DomainError
+from prakerja.marketplace import service_order, service_purchase
+from prakerja.marketplace.model import Course, Order, Partner
+from prakerja.wallet import service as ledger
+from prakerja.wallet.check import check_ledger
+
+THREADS = 12
+
+
+def _run_all(calls):
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[str] = []
+
+    def run(call):
+        barrier.wait()
+        try:
+            call()
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.code)
+        except Exception as exc:  # a deadlock or a lost update must fail the test, not vanish
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
+
+
+def test_many_simultaneous_purchases_on_one_card_hold_the_price_once(db):
+    with db.transaction() as s:
+        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
+        courses = [make_course(s, platform, provider, price=1_000_000 + i) for i in range(THREADS)]
+        buyer = make_buyer(s)
+        pending = []
+        for i, course in enumerate(courses):
+            order = service_purchase.start_purchase(s, account_id=buyer.account_id,
+                                                    course_public_id=course.public_id,
+                                                    card_number=buyer.card_number,
+                                                    key=f"race-{i:04d}", now=NOW)
+            pending.append((order.public_id, sms_code(s, buyer.phone)))
+
+    def confirm(public_id, code):
+        def call():
+            with db.transaction() as s:
+                service_purchase.confirm_purchase(s, account_id=buyer.account_id,
+                                                  order_public_id=public_id, code=code, now=NOW)
+        return call
+
+    outcomes = _run_all([confirm(*p) for p in pending])
+    assert outcomes.count("ok") == 1, outcomes
+    assert set(outcomes) == {"ok", "unfinished_course"}, outcomes
+    with db.sessions() as s:
+        placed = s.scalars(select(Order).where(Order.status == "pending")).all()
+        assert len(placed) == 1
+        balance, available = ledger.balance(s, buyer.account_code)
+        assert (balance, available) == (3_500_000, 3_500_000 - placed[0].amount)
+        assert check_ledger(s) == []
+
+
+def test_racing_confirm_and_cancel_calls_leave_a_sound_ledger(db):
+    with db.transaction() as s:
+        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
+        course = make_course(s, platform, provider, price=900_000, capacity=5, mode="webinar")
+        buyer = make_buyer(s)
+        order = service_purchase.start_purchase(s, account_id=buyer.account_id,
+                                                course_public_id=course.public_id,
+                                                card_number=buyer.card_number, key="race-x",
+                                                now=NOW)
+        service_purchase.confirm_purchase(s, account_id=buyer.account_id,
+                                          order_public_id=order.public_id,
+                                          code=sms_code(s, buyer.phone), now=NOW)
+        ids = (platform.id, order.public_id)
+
+    def partner_call(kind):
+        def call():
+            with db.transaction() as s:
+                partner = s.get(Partner, ids[0])
+                if kind == "confirm":
+                    service_order.confirm_order(s, partner=partner, order_public_id=ids[1],
+                                                now=NOW)
+                else:
+                    service_order.cancel_order(s, partner=partner, order_public_id=ids[1],
+                                               reason="race", now=NOW)
+        return call
+
+    outcomes = _run_all([partner_call("confirm" if i % 2 else "cancel") for i in range(8)])
+    assert len(outcomes) == 8
+    assert set(outcomes) <= {"ok", "order_state_conflict"}, outcomes
+    with db.sessions() as s:
+        status = s.scalar(select(Order.status).where(Order.public_id == ids[1]))
+        assert status in ("cancelled", "refunded")
+        assert ledger.balance(s, buyer.account_code) == (3_500_000, 3_500_000)
+        assert s.scalar(select(Course.seats_taken).where(Course.id == course.id)) == 0
+        assert check_ledger(s) == []
