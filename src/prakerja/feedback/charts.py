@@ -1,0 +1,119 @@
+"""Operators' statistics: SQL aggregates over messages and tickets, drawn as SVG server-side.
+
+Charts are Altair specs rendered by vl-convert to SVG and embedded as data: URIs (no CDN, no
+JavaScript, and the SVG cannot script the page). Each chart also returns its rows for a table.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from prakerja.feedback.model import Message, Ticket
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: its title, the SVG as a data URI, and the rows it shows."""
+
+    title: str
+    svg_uri: str
+    rows: list[dict[str, Any]]
+
+
+def _svg(spec: Any) -> str:
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(spec.to_json())
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _bar(rows: list[dict[str, Any]], x: str, y: str, color: str | None, title: str) -> Chart:
+    import altair as alt
+
+    enc: dict[str, Any] = {"x": alt.X(f"{x}:O", title=None), "y": alt.Y(f"{y}:Q", title=None)}
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=None)
+    spec = (
+        alt.Chart(alt.Data(values=rows))  # type: ignore[no-untyped-call]  # altair is untyped
+        .mark_bar()
+        .encode(**enc)
+        .properties(width=320, height=180)
+    )
+    return Chart(title, _svg(spec), rows)
+
+
+def _daily(session: Session, column: Any, since: dt.datetime) -> list[dict[str, Any]]:
+    day = func.date(Message.received_at)
+    stmt = (
+        select(day, column, func.count())
+        .where(Message.received_at >= since)
+        .group_by(day, column)
+        .order_by(day)
+    )
+    return [{"day": str(d), "key": str(k), "n": int(n)} for d, k, n in session.execute(stmt)]
+
+
+def _sentiment(session: Session, since: dt.datetime) -> list[dict[str, Any]]:
+    rows = _daily(session, Message.sentiment, since)
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["day"]] = totals.get(r["day"], 0) + r["n"]
+    return [r | {"share": round(r["n"] / totals[r["day"]], 3)} for r in rows]
+
+
+def _resolution_hours(session: Session, since: dt.datetime) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Ticket.topic, Ticket.created_at, Ticket.resolved_at).where(
+            Ticket.resolved_at.is_not(None), Ticket.created_at >= since
+        )
+    )
+    spans: dict[str, list[float]] = {}
+    for topic, created, resolved in rows:
+        if resolved is None:
+            continue
+        spans.setdefault(topic, []).append((resolved - created).total_seconds() / 3600)
+    return [{"key": t, "hours": round(sorted(v)[len(v) // 2], 1)} for t, v in sorted(spans.items())]
+
+
+def _sla(session: Session, since: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Ticket.owner_team, Ticket.first_response_due, Ticket.first_response_at).where(
+            Ticket.created_at >= since
+        )
+    )
+    met: dict[str, list[int]] = {}
+    for team, due, answered in rows:
+        if answered is None and due > now:
+            continue  # still within its time: neither met nor missed
+        met.setdefault(team, []).append(int(answered is not None and answered <= due))
+    return [{"key": t, "share": round(sum(v) / len(v), 3)} for t, v in sorted(met.items())]
+
+
+def _partners(session: Session, since: dt.datetime) -> list[dict[str, Any]]:
+    stmt = (
+        select(Ticket.partner, func.count())
+        .where(Ticket.partner.is_not(None), Ticket.created_at >= since)
+        .group_by(Ticket.partner)
+        .order_by(func.count().desc())
+        .limit(10)
+    )
+    return [{"key": p, "n": int(n)} for p, n in session.execute(stmt)]
+
+
+def stats(session: Session, *, now: dt.datetime, days: int = 14) -> list[Chart]:
+    """Every chart of the operators' page over the last `days` days."""
+    since = now - dt.timedelta(days=days)
+    return [
+        _bar(_daily(session, Message.topic, since), "day", "n", "key", "Volume by topic"),
+        _bar(_daily(session, Message.channel, since), "day", "n", "key", "Volume by channel"),
+        _bar(_sentiment(session, since), "day", "share", "key", "Sentiment trend"),
+        _bar(_resolution_hours(session, since), "key", "hours", None, "Median hours to resolve"),
+        _bar(_sla(session, since, now), "key", "share", None, "First response within SLA"),
+        _bar(_partners(session, since), "key", "n", None, "Partners with most complaints"),
+    ]

@@ -1,0 +1,61 @@
+"""Jobs of the desk: a healed record updates its tickets and tells the citizen."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from prakerja.feedback import linking, service_ticket
+from prakerja.feedback.model import OPEN_STATUSES, Ticket
+from prakerja.kit import jobs
+
+HEALED_TEXT = (
+    "Kabar baik: masalah pada data Anda ({kind}) sudah diperbaiki. Silakan coba lagi. "
+    "Terima kasih sudah melapor."
+)
+
+
+@jobs.handler(linking.HEALED_JOB)
+def record_healed(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Resolve the open tickets tied to the record if it really is healthy now (idempotent)."""
+    kind, record_id = str(payload["kind"]), int(payload["id"])
+    status = linking.current_status(session, kind, record_id)
+    if not linking.is_healthy(kind, status):
+        return
+    tickets = session.scalars(
+        select(Ticket).where(
+            Ticket.record_kind == kind,
+            Ticket.record_id == record_id,
+            Ticket.status.in_(OPEN_STATUSES),
+        )
+    )
+    for ticket in tickets:
+        ticket.linked_record = dict(ticket.linked_record or {}) | {
+            "status": status,
+            "healed_at": now.isoformat(),
+        }
+        service_ticket.resolve(
+            session,
+            ticket_id=ticket.id,
+            agent_id=None,
+            code="fixed_at_source",
+            now=now,
+            message=HEALED_TEXT.format(kind=kind),
+        )
+
+
+def recheck_links(session: Session, *, now: dt.datetime) -> int:
+    """Queue a heal check for every record linked to an open ticket (catches missed calls)."""
+    rows = session.execute(
+        select(Ticket.record_kind, Ticket.record_id)
+        .distinct()
+        .where(Ticket.record_kind.is_not(None), Ticket.status.in_(OPEN_STATUSES))
+    ).all()
+    for kind, record_id in rows:
+        if kind is None or record_id is None:
+            continue
+        linking.notify_record_healed(session, kind=kind, record_id=record_id, now=now)
+    return len(rows)

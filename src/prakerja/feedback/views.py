@@ -1,0 +1,185 @@
+"""Citizen and public pages: the complaint form (logged in or not), my complaints, the survey,
+and "Kamu bilang, kami perbaiki"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+
+from prakerja.feedback import service_ticket
+from prakerja.feedback.intake_rules import Incoming
+from prakerja.feedback.model import Incident, Message, Ticket
+from prakerja.feedback.service_intake import ingest
+from prakerja.identity.deps import CurrentCitizen, OptionalAccount
+from prakerja.kit.clock import utc_now
+from prakerja.kit.db import new_id
+from prakerja.kit.errors import DomainError, Invalid
+from prakerja.kit.i18n import gettext
+from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.settings import get_settings
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+Text = Annotated[str, Form()]
+MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+
+
+class BadUpload(Invalid):
+    code = "feedback.bad_upload"
+    title = "The photo must be a JPEG or PNG image no larger than the limit"
+
+
+def sniff(data: bytes) -> str | None:
+    """The image type by magic bytes (JPEG, PNG, WebP), whatever the file name claims."""
+    for magic, kind in MAGIC.items():
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+async def _photo(upload: UploadFile | None) -> tuple[bytes | None, str | None]:
+    if upload is None or not upload.filename:
+        return None, None
+    limit = get_settings().upload_max_bytes
+    data = await upload.read(limit + 1)
+    kind = sniff(data)
+    if len(data) > limit or kind is None:
+        raise BadUpload()
+    return data, kind
+
+
+def _check(subject: str, text: str, email: str, phone: str, signed_in: bool) -> None:
+    if not 3 <= len(subject.strip()) <= 200:
+        raise Invalid(gettext(current_language(), "Write a short subject (3 to 200 characters)."))
+    if not 5 <= len(text.strip()) <= 20_000:
+        raise Invalid(gettext(current_language(), "Describe the problem (5 to 20,000 characters)."))
+    if not signed_in and not (email.strip() or phone.strip()):
+        raise Invalid(
+            gettext(
+                current_language(), "Give an email address or a phone number so we can answer you."
+            )
+        )
+
+
+@router.get("/complaints/new", response_class=HTMLResponse)
+def complaint_form(request: Request, account: OptionalAccount) -> HTMLResponse:
+    return render(
+        request,
+        "feedback/complaint_new.html",
+        {"error": "", "form": {}, "signed_in": account is not None},
+    )
+
+
+@router.post("/complaints/new", response_class=HTMLResponse)
+async def complaint_submit(
+    request: Request,
+    session: DbSession,
+    account: OptionalAccount,
+    subject: Text,
+    text: Text,
+    name: Text = "",
+    email: Text = "",
+    phone: Text = "",
+    photo: UploadFile | None = None,
+) -> Response:
+    form = {"subject": subject, "text": text, "name": name, "email": email, "phone": phone}
+    now = utc_now()
+    try:
+        _check(subject, text, email, phone, account is not None)
+        data, kind = await _photo(photo)
+        msg, _ = ingest(
+            session,
+            Incoming(
+                channel="web",
+                source_id=f"web:{new_id()}",
+                received_at=now,
+                body=text,
+                subject=subject,
+                author_name=name,
+                author_email=account.email if account else email,
+                author_phone=phone or None,
+                account_id=account.id if account else None,
+                attachment=data,
+                attachment_type=kind,
+            ),
+            now=now,
+        )
+    except DomainError as exc:
+        session.rollback()
+        return render(
+            request,
+            "feedback/complaint_new.html",
+            {"error": exc.detail, "form": form, "signed_in": account is not None},
+            status_code=422,
+        )
+    ticket = session.get(Ticket, msg.ticket_id) if msg.ticket_id else None
+    return render(request, "feedback/complaint_done.html", {"ticket": ticket})
+
+
+@router.get("/complaints", response_class=HTMLResponse)
+def my_complaints(request: Request, session: DbSession, citizen: CurrentCitizen) -> HTMLResponse:
+    tickets = session.scalars(
+        select(Ticket)
+        .where(Ticket.account_id == citizen.id)
+        .order_by(Ticket.created_at.desc())
+        .limit(100)
+    ).all()
+    return render(request, "feedback/complaints.html", {"tickets": tickets})
+
+
+@router.get("/complaints/survey/{token}", response_class=HTMLResponse)
+def survey_form(request: Request, token: str) -> HTMLResponse:
+    return render(request, "feedback/survey.html", {"token": token, "done": False, "error": ""})
+
+
+@router.post("/complaints/survey/{token}", response_class=HTMLResponse)
+def survey_submit(
+    request: Request, session: DbSession, token: str, score: Annotated[int, Form()]
+) -> HTMLResponse:
+    try:
+        service_ticket.submit_csat(session, token=token, score=score, now=utc_now())
+    except DomainError as exc:
+        session.rollback()
+        return render(
+            request,
+            "feedback/survey.html",
+            {"token": token, "done": False, "error": exc.detail},
+            status_code=422,
+        )
+    return render(request, "feedback/survey.html", {"token": token, "done": True, "error": ""})
+
+
+@router.get("/kamu-bilang-kami-perbaiki", response_class=HTMLResponse)
+def you_said_we_fixed(request: Request, session: DbSession) -> HTMLResponse:
+    since = utc_now() - dt.timedelta(days=30)
+    top = session.execute(
+        select(Message.topic, func.count())
+        .where(
+            Message.received_at >= since,
+            Message.topic.is_not(None),
+            Message.topic.not_in(("praise_suggestion", "other")),
+        )
+        .group_by(Message.topic)
+        .order_by(func.count().desc())
+        .limit(8)
+    ).all()
+    fixed = session.scalars(
+        select(Incident)
+        .where(Incident.fix_note.is_not(None))
+        .order_by(Incident.resolved_at.desc())
+        .limit(20)
+    ).all()
+    ongoing = session.scalars(
+        select(Incident)
+        .where(Incident.status == "open", Incident.public_note.is_not(None))
+        .order_by(Incident.opened_at.desc())
+        .limit(20)
+    ).all()
+    return render(
+        request, "feedback/public_fixed.html", {"top": top, "fixed": fixed, "ongoing": ongoing}
+    )

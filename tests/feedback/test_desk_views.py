@@ -1,0 +1,89 @@
+"""The agent console, the operators' charts and the public "you said, we fixed" page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from prakerja.feedback import grouping
+from prakerja.feedback.model import Incident, Ticket
+from prakerja.feedback.service_intake import ingest_many
+from prakerja.kit.clock import utc_now
+
+from .desk_helpers import chat, form_token, make_account
+
+
+def _seed(db):
+    now = utc_now()
+    rows = [chat("q1", "mau kasih saran fitur", at=now),
+            chat("q2", "ada penipuan, orang minta uang untuk daftar, joki", at=now),
+            chat("q3", "sertifikat belum muncul", at=now, author_email="q3@example.id")]
+    with db.transaction() as s:
+        ingest_many(s, rows, now=now)
+        return {t.subject[:5]: t.id for t in s.scalars(select(Ticket))}
+
+
+def test_the_queue_shows_urgent_first_and_filters_by_topic(db, client):
+    ids = _seed(db)
+    make_account(db, roles="agent").login(client)
+    page = client.get("/desk").text
+    assert page.index(f"/desk/tickets/{ids['ada p']}") < page.index(f"/desk/tickets/{ids['mau k']}")
+    filtered = client.get("/desk", params={"topic": "certificate_completion"}).text
+    assert f"/desk/tickets/{ids['serti']}" in filtered
+    assert f"/desk/tickets/{ids['ada p']}" not in filtered
+
+
+def test_citizens_and_strangers_cannot_open_the_desk(db, client):
+    assert client.get("/desk", follow_redirects=False).status_code == 303
+    make_account(db).login(client)
+    assert client.get("/desk").status_code == 403
+
+
+def test_an_agent_replies_with_a_form_and_the_ticket_moves_on(db, client):
+    ids = _seed(db)
+    agent = make_account(db, roles="agent")
+    token = form_token(agent.login(client), f"/desk/tickets/{ids['serti']}")
+    resp = client.post(f"/desk/tickets/{ids['serti']}/reply",
+                       data={"csrf_token": token, "body": "Sedang kami cek"})
+    assert resp.status_code == 200
+    assert "Sedang kami cek" in resp.text
+    with db.transaction() as s:
+        assert s.get(Ticket, ids["serti"]).first_response_at is not None
+
+
+def test_operators_see_charts_as_inline_svg_and_publish_a_fix(db, client):
+    _seed(db)
+    operator = make_account(db, roles="operator")
+    with db.transaction() as s:
+        s.add(Incident(topic="login_otp", dimension="all", value="", window_start=utc_now(),
+                       opened_at=utc_now(), baseline_count=3, current_count=40,
+                       sample_message_ids=[], status="open"))
+    page = operator.login(client).get("/desk/stats")
+    assert page.status_code == 200
+    assert page.text.count("data:image/svg+xml;base64,") == 6
+    assert "<script" not in page.text
+    incident_id = db.sessions().scalar(select(Incident.id))
+    token = form_token(client, "/desk/stats")
+    client.post(f"/desk/incidents/{incident_id}/note",
+                data={"csrf_token": token, "note": "Gateway SMS diganti", "fixed": "1"})
+    public = client.get("/kamu-bilang-kami-perbaiki")
+    assert public.status_code == 200
+    assert "Gateway SMS diganti" in public.text
+
+
+def test_agents_cannot_open_the_operator_stats(db, client):
+    make_account(db, roles="agent").login(client)
+    assert client.get("/desk/stats").status_code == 403
+
+
+def test_incident_notes_are_audited_and_open_ones_show_on_the_public_page(db, client):
+    with db.transaction() as s:
+        s.add(Incident(topic="login_otp", dimension="all", value="", window_start=utc_now(),
+                       opened_at=utc_now(), baseline_count=0, current_count=25,
+                       sample_message_ids=[], status="open"))
+        s.flush()
+        grouping.post_note(s, incident_id=s.scalar(select(Incident.id)), actor_id=1,
+                           note="OTP terlambat, sedang diperbaiki", now=utc_now()
+                           + dt.timedelta(seconds=1))
+    assert "OTP terlambat" in client.get("/kamu-bilang-kami-perbaiki").text
