@@ -1,0 +1,124 @@
+"""Learning API shapes: partner reports in, citizen enrolments and verification results out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RedeemCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=4, max_length=12, description="The code the recipient gave you")
+
+
+class RedeemCodeRead(BaseModel):
+    code: str
+    session_id: int
+    order_id: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    status: Literal["open", "committed"]
+    committed_at: dt.datetime | None = None
+
+
+class AttendanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=32)
+    session_id: int
+    method: Literal["face", "qr"] = Field(description="face (online) or qr (offline)")
+    attended_at: dt.datetime | None = None
+
+
+class AttendanceRead(BaseModel):
+    order_id: str
+    session_id: int
+    method: str | None
+    attended_at: dt.datetime | None
+    reported_at: dt.datetime | None
+    face_status: str
+
+
+class CompletionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=32)
+    pre_score: int = Field(ge=0, le=100, strict=True)
+    post_score: int = Field(ge=0, le=100, strict=True)
+
+
+class CertificateRef(BaseModel):
+    certificate_id: str
+    verify_url: str
+    issued_at: dt.datetime
+
+
+class CompletionRead(BaseModel):
+    order_id: str
+    pre_score: int
+    post_score: int
+    completed_at: dt.datetime
+    certificate: CertificateRef
+
+
+class PartnerCertificateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=32)
+    certificate_number: str = Field(min_length=1, max_length=80)
+    certificate_url: str | None = Field(default=None, max_length=300,
+                                        pattern=r"^https?://")
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=32)
+    stars: int = Field(ge=1, le=5, strict=True)
+    text: str = Field(min_length=10, max_length=2000)
+
+
+class ReviewRead(BaseModel):
+    order_id: str
+    stars: int
+    text: str
+    created_at: dt.datetime
+
+
+class SessionStatus(BaseModel):
+    session_id: int
+    starts_at: dt.datetime
+    redeem_code: str | None
+    valid_from: dt.datetime | None
+    valid_until: dt.datetime | None
+    redeemed: bool
+    face_status: str
+    attended: bool
+
+
+class EnrolmentRead(BaseModel):
+    order_id: str
+    course_id: str
+    course_title: str
+    provider: str
+    progress_percent: int
+    next_step: Literal["attend", "review", "done"]
+    sessions: list[SessionStatus]
+    completed_at: dt.datetime | None = None
+    pre_score: int | None = None
+    post_score: int | None = None
+    certificate: CertificateRef | None = None
+    review: ReviewRead | None = None
+
+
+class VerificationRead(BaseModel):
+    certificate_id: str
+    valid: bool
+    course: str | None = None
+    provider: str | None = None
+    completed_on: str | None = None
+    recipient: str | None = Field(default=None, description="Masked name")
+    key_id: str | None = None

@@ -1,0 +1,146 @@
+"""Enrolments (confirmed orders) as learning sees them: lookups for partners and citizens, the
+per-session redeem codes, and the citizen's view of progress, completion and certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from prakerja.learning import rules
+from prakerja.learning.model import Attendance, Certificate, Completion, RedeemCode, Review
+from prakerja.marketplace.model import COMPLETED, CONFIRMED, Course, CourseSession, Order, Partner
+from prakerja.wallet import service_card
+
+ENROLLED = (CONFIRMED, COMPLETED)
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def partner_order(session: Session, partner_id: int, order_public_id: str) -> tuple[Order, Course]:
+    """An order sold by the partner (platform) or taught by it (provider); else not found."""
+    row = session.execute(select(Order, Course).join(Course, Course.id == Order.course_id)
+                          .where(Order.public_id == order_public_id)).first()
+    if row is None or partner_id not in (row[0].platform_id, row[1].provider_id):
+        raise rules.EnrolmentNotFound()
+    return row[0], row[1]
+
+
+def citizen_order(session: Session, account_id: int, order_public_id: str) -> tuple[Order, Course]:
+    """The citizen's own enrolment; anyone else's is 'not found'."""
+    card = service_card.card_for_account(session, account_id)
+    row = session.execute(select(Order, Course).join(Course, Course.id == Order.course_id)
+                          .where(Order.public_id == order_public_id)).first()
+    if row is None or card is None or row[0].card_id != card.id or row[0].status not in ENROLLED:
+        raise rules.EnrolmentNotFound()
+    return row[0], row[1]
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def issue_redeem_codes(session: Session, *, order_id: int, now: dt.datetime) -> list[RedeemCode]:
+    """One code per session of a confirmed order's course, created once; later-added sessions
+    get theirs on the next call. Safe to call any number of times, concurrently too."""
+    order = session.get(Order, order_id)
+    if order is None or order.status != CONFIRMED:
+        return list(session.scalars(select(RedeemCode).where(RedeemCode.order_id == order_id)))
+    have = {c.session_id: c for c in session.scalars(
+        select(RedeemCode).where(RedeemCode.order_id == order_id))}
+    for row in sessions_of_course(session, order.course_id):
+        start, until = rules.redeem_window(row.starts_at)
+        if row.id in have:
+            _follow_move(have[row.id], start, until)
+            continue
+        try:
+            with session.begin_nested():
+                session.add(RedeemCode(order_id=order_id, session_id=row.id, code=_new_code(),
+                                       valid_from=start, valid_until=until, created_at=now))
+                session.flush()
+        except IntegrityError:
+            continue  # a concurrent caller created it (or a rare code clash: next call retries)
+    return list(session.scalars(select(RedeemCode).where(RedeemCode.order_id == order_id)))
+
+
+def _follow_move(code: RedeemCode, start: dt.datetime, until: dt.datetime) -> None:
+    """A moved session moves its open code's window (a committed code keeps its history)."""
+    if code.committed_at is None and (code.valid_from, code.valid_until) != (start, until):
+        code.valid_from, code.valid_until = start, until
+
+
+def sessions_of_course(session: Session, course_id: int) -> list[CourseSession]:
+    return list(session.scalars(select(CourseSession).where(CourseSession.course_id == course_id)
+                                .order_by(CourseSession.starts_at)))
+
+
+@dataclass
+class SessionView:
+    row: CourseSession
+    code: RedeemCode | None
+    attendance: Attendance | None
+    window_open: bool
+
+
+@dataclass
+class Enrolment:
+    """Everything the citizen's learning page shows about one course."""
+
+    order: Order
+    course: Course
+    provider: str
+    sessions: list[SessionView] = field(default_factory=list)
+    completion: Completion | None = None
+    certificate: Certificate | None = None
+    review: Review | None = None
+
+    @property
+    def attended(self) -> int:
+        return sum(1 for s in self.sessions if s.attendance and s.attendance.reported_at)
+
+    @property
+    def progress(self) -> int:
+        done = self.completion is not None
+        return rules.progress_percent(len(self.sessions), self.attended, done)
+
+    @property
+    def next_step(self) -> str:
+        if self.completion is None:
+            return "attend"
+        return "review" if self.review is None else "done"
+
+
+def _by_order(session: Session, model: type, order_ids: list[int]) -> dict[int, object]:
+    rows: Any = session.scalars(select(model).where(model.order_id.in_(order_ids)))  # type: ignore[attr-defined]  # any learning table keyed by order
+    return {r.order_id: r for r in rows}
+
+
+def enrolments(session: Session, *, account_id: int, now: dt.datetime) -> list[Enrolment]:
+    """The citizen's enrolments, newest first, with redeem codes issued for every session."""
+    card = service_card.card_for_account(session, account_id)
+    if card is None:
+        return []
+    rows = session.execute(select(Order, Course, Partner.name)
+                           .join(Course, Course.id == Order.course_id)
+                           .join(Partner, Partner.id == Course.provider_id)
+                           .where(Order.card_id == card.id, Order.status.in_(ENROLLED))
+                           .order_by(Order.id.desc())).all()
+    ids = [order.id for order, _, _ in rows]
+    completions, certs, reviews = (_by_order(session, m, ids)
+                                   for m in (Completion, Certificate, Review))
+    result = []
+    for order, course, provider in rows:
+        codes = {c.session_id: c for c in issue_redeem_codes(session, order_id=order.id, now=now)}
+        seen = {a.session_id: a for a in session.scalars(
+            select(Attendance).where(Attendance.order_id == order.id))}
+        views = [SessionView(s, codes.get(s.id), seen.get(s.id),
+                             s.id in codes and rules.in_window(codes[s.id].valid_from,
+                                                               codes[s.id].valid_until, now))
+                 for s in sessions_of_course(session, course.id)]
+        result.append(Enrolment(order, course, provider, views, completions.get(order.id),  # type: ignore[arg-type]
+                                certs.get(order.id), reviews.get(order.id)))  # type: ignore[arg-type]
+    return result

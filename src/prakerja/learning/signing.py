@@ -1,0 +1,135 @@
+"""The programme's Ed25519 signing keys for certificates.
+
+Keys live as PKCS#8 PEM files under `<settings.var_dir>/keys/certificates/`, created on first
+use with 0600 permissions in a 0700 folder (O_EXCL, so concurrent processes agree on one key).
+A key id (`kid`) is the first 16 hex digits of SHA-256 over the raw public key, and every
+signature names it, so verification picks the right key.
+
+Rotation, without downtime: `rotate()` (or dropping a new `<kid>.pem` into the folder) adds a
+key; the newest file by modification time signs from then on; older keys stay in the folder and
+in GET /.well-known/prakerja-keys.json so every certificate ever issued still verifies. Remove
+a key file only if its certificates are to stop verifying (a compromised key). Copy the folder
+to every web process host (or share it), like any other secret; restart or call
+`reload()` after adding a key by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from prakerja.settings import get_settings
+
+_RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The active private key and every public key by id (active one included)."""
+
+    active_kid: str
+    private: Ed25519PrivateKey
+    public: dict[str, Ed25519PublicKey]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """The stable id of a public key (16 hex digits of its SHA-256)."""
+    return hashlib.sha256(public.public_bytes(*_RAW)).hexdigest()[:16]
+
+
+def key_dir() -> Path:
+    return Path(get_settings().var_dir) / "keys" / "certificates"
+
+
+def _write_new(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    path = folder / f"{key_id(key.public_key())}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    return path
+
+
+def _load(folder: Path) -> Keyring:
+    files = sorted(folder.glob("*.pem"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    public: dict[str, Ed25519PublicKey] = {}
+    active: Ed25519PrivateKey | None = None
+    for path in files:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path.name} is not an Ed25519 key")
+        public[key_id(key.public_key())] = key.public_key()
+        active = key
+    if active is None:
+        raise FileNotFoundError(folder)
+    return Keyring(key_id(active.public_key()), active, public)
+
+
+@lru_cache(maxsize=4)
+def _keyring_at(folder: Path) -> Keyring:
+    if not any(folder.glob("*.pem")):
+        _write_new(folder)
+    return _load(folder)
+
+
+def keyring() -> Keyring:
+    """The keys of the configured var_dir (created on first use; cached per folder)."""
+    return _keyring_at(key_dir().resolve())
+
+
+def reload() -> None:
+    """Forget the cached keys (after a key file was added or removed by hand)."""
+    _keyring_at.cache_clear()
+
+
+def rotate() -> str:
+    """Add a new signing key (it signs from now on; older keys still verify); its kid."""
+    path = _write_new(key_dir())
+    _keyring_at.cache_clear()
+    return path.stem
+
+
+def sign(data: bytes) -> tuple[str, bytes]:
+    """(kid, 64-byte Ed25519 signature) of `data` under the active key."""
+    ring = keyring()
+    return ring.active_kid, ring.private.sign(data)
+
+
+def verify(kid: str, data: bytes, sig: bytes) -> bool:
+    """True only if `sig` is a valid signature of exactly `data` by the key `kid`."""
+    public = keyring().public.get(kid)
+    if public is None:
+        return False
+    try:
+        public.verify(sig, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def jwks() -> dict[str, object]:
+    """The public keys as a JWK Set (OKP / Ed25519), the active one flagged."""
+    ring = keyring()
+    return {"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid,
+                      "x": b64url(pub.public_bytes(*_RAW)),
+                      "status": "active" if kid == ring.active_kid else "retired"}
+                     for kid, pub in ring.public.items()]}
