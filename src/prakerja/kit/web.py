@@ -12,9 +12,9 @@ import hmac
 import re
 import secrets
 import uuid
-from urllib.parse import quote
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from prakerja.kit import i18n
 from prakerja.kit.db import Database
-from prakerja.kit.errors import DomainError, http_status
+from prakerja.kit.errors import DomainError, Invalid, http_status
 from prakerja.kit.money import format_rupiah
 from prakerja.settings import get_settings
 
@@ -68,8 +68,9 @@ def _make_templates() -> Jinja2Blocks:
     directory = str(resources.files("prakerja").joinpath("templates"))
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True,
-                             extensions=["jinja2.ext.i18n"])
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory), autoescape=True, extensions=["jinja2.ext.i18n"]
+    )
     templates = Jinja2Blocks(env=env)
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["rupiah"] = lambda amount: format_rupiah(int(amount), _lang.get())
@@ -82,8 +83,10 @@ templates: Jinja2Templates = _make_templates()
 
 def csrf_token(request: Request) -> str:
     """The form token for this browser: an HMAC of its CSRF cookie (double-submit)."""
-    raw = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", "")
-    return hmac.new(get_settings().session_secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    raw = str(request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", ""))
+    return hmac.new(
+        get_settings().session_secret.encode(), raw.encode(), hashlib.sha256
+    ).hexdigest()
 
 
 async def csrf_protect(request: Request) -> None:
@@ -102,23 +105,34 @@ class CsrfFailed(DomainError):
     kind = "forbidden"
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None,
-           status_code: int = 200, block: str | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    block: str | None = None,
+) -> HTMLResponse:
     """Render a page (or one block of it, for partial updates) with the shared context."""
-    ctx = {"request": request, "csrf_token": csrf_token(request), "_": _gettext,
-           "lang_code": _lang.get(), "user": getattr(request.state, "user", None),
-           "settings": get_settings()}
+    ctx = {
+        "request": request,
+        "csrf_token": csrf_token(request),
+        "_": _gettext,
+        "lang_code": _lang.get(),
+        "user": getattr(request.state, "user", None),
+        "settings": get_settings(),
+    }
     ctx.update(context or {})
     if block:
-        return templates.TemplateResponse(request, name, ctx, status_code=status_code,
-                                          block_name=block)  # type: ignore[call-arg]
+        return templates.TemplateResponse(
+            request, name, ctx, status_code=status_code, block_name=block
+        )  # type: ignore[call-arg]
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
-                               "base-uri 'none'",
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
@@ -131,12 +145,17 @@ def install(app: FastAPI) -> None:
     """Add middleware and error handlers to an app."""
 
     @app.middleware("http")
-    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         given = request.headers.get("x-request-id", "")
         request_id = given[:64] if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         request.state.request_id = request_id
-        lang = i18n.pick_language(request.query_params.get("lang"),
-                                  request.cookies.get(LANG_COOKIE), get_settings().default_language)
+        lang = i18n.pick_language(
+            request.query_params.get("lang"),
+            request.cookies.get(LANG_COOKIE),
+            get_settings().default_language,
+        )
         token = _lang.set(lang)
         if not request.cookies.get(CSRF_COOKIE):
             request.state.new_csrf = secrets.token_urlsafe(24)
@@ -150,11 +169,17 @@ def install(app: FastAPI) -> None:
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         if getattr(request.state, "new_csrf", None):
-            response.set_cookie(CSRF_COOKIE, request.state.new_csrf, httponly=True,
-                                samesite="lax", secure=request.url.scheme == "https")
+            response.set_cookie(
+                CSRF_COOKIE,
+                request.state.new_csrf,
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+            )
         if request.query_params.get("lang") in i18n.LANGUAGES:
-            response.set_cookie(LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400,
-                                samesite="lax")
+            response.set_cookie(
+                LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax"
+            )
         return response
 
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
@@ -164,12 +189,21 @@ def install(app: FastAPI) -> None:
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
-        "accept", "") and "text/html" not in request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", "")
+    )
 
 
-def problem(status: int, title: str, *, type_: str = "about:blank", detail: str = "",
-            request: Request | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    *,
+    type_: str = "about:blank",
+    detail: str = "",
+    request: Request | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """An RFC 9457 problem response."""
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
@@ -182,8 +216,12 @@ def problem(status: int, title: str, *, type_: str = "about:blank", detail: str 
 
 
 def _page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    return render(request, "error.html", {"status": status, "title": title, "detail": detail},
-                  status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "detail": detail},
+        status_code=status,
+    )
 
 
 async def _domain_error(request: Request, exc: DomainError) -> Response:
@@ -191,8 +229,15 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
     title = _gettext(exc.title)
     detail = exc.detail if exc.detail != exc.title else ""
     if wants_json(request):
-        return problem(status, title, type_=f"/problems/{exc.code}", detail=detail,
-                       request=request, code=exc.code, **exc.extra)
+        return problem(
+            status,
+            title,
+            type_=f"/problems/{exc.code}",
+            detail=detail,
+            request=request,
+            code=exc.code,
+            **exc.extra,
+        )
     if exc.kind == "auth" and request.method == "GET":
         target = exc.extra.get("login_url", "/login")
         return RedirectResponse(f"{target}?next={quote(request.url.path)}", status_code=303)
@@ -200,22 +245,48 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-               "type": str(e.get("type", ""))} for e in exc.errors()]
+    errors = [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
     if wants_json(request):
-        return problem(422, _gettext("Invalid input"), type_="/problems/invalid",
-                       request=request, code="invalid", errors=errors)
-    return _page(request, 422, _gettext("Invalid input"),
-                 "; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in errors))
+        return problem(
+            422,
+            _gettext("Invalid input"),
+            type_="/problems/invalid",
+            request=request,
+            code="invalid",
+            errors=errors,
+        )
+    return _page(
+        request,
+        422,
+        _gettext("Invalid input"),
+        "; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in errors),
+    )
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    title = {404: "Not found", 405: "Method not allowed", 401: "Login required",
-             403: "Not allowed"}.get(exc.status_code, "Request failed")
+    if exc.status_code == 400:  # an unparseable body is bad input like any other: one answer
+        return await _domain_error(request, Invalid(str(exc.detail or "")))
+    title = {
+        404: "Not found",
+        405: "Method not allowed",
+        401: "Login required",
+        403: "Not allowed",
+    }.get(exc.status_code, "Request failed")
     response: Response
     if wants_json(request):
-        response = problem(exc.status_code, _gettext(title), request=request,
-                           detail=str(exc.detail) if exc.detail else "")
+        response = problem(
+            exc.status_code,
+            _gettext(title),
+            request=request,
+            detail=str(exc.detail) if exc.detail else "",
+        )
     else:
         response = _page(request, exc.status_code, _gettext(title), "")
     response.headers.update(exc.headers or {})  # e.g. Allow on a 405
