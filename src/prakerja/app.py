@@ -18,13 +18,17 @@ from prakerja.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
-    """Build the app; the caller may hand in a database (tests) or let it open the configured one."""
+    """Build the app on the given database (tests) or on the configured one."""
     settings = settings or get_settings()
     configure_logging(settings.log_json)
-    app = FastAPI(title="prakerja", version=__version__,
-                  description="Kartu Prakerja-style programme platform: citizen, operator and "
-                              "partner APIs.", openapi_url="/api/openapi.json", docs_url="/api/docs",
-                  redoc_url=None)
+    app = FastAPI(
+        title="prakerja",
+        version=__version__,
+        description="Kartu Prakerja-style programme platform: citizen, operator and partner APIs.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
     app.state.db = db or Database(settings.database_url)
     app.state.settings = settings
     web.install(app)
@@ -42,7 +46,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 def _start_inline_worker(app: FastAPI) -> None:
     """The demo runs one job worker thread inside the web process (SQLite: one worker only)."""
     stop = threading.Event()
-    thread = threading.Thread(target=jobs.work_forever, args=(app.state.db,),
-                              kwargs={"should_stop": stop.is_set}, daemon=True, name="jobs")
+    thread = threading.Thread(
+        target=jobs.work_forever,
+        args=(app.state.db,),
+        kwargs={"should_stop": stop.is_set},
+        daemon=True,
+        name="jobs",
+    )
     thread.start()
     app.state.stop_worker = stop

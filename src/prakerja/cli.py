@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,8 +14,14 @@ from rich.console import Console
 from prakerja.contexts import import_all
 from prakerja.settings import get_settings
 
-app = typer.Typer(help="Run a Kartu Prakerja-style programme.", no_args_is_help=True,
-                  pretty_exceptions_show_locals=False)
+if TYPE_CHECKING:
+    from prakerja.kit.db import Database
+
+app = typer.Typer(
+    help="Run a Kartu Prakerja-style programme.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -21,9 +29,9 @@ app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 
-def open_db():  # type: ignore[no-untyped-def]
+def open_db() -> Database:
     """The configured database, with every table and job handler loaded."""
-    import prakerja.models  # noqa: F401
+    import prakerja.models  # noqa: F401 (registers every table on the metadata)
     from prakerja.kit.db import Database
 
     import_all("jobs")
@@ -31,8 +39,12 @@ def open_db():  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-          with_worker: bool = typer.Option(False, help="Run a job worker inside the web process.")) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    with_worker: bool = typer.Option(False, help="Run a job worker inside the web process."),
+) -> None:
     """Serve the web app and the APIs."""
     import os
 
@@ -40,8 +52,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
 
     if with_worker:
         os.environ["PRAKERJA_RUN_WORKER_IN_WEB"] = "1"
-    uvicorn.run("prakerja.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        "prakerja.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command()
@@ -69,15 +88,17 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @app.command()
-def demo(serve: bool = typer.Option(True, help="Serve the app after seeding."),
-         host: str = "127.0.0.1", port: int = 8000,
-         population: int = typer.Option(30_000, help="Synthetic residents to generate."),
-         citizens: int = typer.Option(3_000, help="Registered demo citizens.")) -> None:
+def demo(
+    serve: bool = typer.Option(True, help="Serve the app after seeding."),
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    population: int = typer.Option(30_000, help="Synthetic residents to generate."),
+    citizens: int = typer.Option(3_000, help="Registered demo citizens."),
+) -> None:
     """Seed a realistic demo programme into a fresh SQLite database and serve it."""
     from prakerja import demo as demo_module
 
-    demo_module.run(serve=serve, host=host, port=port, population=population,
-                    citizens=citizens)
+    demo_module.run(serve=serve, host=host, port=port, population=population, citizens=citizens)
 
 
 @audit_app.command("verify")
@@ -88,8 +109,16 @@ def audit_verify() -> None:
     db = open_db()
     with db.transaction() as session:
         report = audit.verify(session)
-    typer.echo(json.dumps({"ok": report.ok, "checked": report.checked,
-                           "first_broken_id": report.first_broken_id, "reason": report.reason}))
+    typer.echo(
+        json.dumps(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "first_broken_id": report.first_broken_id,
+                "reason": report.reason,
+            }
+        )
+    )
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -97,10 +126,9 @@ def _register_context_commands() -> None:
     import importlib
 
     modules = import_all("cli")
-    try:  # simulators of outside systems are not a context but ship with the product
+    # simulators of outside systems are not a context but ship with the product
+    with contextlib.suppress(ModuleNotFoundError):
         modules.append(importlib.import_module("prakerja.sim.cli"))
-    except ModuleNotFoundError:
-        pass
     for module in modules:
         for name, sub in getattr(module, "COMMANDS", {}).items():
             app.add_typer(sub, name=name)

@@ -28,10 +28,10 @@ from rich.progress import Progress
 from sqlalchemy.orm import Session
 
 from prakerja.kit.clock import utc_now
-from prakerja.kit.db import Database, new_id
+from prakerja.kit.db import Database, new_id, table_of
 from prakerja.settings import get_settings
 
-DEMO_PASSWORD = "prakerja-demo-2026"
+DEMO_PASSWORD = "prakerja-demo-2026"  # noqa: S105 (the public demo login, printed by the demo)
 STAGES = ("account", "identity", "profile", "ktp", "face", "phone", "statement", "done")
 STAGE_SHARE = (0.10, 0.08, 0.08, 0.07, 0.07, 0.07, 0.08, 0.45)
 SIM_PORTS = {"sms": 8101, "registry": 8102, "face": 8103}
@@ -51,8 +51,9 @@ def _stage_of(index: np.ndarray) -> np.ndarray:
     return np.searchsorted(cuts, (index % 1000) / 1000.0, side="right").clip(0, len(STAGES) - 1)
 
 
-def seed(db: Database, workdir: Path, *, population: int, citizens: int,
-         console: Console) -> DemoLogins:
+def seed(
+    db: Database, workdir: Path, *, population: int, citizens: int, console: Console
+) -> DemoLogins:
     """Fill an empty, migrated database with the demo programme."""
     from prakerja.sim import population as popgen
 
@@ -81,8 +82,13 @@ def seed(db: Database, workdir: Path, *, population: int, citizens: int,
             _extras(session, now)
         progress.update(task, advance=1)
     first = people.frame.filter(pl.col("birth_date") <= dt.date(2006, 1, 1)).row(0, named=True)
-    identity = {"NIK": first["nik"], "KK": first["kk"], "birth_date": str(first["birth_date"]),
-                "name": first["name"], "mother": first["mother_name"]}
+    identity = {
+        "NIK": first["nik"],
+        "KK": first["kk"],
+        "birth_date": str(first["birth_date"]),
+        "name": first["name"],
+        "mother": first["mother_name"],
+    }
     return DemoLogins(staff=staff, walker=walker, walker_identity=identity, ready=ready)
 
 
@@ -101,18 +107,22 @@ def _policy(session: Session, now: dt.datetime) -> None:
 
 def _lists(session: Session, frame: pl.DataFrame, workdir: Path, now: dt.datetime) -> None:
     """3% of adults are civil servants (excluded); 2% were laid off (priority)."""
-    from prakerja.registration import service_eligibility as policy
+    from prakerja.registration import service_lists
 
     adults = frame.filter(pl.col("family_role") != "child")
-    picks = {"exclusion": (adults.sample(fraction=0.03, seed=1), "BKN ASN (demo)", "asn"),
-             "priority": (adults.sample(fraction=0.02, seed=2), "Kemnaker PHK (demo)", "phk")}
+    picks = {
+        "exclusion": (adults.sample(fraction=0.03, seed=1), "BKN ASN (demo)", "asn"),
+        "priority": (adults.sample(fraction=0.02, seed=2), "Kemnaker PHK (demo)", "phk"),
+    }
     for kind, (rows, source, reason) in picks.items():
         path = workdir / f"{kind}.csv"
         with path.open("w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["nik", "reason", "kk"])
             writer.writerows((r["nik"], reason, r["kk"]) for r in rows.iter_rows(named=True))
-        policy.import_list(session, path=path, kind=kind, source=source, actor="demo", now=now)
+        service_lists.import_list(
+            session, path=path, kind=kind, source=source, actor="demo", now=now
+        )
 
 
 def _staff(session: Session, now: dt.datetime) -> dict[str, tuple[str, str]]:
@@ -122,15 +132,17 @@ def _staff(session: Session, now: dt.datetime) -> dict[str, tuple[str, str]]:
     logins = {}
     for role in ("admin", "operator", "agent", "finance", "analyst"):
         email = f"{role}@prakerja.example"
-        account, _uri = service_account.create_staff(session, email=email, password=DEMO_PASSWORD,
-                                                     roles=[role], now=now)
+        account, _uri = service_account.create_staff(
+            session, email=email, password=DEMO_PASSWORD, roles=[role], now=now
+        )
         secret = decrypt_text(account.totp_secret_enc) if account.totp_secret_enc else ""
         logins[role] = (email, secret)
     return logins
 
 
-def _citizens(session: Session, frame: pl.DataFrame, count: int,
-              now: dt.datetime) -> tuple[str, str]:
+def _citizens(
+    session: Session, frame: pl.DataFrame, count: int, now: dt.datetime
+) -> tuple[str, str]:
     """Insert `count` adult citizens spread over the journey's stages (set-based)."""
     from prakerja.identity.model import Account
     from prakerja.identity.passwords import hash_password
@@ -144,19 +156,36 @@ def _citizens(session: Session, frame: pl.DataFrame, count: int,
         stage = STAGES[int(stages[i])]
         email = f"warga{i:05d}@prakerja.example"
         phone = f"+62812{i:07d}" if STAGES.index(stage) > STAGES.index("face") else None
-        accounts.append({"public_id": new_id(), "email": email, "password_hash": password_hash,
-                         "kind": "citizen", "roles": "", "status": "active",
-                         "email_verified_at": now, "phone": phone,
-                         "phone_verified_at": now if phone else None, "language": "id",
-                         "failed_logins": 0, "created_at": now})
+        accounts.append(
+            {
+                "public_id": new_id(),
+                "email": email,
+                "password_hash": password_hash,
+                "kind": "citizen",
+                "roles": "",
+                "status": "active",
+                "email_verified_at": now,
+                "phone": phone,
+                "phone_verified_at": now if phone else None,
+                "language": "id",
+                "failed_logins": 0,
+                "created_at": now,
+            }
+        )
         persons.append((email, stage, row))
-    session.execute(Account.__table__.insert(), accounts)
-    ids = dict(session.execute(Account.__table__.select().with_only_columns(
-        Account.email, Account.id).where(Account.kind == "citizen")).all())
-    rows = [_person_row(ids[email], stage, row, now) for email, stage, row in persons]
-    rows = [r for r in rows if r is not None]
+    session.execute(table_of(Account).insert(), accounts)
+    ids = dict(
+        session.execute(
+            table_of(Account)
+            .select()
+            .with_only_columns(Account.email, Account.id)
+            .where(Account.kind == "citizen")
+        ).all()
+    )
+    built = (_person_row(ids[email], stage, row, now) for email, stage, row in persons)
+    rows = [r for r in built if r is not None]
     if rows:
-        session.execute(Person.__table__.insert(), rows)
+        session.execute(table_of(Person).insert(), rows)
     return "warga00000@prakerja.example", _first_ready(persons)
 
 
@@ -164,39 +193,61 @@ def _first_ready(persons: list[tuple[str, str, dict[str, Any]]]) -> str:
     return next((email for email, stage, _ in persons if stage == "done"), persons[-1][0])
 
 
-def _person_row(account_id: int, stage: str, row: dict[str, Any],
-                now: dt.datetime) -> dict[str, Any] | None:
+def _person_row(
+    account_id: int, stage: str, row: dict[str, Any], now: dt.datetime
+) -> dict[str, Any] | None:
     from prakerja.identity import vault
     from prakerja.registration.nik import mask_nik
 
     if stage == "account":
         return None
     reached = STAGES.index(stage)
-    done = {name: (now if STAGES.index(name) < reached or stage == "done" else None)
-            for name in ("identity", "profile", "ktp", "face", "phone", "statement")}
+    done = {
+        name: (now if STAGES.index(name) < reached or stage == "done" else None)
+        for name in ("identity", "profile", "ktp", "face", "phone", "statement")
+    }
     return {
-        "account_id": account_id, "nik_enc": vault.encrypt_text(row["nik"]),
-        "nik_bidx": vault.blind_index(row["nik"], "nik"), "nik_masked": mask_nik(row["nik"]),
-        "kk_enc": vault.encrypt_text(row["kk"]), "kk_bidx": vault.blind_index(row["kk"], "kk"),
-        "birth_date": row["birth_date"], "sex": row["sex"],
-        "province_code": row["province_code"], "regency_code": row["regency_code"],
-        "district_code": row["district_code"], "registry_status": "matched",
-        "registry_detail": {}, "registry_checked_at": now,
+        "account_id": account_id,
+        "nik_enc": vault.encrypt_text(row["nik"]),
+        "nik_bidx": vault.blind_index(row["nik"], "nik"),
+        "nik_masked": mask_nik(row["nik"]),
+        "kk_enc": vault.encrypt_text(row["kk"]),
+        "kk_bidx": vault.blind_index(row["kk"], "kk"),
+        "birth_date": row["birth_date"],
+        "sex": row["sex"],
+        "province_code": row["province_code"],
+        "regency_code": row["regency_code"],
+        "district_code": row["district_code"],
+        "registry_status": "matched",
+        "registry_detail": {},
+        "registry_checked_at": now,
         "full_name": row["name"] if done["identity"] else None,
         "mother_name_enc": vault.encrypt_text(row["mother_name"]) if done["identity"] else None,
         "address": row["address"] if done["identity"] else None,
         "domicile_regency_code": row["regency_code"] if done["identity"] else None,
         "village_type": row["village_type"] if done["identity"] else None,
-        "education": "sma", "marital_status": row["marital_status"], "dependants": 1,
-        "employment_status": "not_working", "occupation": "none", "disability": False,
-        "migrant_status": "none", "other_aid": "", "desired_training": "digital",
-        "face_status": "pass" if done["face"] else "none", "face_attempts": 1 if done["face"] else 0,
-        "statement": {}, "test_score": 80 if stage == "done" else None,
-        "identity_done_at": done["identity"] or now, "profile_done_at": done["profile"],
-        "ktp_done_at": done["ktp"], "face_done_at": done["face"], "phone_done_at": done["phone"],
+        "education": "sma",
+        "marital_status": row["marital_status"],
+        "dependants": 1,
+        "employment_status": "not_working",
+        "occupation": "none",
+        "disability": False,
+        "migrant_status": "none",
+        "other_aid": "",
+        "desired_training": "digital",
+        "face_status": "pass" if done["face"] else "none",
+        "face_attempts": 1 if done["face"] else 0,
+        "statement": {},
+        "test_score": 80 if stage == "done" else None,
+        "identity_done_at": done["identity"] or now,
+        "profile_done_at": done["profile"],
+        "ktp_done_at": done["ktp"],
+        "face_done_at": done["face"],
+        "phone_done_at": done["phone"],
         "statement_done_at": done["statement"],
         "test_done_at": now if stage == "done" else None,
-        "created_at": now, "updated_at": now,
+        "created_at": now,
+        "updated_at": now,
     }
 
 
@@ -213,16 +264,17 @@ def start_simulators(workdir: Path) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "PRAKERJA_SIM_EXIT_WITH_PARENT": "1"}
     log = (workdir / "simulators.log").open("ab")
     py = sys.executable
+    commands = [
+        ["prakerja.sim", "registry", "--port", str(SIM_PORTS["registry"]),
+         "--population", str(workdir / "population.jsonl")],
+        ["prakerja.sim", "face", "--port", str(SIM_PORTS["face"])],
+        ["prakerja.sim", "sms", "--port", str(SIM_PORTS["sms"])],
+        ["aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{SMTP_PORT}"],
+    ]  # fmt: skip
     procs = [
-        subprocess.Popen([py, "-m", "prakerja.sim", "registry", "--port", str(SIM_PORTS["registry"]),
-                          "--population", str(workdir / "population.jsonl")],
-                         stdout=log, stderr=log, env=env),
-        subprocess.Popen([py, "-m", "prakerja.sim", "face", "--port", str(SIM_PORTS["face"])],
-                         stdout=log, stderr=log, env=env),
-        subprocess.Popen([py, "-m", "prakerja.sim", "sms", "--port", str(SIM_PORTS["sms"])],
-                         stdout=log, stderr=log, env=env),
-        subprocess.Popen([py, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
-                          "-l", f"127.0.0.1:{SMTP_PORT}"], stdout=log, stderr=log, env=env),
+        # S603: a fixed argv (this interpreter running our own or a pinned module)
+        subprocess.Popen([py, "-m", *args], stdout=log, stderr=log, env=env)  # noqa: S603
+        for args in commands
     ]
     time.sleep(0.5)
     return procs
@@ -249,15 +301,21 @@ def banner(console: Console, logins: DemoLogins, base_url: str) -> None:
     console.print(f"Dev inbox:        {base_url}/dev/inbox  (every email and SMS sent)")
     console.print(f"API docs:         {base_url}/api/docs")
     console.print(f"Password for every demo login: [bold]{DEMO_PASSWORD}[/bold]")
-    console.print(f"Citizen to walk the journey: [bold]{logins.walker}[/bold] "
-                  "(login code arrives in the dev inbox)")
-    console.print("  their synthetic identity: " + ", ".join(
-        f"{k} {v}" for k, v in logins.walker_identity.items()))
+    console.print(
+        f"Citizen to walk the journey: [bold]{logins.walker}[/bold] "
+        "(login code arrives in the dev inbox)"
+    )
+    console.print(
+        "  their synthetic identity: "
+        + ", ".join(f"{k} {v}" for k, v in logins.walker_identity.items())
+    )
     console.print(f"Citizen who finished registration: [bold]{logins.ready}[/bold]")
     for role, (email, secret) in logins.staff.items():
         code = pyotp.TOTP(secret).now() if secret else "-"
-        console.print(f"Staff {role:<9} {email:<26} TOTP secret {secret} (code now: {code}; "
-                      f"`prakerja admin totp {email}` prints the current one)")
+        console.print(
+            f"Staff {role:<9} {email:<26} TOTP secret {secret} (code now: {code}; "
+            f"`prakerja admin totp {email}` prints the current one)"
+        )
 
 
 def run(*, serve: bool, host: str, port: int, population: int, citizens: int) -> None:
@@ -279,8 +337,9 @@ def run(*, serve: bool, host: str, port: int, population: int, citizens: int) ->
 
         os.environ["PRAKERJA_RUN_WORKER_IN_WEB"] = "1"
         get_settings.cache_clear()
-        uvicorn.run("prakerja.app:create_app", factory=True, host=host, port=port,
-                    log_level="warning")
+        uvicorn.run(
+            "prakerja.app:create_app", factory=True, host=host, port=port, log_level="warning"
+        )
     finally:
         for proc in procs:
             proc.terminate()

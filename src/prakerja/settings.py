@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,12 +28,12 @@ class Settings(BaseSettings):
 
     # Secrets. In dev they fall back to fixed demo values so restarts keep sessions readable;
     # `prod` refuses to start without explicit ones (see check_production).
-    session_secret: str = "dev-session-secret-change-me"
+    session_secret: str = "dev-session-secret-change-me"  # noqa: S105 (dev only, see above)
     # PII encryption keys as "kid:base64key,kid2:base64key"; the first one encrypts new data,
     # every listed key still decrypts, so keys rotate without downtime.
     pii_keys: str = "k1:" + base64.b64encode(b"dev-pii-key-0123456789abcdef0123")[:44].decode()
     blind_index_key: str = "dev-blind-index-key-change-me"
-    audit_secret: str = "dev-audit-secret"
+    audit_secret: str = "dev-audit-secret"  # noqa: S105 (dev only, see above)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

@@ -12,15 +12,22 @@ NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 
 def _chain(session, n=5):
     for i in range(n):
-        audit.record(session, actor="op:1", action="wave.publish", target=f"wave:{i}",
-                     data={"i": i}, now=NOW + dt.timedelta(seconds=i))
+        audit.record(
+            session,
+            actor="op:1",
+            action="wave.publish",
+            target=f"wave:{i}",
+            data={"i": i},
+            now=NOW + dt.timedelta(seconds=i),
+        )
     session.commit()
 
 
 def test_an_untouched_chain_verifies(session):
     _chain(session)
     report = audit.verify(session)
-    assert report.ok and report.checked == 5
+    assert report.ok
+    assert report.checked == 5
 
 
 def test_an_edited_row_is_named(session):

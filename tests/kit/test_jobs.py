@@ -50,7 +50,8 @@ def test_two_workers_never_claim_the_same_job(db):
         t.join()
     both = claimed[0] + claimed[1]
     assert len(both) == len(set(both)) == 200
-    assert claimed[0] and claimed[1]
+    assert claimed[0]
+    assert claimed[1]
 
 
 def test_scheduled_jobs_are_enqueued_once_per_jakarta_day(db):

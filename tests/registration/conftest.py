@@ -42,10 +42,18 @@ def make_citizen(db: Database, *, verified: bool = True) -> Citizen:
     email = f"c{uuid.uuid4().hex[:10]}@example.id"
     now = utc_now()
     with db.transaction() as s:
-        account = Account(public_id=uuid.uuid4().hex, email=email, password_hash="x",
-                          kind="citizen", roles="", status="active", language="id",
-                          failed_logins=0, created_at=now,
-                          email_verified_at=now if verified else None)
+        account = Account(
+            public_id=uuid.uuid4().hex,
+            email=email,
+            password_hash="x",
+            kind="citizen",
+            roles="",
+            status="active",
+            language="id",
+            failed_logins=0,
+            created_at=now,
+            email_verified_at=now if verified else None,
+        )
         s.add(account)
         s.flush()
         web = open_session(s, account_id=account.id, ip="127.0.0.1", now=now)
@@ -60,8 +68,9 @@ def citizen_factory(db: Database) -> Callable[..., Citizen]:
 @pytest.fixture
 def people(registry_sim: Any) -> Iterator[SimPerson]:
     """Adults the registry simulator knows, each handed out once per test."""
-    adults = [p for p in registry_sim.population.people()
-              if (NOW.date() - p.birth_date).days > 19 * 365]
+    adults = [
+        p for p in registry_sim.population.people() if (NOW.date() - p.birth_date).days > 19 * 365
+    ]
     return iter(adults)
 
 
@@ -90,11 +99,21 @@ def profile_of(who: SimPerson, **changes: Any) -> Any:
     from prakerja.registration.service_profile import ProfileInput
 
     values: dict[str, Any] = {
-        "full_name": who.name, "mother_name": who.mother_name, "address": who.address,
-        "domicile_regency_code": who.regency_code, "village_type": who.village_type,
-        "education": "sma", "marital_status": "married", "dependants": 2,
-        "employment_status": "unemployed", "occupation": "none", "disability": False,
-        "migrant_status": "none", "other_aid": (), "desired_training": "Digital marketing"}
+        "full_name": who.name,
+        "mother_name": who.mother_name,
+        "address": who.address,
+        "domicile_regency_code": who.regency_code,
+        "village_type": who.village_type,
+        "education": "sma",
+        "marital_status": "married",
+        "dependants": 2,
+        "employment_status": "unemployed",
+        "occupation": "none",
+        "disability": False,
+        "migrant_status": "none",
+        "other_aid": (),
+        "desired_training": "Digital marketing",
+    }
     values.update(changes)
     return ProfileInput(**values)
 
@@ -108,14 +127,27 @@ def walk(db: Database, citizen: Citizen, who: SimPerson, upto: str) -> None:
     for step in order[: order.index(upto)]:
         with db.transaction() as s:
             if step == "identity":
-                service.submit_identity(s, account_id=citizen.account_id, nik=who.nik,
-                                        kk=who.kk, birth_date=who.birth_date, now=utc_now())
+                service.submit_identity(
+                    s,
+                    account_id=citizen.account_id,
+                    nik=who.nik,
+                    kk=who.kk,
+                    birth_date=who.birth_date,
+                    now=utc_now(),
+                )
             elif step == "profile":
-                service_profile.save_profile(s, account_id=citizen.account_id,
-                                             data=profile_of(who), now=utc_now())
+                service_profile.save_profile(
+                    s, account_id=citizen.account_id, data=profile_of(who), now=utc_now()
+                )
             elif step == "ktp":
-                service_media.upload_ktp(s, account_id=citizen.account_id,
-                                         data=sample_image(), now=utc_now())
+                service_media.upload_ktp(
+                    s, account_id=citizen.account_id, data=sample_image(), now=utc_now()
+                )
             else:
-                service_media.face_check(s, account_id=citizen.account_id,
-                                         image=sample_image(), blink=True, now=utc_now())
+                service_media.face_check(
+                    s,
+                    account_id=citizen.account_id,
+                    image=sample_image(),
+                    blink=True,
+                    now=utc_now(),
+                )

@@ -26,17 +26,37 @@ def kk(n: int) -> str:
     return f"3201{n:012d}"
 
 
-def make_person(session, serial: int, *, born: dt.date = dt.date(1995, 5, 15),
-                family: int | None = None, complete: bool = True, **fields) -> Person:
-    account = Account(public_id=new_id(), email=f"p{serial}@example.id", password_hash="x",
-                      kind="citizen", created_at=NOW)
+def make_person(
+    session,
+    serial: int,
+    *,
+    born: dt.date = dt.date(1995, 5, 15),
+    family: int | None = None,
+    complete: bool = True,
+    **fields,
+) -> Person:
+    account = Account(
+        public_id=new_id(),
+        email=f"p{serial}@example.id",
+        password_hash="x",
+        kind="citizen",
+        created_at=NOW,
+    )
     session.add(account)
     session.flush()
     number = nik(serial, born)
-    person = Person(account_id=account.id, nik_bidx=vault.blind_index(number, "nik"),
-                    nik_masked=mask_nik(number), birth_date=born, registry_status="matched",
-                    kk_bidx=vault.blind_index(kk(family if family is not None else serial), "kk"),
-                    occupation="farmer", created_at=NOW, updated_at=NOW, **fields)
+    person = Person(
+        account_id=account.id,
+        nik_bidx=vault.blind_index(number, "nik"),
+        nik_masked=mask_nik(number),
+        birth_date=born,
+        registry_status="matched",
+        kk_bidx=vault.blind_index(kk(family if family is not None else serial), "kk"),
+        occupation="farmer",
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
+    )
     for step in DONE if complete else ():
         setattr(person, f"{step}_done_at", NOW)
     session.add(person)
@@ -55,10 +75,14 @@ def staff_client(client, db, *roles: str):
     from prakerja.identity.service_session import COOKIE, open_session
 
     with db.transaction() as s:
-        account, _ = create_staff(s, email=f"{'-'.join(roles)}-{new_id()[:6]}@prakerja.go.id",
-                                  password="a long staff passphrase 2025", roles=roles, now=NOW)
-        web = open_session(s, account_id=account.id, ip="127.0.0.1",
-                           now=dt.datetime.now(dt.UTC))
+        account, _ = create_staff(
+            s,
+            email=f"{'-'.join(roles)}-{new_id()[:6]}@prakerja.go.id",
+            password="a long staff passphrase 2025",
+            roles=roles,
+            now=NOW,
+        )
+        web = open_session(s, account_id=account.id, ip="127.0.0.1", now=dt.datetime.now(dt.UTC))
         token = web.token
     client.cookies.set(COOKIE, token)
     return client

@@ -18,17 +18,26 @@ from tests.registration.conftest import make_citizen, walk
 
 APP = create_app(get_settings(), Database("sqlite://"))
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP).include(
-    path_regex="^/api/v1/registration/(me|identity|profile|phone)")
+    path_regex="^/api/v1/registration/(me|identity|profile|phone)"
+)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
 def test_registration_api_honours_its_schema_when_logged_in(case, db: Database, people):
     APP.state.db = db
     citizen = make_citizen(db)
     if case.path.endswith("/profile"):
         walk(db, citizen, next(people), "profile")  # so profile bodies reach validation
-    case.call_and_validate(headers={"cookie": f"{COOKIE}={citizen.token}"},
-                           excluded_checks=[unsupported_method, positive_data_acceptance])
+    case.call_and_validate(
+        headers={"cookie": f"{COOKIE}={citizen.token}"},
+        excluded_checks=[unsupported_method, positive_data_acceptance],
+    )

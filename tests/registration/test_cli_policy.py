@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from tests.registration.factories_eligibility import nik, write_csv
 from typer.testing import CliRunner
 
 from prakerja.registration import cli_policy, policy
 from prakerja.registration import service_eligibility as service
+from tests.registration.factories_eligibility import nik, write_csv
 
 runner = CliRunner()
 
@@ -39,15 +39,19 @@ def test_publish_preset_makes_it_current_and_refuses_a_taken_code(cli_db):
 
 def test_lists_import_reports_rows_and_exits_1_on_rejections(cli_db, tmp_path):
     path = write_csv(tmp_path / "asn.csv", [f"{nik(1)},ASN", "123,bad"])
-    result = runner.invoke(cli_policy.lists_app, ["import", str(path), "--kind", "exclusion",
-                                                  "--source", "BKN ASN 2024"])
+    result = runner.invoke(
+        cli_policy.lists_app,
+        ["import", str(path), "--kind", "exclusion", "--source", "BKN ASN 2024"],
+    )
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     assert (report["loaded"], report["rejected"]) == (1, 1)
     assert report["errors"][0]["row"] == 3
     assert report["errors"][0]["code"] == "nik_length"
     clean = write_csv(tmp_path / "ok.csv", [f"{nik(1)},ASN"])
-    again = runner.invoke(cli_policy.lists_app, ["import", str(clean), "--kind", "exclusion",
-                                                 "--source", "BKN ASN 2024"])
+    again = runner.invoke(
+        cli_policy.lists_app,
+        ["import", str(clean), "--kind", "exclusion", "--source", "BKN ASN 2024"],
+    )
     assert again.exit_code == 0
     assert json.loads(again.stdout)["already_listed"] == 1

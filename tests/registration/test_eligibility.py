@@ -13,13 +13,22 @@ from prakerja.registration.policy import PRESETS
 
 NEW, OLD = PRESETS["2023+"], PRESETS["2020-22"]
 TODAY = dt.date(2025, 6, 15)
-CLEAN = ApplicantFacts(birth_date=dt.date(1995, 3, 1), occupation="farmer",
-                       registry_status="matched")
+CLEAN = ApplicantFacts(
+    birth_date=dt.date(1995, 3, 1), occupation="farmer", registry_status="matched"
+)
 
 
 def _with(**changes) -> ApplicantFacts:
-    return ApplicantFacts(**({"birth_date": CLEAN.birth_date, "occupation": CLEAN.occupation,
-                              "registry_status": "matched"} | changes))
+    return ApplicantFacts(
+        **(
+            {
+                "birth_date": CLEAN.birth_date,
+                "occupation": CLEAN.occupation,
+                "registry_status": "matched",
+            }
+            | changes
+        )
+    )
 
 
 def test_a_clean_applicant_is_eligible_under_both_presets():
@@ -32,7 +41,8 @@ def test_a_clean_applicant_is_eligible_under_both_presets():
 def test_eighteenth_birthday_is_the_first_eligible_day():
     born = dt.date(2007, 6, 15)
     assert evaluate(_with(birth_date=born), NEW, TODAY - dt.timedelta(days=1)).codes == (
-        "age_below_min",)
+        "age_below_min",
+    )
     assert evaluate(_with(birth_date=born), NEW, TODAY).eligible
 
 
@@ -73,18 +83,21 @@ def test_being_on_the_other_aid_list_counts_as_other_aid():
     assert evaluate(facts, OLD, TODAY).codes == ("other_aid_recipient",)
 
 
-@pytest.mark.parametrize(("facts", "code"), [
-    (_with(lists=frozenset({"exclusion"})), "on_exclusion_list"),
-    (_with(lists=frozenset({"blacklist"})), "blacklisted"),
-    (_with(lists=frozenset({"prior_recipient"})), "prior_recipient"),
-    (_with(prior_benefit=True), "prior_recipient"),
-    (_with(lists=frozenset({"student"})), "student"),
-    (_with(is_student=True), "student"),
-    (_with(kk_recipients=2), "kk_cap_reached"),
-    (_with(registry_status="mismatch"), "registry_not_matched"),
-    (_with(registry_status="pending"), "registry_not_matched"),
-    (_with(registration_complete=False), "registration_incomplete"),
-])
+@pytest.mark.parametrize(
+    ("facts", "code"),
+    [
+        (_with(lists=frozenset({"exclusion"})), "on_exclusion_list"),
+        (_with(lists=frozenset({"blacklist"})), "blacklisted"),
+        (_with(lists=frozenset({"prior_recipient"})), "prior_recipient"),
+        (_with(prior_benefit=True), "prior_recipient"),
+        (_with(lists=frozenset({"student"})), "student"),
+        (_with(is_student=True), "student"),
+        (_with(kk_recipients=2), "kk_cap_reached"),
+        (_with(registry_status="mismatch"), "registry_not_matched"),
+        (_with(registry_status="pending"), "registry_not_matched"),
+        (_with(registration_complete=False), "registration_incomplete"),
+    ],
+)
 def test_each_exclusion_has_its_own_code(facts, code):
     assert evaluate(facts, NEW, TODAY).codes == (code,)
 
@@ -99,12 +112,19 @@ def test_students_may_join_when_the_policy_allows():
 
 
 def test_every_failed_rule_is_reported_not_just_the_first():
-    facts = ApplicantFacts(birth_date=dt.date(2010, 1, 1), occupation="police",
-                           other_aid=frozenset({"bsu"}), lists=frozenset(eligibility.LIST_KINDS),
-                           registry_status="mismatch", kk_recipients=5, is_student=True,
-                           registration_complete=False)
+    facts = ApplicantFacts(
+        birth_date=dt.date(2010, 1, 1),
+        occupation="police",
+        other_aid=frozenset({"bsu"}),
+        lists=frozenset(eligibility.LIST_KINDS),
+        registry_status="mismatch",
+        kk_recipients=5,
+        is_student=True,
+        registration_complete=False,
+    )
     assert set(evaluate(facts, OLD, TODAY).codes) == set(eligibility.REASON_CODES) - {
-        "age_above_max"}  # too young and too old cannot both hold
+        "age_above_max"
+    }  # too young and too old cannot both hold
 
 
 def test_the_kk_message_names_the_cap():
@@ -121,12 +141,18 @@ facts_strategy = st.builds(
     other_aid=st.frozensets(st.sampled_from(policy.AID_PROGRAMMES)),
     lists=st.frozensets(st.sampled_from(eligibility.LIST_KINDS)),
     registry_status=st.sampled_from(("none", "matched", "mismatch", "pending", "unavailable")),
-    prior_benefit=st.booleans(), kk_recipients=st.integers(0, 6), is_student=st.booleans(),
-    registration_complete=st.booleans())
+    prior_benefit=st.booleans(),
+    kk_recipients=st.integers(0, 6),
+    is_student=st.booleans(),
+    registration_complete=st.booleans(),
+)
 
 
-@given(facts=facts_strategy, preset=st.sampled_from(list(PRESETS)),
-       today=st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)))
+@given(
+    facts=facts_strategy,
+    preset=st.sampled_from(list(PRESETS)),
+    today=st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)),
+)
 def test_every_failure_has_a_code_and_an_indonesian_explanation(facts, preset, today):
     result = evaluate(facts, PRESETS[preset], today)
     assert result.eligible == (not result.failures)

@@ -2,6 +2,13 @@
 
 import pytest
 from sqlalchemy import func, select
+
+from prakerja.identity import vault
+from prakerja.kit.audit import AuditEntry
+from prakerja.kit.errors import Invalid
+from prakerja.registration import service_eligibility as service
+from prakerja.registration import service_lists
+from prakerja.registration.model_policy import ListedPerson, ListImport
 from tests.registration.factories_eligibility import (
     NOW,
     csrf,
@@ -12,16 +19,11 @@ from tests.registration.factories_eligibility import (
     write_csv,
 )
 
-from prakerja.identity import vault
-from prakerja.kit.audit import AuditEntry
-from prakerja.kit.errors import Invalid
-from prakerja.registration import service_eligibility as service
-from prakerja.registration.model_policy import ListedPerson, ListImport
-
 
 def _import(session, path, kind="exclusion", source="BKN ASN 2024"):
-    return service.import_list(session, path=path, kind=kind, source=source, actor="staff:t",
-                               now=NOW)
+    return service_lists.import_list(
+        session, path=path, kind=kind, source=source, actor="staff:t", now=NOW
+    )
 
 
 def test_a_clean_file_loads_every_row_by_blind_index_and_is_audited(db, tmp_path):
@@ -40,29 +42,43 @@ def test_a_clean_file_loads_every_row_by_blind_index_and_is_audited(db, tmp_path
 
 
 def test_bad_rows_are_reported_with_line_numbers_and_good_rows_load(db, tmp_path):
-    rows = [f"{nik(1)},ok",              # line 2
-            "12345,short",               # 3
-            "32010115059A0001,letters",  # 4
-            f"99{nik(2)[2:]},unknown province",  # 5
-            f"{nik(1)},again",           # 6 duplicate of line 2
-            f"{nik(3)},{'x' * 201}",     # 7 reason too long
-            f"{nik(4)},with kk,{kk(7)}",  # 8 ok
-            f"{nik(5)},bad kk,123"]      # 9
+    rows = [
+        f"{nik(1)},ok",  # line 2
+        "12345,short",  # 3
+        "32010115059A0001,letters",  # 4
+        f"99{nik(2)[2:]},unknown province",  # 5
+        f"{nik(1)},again",  # 6 duplicate of line 2
+        f"{nik(3)},{'x' * 201}",  # 7 reason too long
+        f"{nik(4)},with kk,{kk(7)}",  # 8 ok
+        f"{nik(5)},bad kk,123",
+    ]  # 9
     path = write_csv(tmp_path / "mixed.csv", rows, header="nik,reason,kk")
     with db.transaction() as s:
         report = _import(s, path)
     assert (report.rows_total, report.rows_loaded, report.rows_rejected) == (8, 2, 6)
     assert [(e.row, e.code) for e in report.errors] == [
-        (3, "nik_length"), (4, "nik_not_digits"), (5, "unknown_province"),
-        (6, "duplicate_in_file"), (7, "reason_too_long"), (9, "kk_format")]
+        (3, "nik_length"),
+        (4, "nik_not_digits"),
+        (5, "unknown_province"),
+        (6, "duplicate_in_file"),
+        (7, "reason_too_long"),
+        (9, "kk_format"),
+    ]
     assert dict(report.errors[3].params) == {"first": "2"}
     with db.transaction() as s:
         batch = s.get(ListImport, report.import_id)
         assert batch.rows_rejected == 6
         assert batch.errors[0] == {
-            "row": 3, "code": "nik_length", "message": "A NIK has 16 digits", "params": {}}
-        kk_row = s.scalar(select(ListedPerson.kk_bidx)
-                          .where(ListedPerson.nik_bidx == vault.blind_index(nik(4), "nik")))
+            "row": 3,
+            "code": "nik_length",
+            "message": "A NIK has 16 digits",
+            "params": {},
+        }
+        kk_row = s.scalar(
+            select(ListedPerson.kk_bidx).where(
+                ListedPerson.nik_bidx == vault.blind_index(nik(4), "nik")
+            )
+        )
         assert kk_row == vault.blind_index(kk(7), "kk")
 
 
@@ -87,24 +103,28 @@ def test_the_same_nik_from_another_source_or_list_is_its_own_entry(db, tmp_path)
         assert s.scalar(select(func.count()).select_from(ListedPerson)) == 3
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("nomor,alasan\n3201011505950001,x\n", "Missing column"),
-    (b"nik,reason\n\xff\xfe,x\n", "UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("nomor,alasan\n3201011505950001,x\n", "Missing column"),
+        (b"nik,reason\n\xff\xfe,x\n", "UTF-8"),
+    ],
+)
 def test_an_unreadable_file_is_refused_and_nothing_is_written(db, tmp_path, content, message):
     path = tmp_path / "bad.csv"
     if isinstance(content, bytes):
         path.write_bytes(content)
     else:
         path.write_text(content)
-    with db.transaction() as s, pytest.raises(service.ListFileInvalid, match=message):
+    with db.transaction() as s, pytest.raises(service_lists.ListFileInvalid, match=message):
         _import(s, path)
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(ListImport)) == 0
 
 
-@pytest.mark.parametrize(("kind", "source"), [("enemies", "x"), ("exclusion", " "),
-                                              ("exclusion", "x" * 121)])
+@pytest.mark.parametrize(
+    ("kind", "source"), [("enemies", "x"), ("exclusion", " "), ("exclusion", "x" * 121)]
+)
 def test_unknown_kind_or_bad_source_is_refused(db, tmp_path, kind, source):
     path = write_csv(tmp_path / "a.csv", [f"{nik(1)},x"])
     with db.transaction() as s, pytest.raises(Invalid):
@@ -116,25 +136,35 @@ def test_facts_see_the_lists_and_count_prior_recipients_on_the_same_kk(db, tmp_p
         person = make_person(s, 10, family=77)
         _import(s, write_csv(tmp_path / "ex.csv", [f"{nik(10)},x"]), kind="exclusion")
         rows = [f"{nik(20)},2021,{kk(77)}", f"{nik(21)},2022,{kk(77)}", f"{nik(22)},2022,{kk(5)}"]
-        _import(s, write_csv(tmp_path / "prior.csv", rows, header="nik,reason,kk"),
-                kind="prior_recipient", source="wave 1-40")
-        _import(s, write_csv(tmp_path / "prior2.csv", rows[:1], header="nik,reason,kk"),
-                kind="prior_recipient", source="bank recon")
+        _import(
+            s,
+            write_csv(tmp_path / "prior.csv", rows, header="nik,reason,kk"),
+            kind="prior_recipient",
+            source="wave 1-40",
+        )
+        _import(
+            s,
+            write_csv(tmp_path / "prior2.csv", rows[:1], header="nik,reason,kk"),
+            kind="prior_recipient",
+            source="bank recon",
+        )
         facts = service.facts_for(s, person)
         assert facts.lists == frozenset({"exclusion"})
         assert facts.kk_recipients == 2  # distinct NIKs, whatever the number of sources
         assert service.count_kk_recipients(s, person.kk_bidx) == 2
-        assert set(service.check(s, person, NOW).codes) == {"on_exclusion_list",
-                                                            "kk_cap_reached"}
+        assert set(service.check(s, person, NOW).codes) == {"on_exclusion_list", "kk_cap_reached"}
 
 
 def test_an_operator_uploads_a_list_and_reads_the_report(db, client, tmp_path):
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/lists/import")
     body = f"nik,reason\n{nik(1)},ASN\n123,bad\n".encode()
-    resp = client.post("/admin/lists/import", data={"csrf_token": token, "kind": "exclusion",
-                                                    "source": "BKN ASN 2024"},
-                       files={"file": ("asn.csv", body, "text/csv")}, follow_redirects=False)
+    resp = client.post(
+        "/admin/lists/import",
+        data={"csrf_token": token, "kind": "exclusion", "source": "BKN ASN 2024"},
+        files={"file": ("asn.csv", body, "text/csv")},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     page = client.get(resp.headers["location"])
     assert 'id="loaded">1<' in page.text
@@ -146,9 +176,11 @@ def test_an_operator_uploads_a_list_and_reads_the_report(db, client, tmp_path):
 def test_a_bad_upload_shows_the_form_again_and_writes_nothing(db, client):
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/lists")
-    resp = client.post("/admin/lists/import", data={"csrf_token": token, "kind": "exclusion",
-                                                    "source": "x"},
-                       files={"file": ("a.csv", b"foo,bar\n1,2\n", "text/csv")})
+    resp = client.post(
+        "/admin/lists/import",
+        data={"csrf_token": token, "kind": "exclusion", "source": "x"},
+        files={"file": ("a.csv", b"foo,bar\n1,2\n", "text/csv")},
+    )
     assert resp.status_code == 422
     assert "Berkas daftar tidak dapat dibaca" in resp.text
     with db.transaction() as s:
@@ -159,10 +191,12 @@ def test_an_analyst_may_read_but_not_import(db, client):
     staff_client(client, db, "analyst")
     assert client.get("/admin/lists").status_code == 200
     token = csrf(client, "/admin/lists")
-    resp = client.post("/admin/lists/import", data={"csrf_token": token, "kind": "exclusion",
-                                                    "source": "x"},
-                       files={"file": ("a.csv", b"nik,reason\n", "text/csv")},
-                       headers={"accept": "application/json"})
+    resp = client.post(
+        "/admin/lists/import",
+        data={"csrf_token": token, "kind": "exclusion", "source": "x"},
+        files={"file": ("a.csv", b"nik,reason\n", "text/csv")},
+        headers={"accept": "application/json"},
+    )
     assert resp.status_code == 403
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(ListImport)) == 0

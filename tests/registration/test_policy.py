@@ -9,9 +9,15 @@ from prakerja.registration.policy import PRESETS, PolicyRules
 def test_presets_carry_the_programme_money_and_deadlines():
     old, new = PRESETS["2020-22"], PRESETS["2023+"]
     assert (old.training_balance, old.incentive_amount, old.incentive_count) == (
-        1_000_000, 600_000, 4)
+        1_000_000,
+        600_000,
+        4,
+    )
     assert (new.training_balance, new.incentive_amount, new.incentive_count) == (
-        3_500_000, 600_000, 1)
+        3_500_000,
+        600_000,
+        1,
+    )
     assert (old.survey_count, new.survey_count) == (3, 2)
     assert (old.first_purchase_days, new.first_purchase_days) == (30, 15)
     assert (old.spend_rest_days_after_first, new.spend_rest_days_after_first) == (None, 15)
@@ -36,16 +42,19 @@ def test_unknown_field_in_stored_json_is_refused():
         policy.rules_from_json(data)
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"age_min": 10}, "age_min"),
-    ({"age_max": 17}, "age_max"),
-    ({"training_balance": -1}, "training_balance"),
-    ({"kk_cap": 0}, "kk_cap"),
-    ({"scheme": "bansos"}, "scheme"),
-    ({"excluded_occupations": frozenset({"astronaut"})}, "excluded_occupations"),
-    ({"purchase_reminder_days_before": 15}, "purchase_reminder_days_before"),
-    ({"incentive_amount": 600_000.0}, "incentive_amount"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"age_min": 10}, "age_min"),
+        ({"age_max": 17}, "age_max"),
+        ({"training_balance": -1}, "training_balance"),
+        ({"kk_cap": 0}, "kk_cap"),
+        ({"scheme": "bansos"}, "scheme"),
+        ({"excluded_occupations": frozenset({"astronaut"})}, "excluded_occupations"),
+        ({"purchase_reminder_days_before": 15}, "purchase_reminder_days_before"),
+        ({"incentive_amount": 600_000.0}, "incentive_amount"),
+    ],
+)
 def test_bad_rules_are_refused_naming_the_field(changes, field):
     with pytest.raises(ValueError, match=field):
         policy.with_changes(PRESETS["2023+"], **changes)
@@ -56,7 +65,9 @@ def test_diff_of_equal_rules_is_empty_and_lists_each_changed_field():
     assert policy.diff_rules(new, new) == ()
     changed = policy.with_changes(new, age_max=None, kk_cap=3)
     assert [(c.field, c.before, c.after) for c in policy.diff_rules(new, changed)] == [
-        ("age_max", 64, None), ("kk_cap", 2, 3)]
+        ("age_max", 64, None),
+        ("kk_cap", 2, 3),
+    ]
 
 
 def test_diff_between_presets_names_the_scheme_change():

@@ -4,6 +4,11 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+
+from prakerja.kit.audit import AuditEntry
+from prakerja.registration import eligibility, policy, service_lists
+from prakerja.registration import service_eligibility as service
+from prakerja.registration.policy import PRESETS
 from tests.registration.factories_eligibility import (
     NOW,
     csrf,
@@ -12,11 +17,6 @@ from tests.registration.factories_eligibility import (
     staff_client,
     write_csv,
 )
-
-from prakerja.kit.audit import AuditEntry
-from prakerja.registration import eligibility, policy
-from prakerja.registration import service_eligibility as service
-from prakerja.registration.policy import PRESETS
 
 
 def _published(s, code="2023.1", preset="2023+"):
@@ -57,20 +57,31 @@ def test_a_published_version_cannot_change(db):
 def test_drafts_copy_edit_and_every_action_is_audited(db):
     with db.transaction() as s:
         source = _published(s, "2020.1", "2020-22")
-        draft = service.create_draft(s, code="2021.1", copy_from=source.id, actor="staff:a",
-                                     now=NOW)
+        draft = service.create_draft(
+            s, code="2021.1", copy_from=source.id, actor="staff:a", now=NOW
+        )
         assert service.rules_of(draft) == PRESETS["2020-22"]
-        service.update_draft(s, version_id=draft.id, actor="staff:a", now=NOW,
-                             rules=policy.with_changes(PRESETS["2020-22"], age_max=64))
+        service.update_draft(
+            s,
+            version_id=draft.id,
+            actor="staff:a",
+            now=NOW,
+            rules=policy.with_changes(PRESETS["2020-22"], age_max=64),
+        )
         actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-        assert actions == ["policy.create_draft", "policy.publish", "policy.create_draft",
-                           "policy.update_draft"]
+        assert actions == [
+            "policy.create_draft",
+            "policy.publish",
+            "policy.create_draft",
+            "policy.update_draft",
+        ]
         last = s.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
         assert last.data["changes"] == [["age_max", None, 64]]
 
 
-@pytest.mark.parametrize(("code", "error"), [("2023", service.PolicyInvalid),
-                                             ("2023.1", service.PolicyCodeTaken)])
+@pytest.mark.parametrize(
+    ("code", "error"), [("2023", service.PolicyInvalid), ("2023.1", service.PolicyCodeTaken)]
+)
 def test_version_codes_are_checked(db, code, error):
     with db.transaction() as s:
         _published(s)
@@ -79,13 +90,19 @@ def test_version_codes_are_checked(db, code, error):
 
 
 def _population(s, tmp_path):
-    make_person(s, 1)                                     # fine under both
-    make_person(s, 2, other_aid="bsu")                    # loses eligibility under 2020-22
-    make_person(s, 3, born=dt.date(1955, 1, 2))           # 70: regains it (no maximum)
-    make_person(s, 4)                                     # on the exclusion list: never
-    make_person(s, 5, complete=False)                     # incomplete: never
-    service.import_list(s, path=write_csv(tmp_path / "x.csv", [f"{nik(4)},ASN"]),
-                        kind="exclusion", source="BKN", actor="t", now=NOW)
+    make_person(s, 1)  # fine under both
+    make_person(s, 2, other_aid="bsu")  # loses eligibility under 2020-22
+    make_person(s, 3, born=dt.date(1955, 1, 2))  # 70: regains it (no maximum)
+    make_person(s, 4)  # on the exclusion list: never
+    make_person(s, 5, complete=False)  # incomplete: never
+    service_lists.import_list(
+        s,
+        path=write_csv(tmp_path / "x.csv", [f"{nik(4)},ASN"]),
+        kind="exclusion",
+        source="BKN",
+        actor="t",
+        now=NOW,
+    )
 
 
 def test_the_diff_counts_who_gains_and_who_loses_by_reason(db, tmp_path):
@@ -98,8 +115,9 @@ def test_the_diff_counts_who_gains_and_who_loses_by_reason(db, tmp_path):
     assert dict(report.reasons_added) == {"other_aid_recipient": 1}
     assert dict(report.reasons_removed) == {"age_above_max": 1}
     assert report.sample_newly_eligible == [nik(3, dt.date(1955, 1, 2))[:4] + "*" * 8 + "0003"]
-    assert report.sample_newly_ineligible == [(nik(2)[:4] + "*" * 8 + "0002",
-                                               ("other_aid_recipient",))]
+    assert report.sample_newly_ineligible == [
+        (nik(2)[:4] + "*" * 8 + "0002", ("other_aid_recipient",))
+    ]
     assert {c.field for c in report.changes} >= {"exclude_other_aid", "age_max"}
 
 
@@ -128,8 +146,11 @@ def _form(rules, token):
     form = {k: "" if v is None else str(v) for k, v in data.items() if not isinstance(v, list)}
     for name in ("exclude_other_aid", "exclude_students"):
         form[name] = "1" if data[name] else ""
-    return form | {"csrf_token": token, "excluded_occupations": data["excluded_occupations"],
-                   "other_aid_programmes": data["other_aid_programmes"]}
+    return form | {
+        "csrf_token": token,
+        "excluded_occupations": data["excluded_occupations"],
+        "other_aid_programmes": data["other_aid_programmes"],
+    }
 
 
 def test_an_operator_drafts_edits_previews_and_publishes(db, client, tmp_path):
@@ -137,22 +158,28 @@ def test_an_operator_drafts_edits_previews_and_publishes(db, client, tmp_path):
         _population(s, tmp_path)
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/policy")
-    resp = client.post("/admin/policy", data={"csrf_token": token, "code": "2025.1",
-                                              "source": "preset:2023+"}, follow_redirects=False)
+    resp = client.post(
+        "/admin/policy",
+        data={"csrf_token": token, "code": "2025.1", "source": "preset:2023+"},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     url = resp.headers["location"]
     bad = client.post(f"{url}/edit", data=_form(PRESETS["2023+"], token) | {"age_min": "abc"})
     assert bad.status_code == 422
     assert 'aria-invalid="true"' in bad.text
-    ok = client.post(f"{url}/edit", data=_form(PRESETS["2020-22"], token),
-                     follow_redirects=False)
+    ok = client.post(f"{url}/edit", data=_form(PRESETS["2020-22"], token), follow_redirects=False)
     assert ok.status_code == 303
     diff = client.get(f"{url}/diff")
     assert 'id="newly-eligible">1<' in diff.text
     assert 'id="newly-ineligible">1<' in diff.text
     assert nik(2)[:4] + "*" * 8 + "0002" in diff.text
-    assert client.post(f"{url}/publish", data={"csrf_token": token},
-                       follow_redirects=False).status_code == 303
+    assert (
+        client.post(
+            f"{url}/publish", data={"csrf_token": token}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     again = client.post(f"{url}/edit", data=_form(PRESETS["2023+"], token))
     assert again.status_code == 409
     body = client.get("/api/v1/policy").json()
@@ -165,8 +192,9 @@ def test_a_duplicate_code_shows_the_form_again(db, client):
         _published(s)
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/policy")
-    resp = client.post("/admin/policy", data={"csrf_token": token, "code": "2023.1",
-                                              "source": "preset:2023+"})
+    resp = client.post(
+        "/admin/policy", data={"csrf_token": token, "code": "2023.1", "source": "preset:2023+"}
+    )
     assert resp.status_code == 409
     assert "Versi kebijakan dengan kode ini sudah ada" in resp.text
 
@@ -182,6 +210,15 @@ def test_the_current_policy_is_public_and_versions_are_for_staff(db, client):
 
 def test_reason_codes_are_stable():
     assert eligibility.REASON_CODES == (
-        "registration_incomplete", "registry_not_matched", "age_below_min", "age_above_max",
-        "excluded_occupation", "other_aid_recipient", "on_exclusion_list", "student",
-        "blacklisted", "prior_recipient", "kk_cap_reached")
+        "registration_incomplete",
+        "registry_not_matched",
+        "age_below_min",
+        "age_above_max",
+        "excluded_occupation",
+        "other_aid_recipient",
+        "on_exclusion_list",
+        "student",
+        "blacklisted",
+        "prior_recipient",
+        "kk_cap_reached",
+    )

@@ -19,8 +19,9 @@ DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing listens, so the registr
 
 def submit(db, citizen, nik, kk, born, now=None):
     with db.transaction() as s:
-        return service.submit_identity(s, account_id=citizen.account_id, nik=nik, kk=kk,
-                                       birth_date=born, now=now or utc_now())
+        return service.submit_identity(
+            s, account_id=citizen.account_id, nik=nik, kk=kk, birth_date=born, now=now or utc_now()
+        )
 
 
 def codes(exc_info):
@@ -39,18 +40,24 @@ def test_a_matching_identity_completes_the_step_and_is_stored_encrypted(db, peop
     assert row["nik_masked"] == who.nik[:4] + "********" + who.nik[-4:]
     parsed = parse_nik(who.nik)
     assert (row["birth_date"], row["sex"], row["regency_code"]) == (
-        who.birth_date, parsed.sex, parsed.regency_code)
+        who.birth_date,
+        parsed.sex,
+        parsed.regency_code,
+    )
     assert row["registry_detail"]["reference"].startswith("DKC")
     texts = [str(v) for v in row.values()]
     assert not any(who.nik in t or who.kk in t for t in texts)  # only ciphertext and masks
 
 
-@pytest.mark.parametrize(("nik", "code"), [
-    ("12345", "nik_length"),
-    ("32760abc45019000", "nik_not_digits"),
-    ("3276013213900001", "impossible_date"),  # day 32
-    ("9976014501900001", "unknown_province"),
-])
+@pytest.mark.parametrize(
+    ("nik", "code"),
+    [
+        ("12345", "nik_length"),
+        ("32760abc45019000", "nik_not_digits"),
+        ("3276013213900001", "impossible_date"),  # day 32
+        ("9976014501900001", "unknown_province"),
+    ],
+)
 def test_a_malformed_or_impossible_nik_is_refused_and_writes_nothing(db, nik, code):
     citizen = make_citizen(db)
     with pytest.raises(service.FormInvalid) as exc:
@@ -68,8 +75,9 @@ def test_a_birth_date_that_differs_from_the_nik_is_refused(db, people):
     assert person_row(db, citizen.account_id) == {}
 
 
-@pytest.mark.parametrize(("kk", "code"), [("32760101", "kk_format"),
-                                           ("9976010101100001", "kk_region")])
+@pytest.mark.parametrize(
+    ("kk", "code"), [("32760101", "kk_format"), ("9976010101100001", "kk_region")]
+)
 def test_a_bad_family_card_number_is_refused(db, people, kk, code):
     who, citizen = next(people), make_citizen(db)
     with pytest.raises(service.FormInvalid) as exc:
@@ -108,16 +116,16 @@ def test_a_registry_mismatch_keeps_the_step_open_and_releases_the_nik(db, people
     assert person_row(db, citizen.account_id)["registry_status"] == "matched"
 
 
-def test_an_unavailable_registry_leaves_it_pending_and_a_job_settles_it(db, people,
-                                                                         registry_sim):
+def test_an_unavailable_registry_leaves_it_pending_and_a_job_settles_it(db, people, registry_sim):
     who, citizen = next(people), make_citizen(db)
     past = utc_now() - dt.timedelta(minutes=5)
     with pointed_at(registry_url=DEAD_URL):
         submit(db, citizen, who.nik, who.kk, who.birth_date, now=past)
         with db.transaction() as s:  # a retried caller does not double the job
             person = s.scalar(select(Person).where(Person.account_id == citizen.account_id))
-            service.apply_registry_result(s, person, status="unavailable", fields={},
-                                          reference=None, now=past)
+            service.apply_registry_result(
+                s, person, status="unavailable", fields={}, reference=None, now=past
+            )
         row = person_row(db, citizen.account_id)
         assert row["registry_status"] == "pending"
         assert row["identity_done_at"] is None
@@ -159,3 +167,69 @@ def test_mark_step_is_idempotent_and_refuses_unknown_steps(db):
         with pytest.raises(service.Invalid):
             service.mark_step(s, person_id=person.id, step="lottery", now=t1)
     assert person_row(db, citizen.account_id)["statement_done_at"] == t1
+
+
+def wrong_kk_for(who, people):
+    return next(p.kk for p in people if p.kk != who.kk)
+
+
+# 23:30 in Jakarta (UTC+7) on 2 March: the Jakarta day ends before the UTC one.
+LATE = dt.datetime(2026, 3, 2, 16, 30, tzinfo=dt.UTC)
+
+
+def test_five_registry_checks_a_jakarta_day_then_refused_and_nothing_changes(db, people):
+    who, citizen = next(people), make_citizen(db)
+    wrong_kk = wrong_kk_for(who, people)
+    for n in range(service.REGISTRY_ATTEMPTS_PER_DAY):
+        submit(db, citizen, who.nik, wrong_kk, who.birth_date, now=LATE + dt.timedelta(minutes=n))
+    before = person_row(db, citizen.account_id)
+    assert (before["registry_status"], before["registry_attempts_today"]) == ("mismatch", 5)
+    assert before["registry_attempts_day"] == dt.date(2026, 3, 2)
+    for kk in (wrong_kk, who.kk):  # even the right answer is not checked any more today
+        with pytest.raises(service.IdentityAttemptsExhausted) as exc:
+            submit(db, citizen, who.nik, kk, who.birth_date, now=LATE + dt.timedelta(minutes=20))
+        assert exc.value.kind == "rate"
+        assert person_row(db, citizen.account_id) == before
+    # 00:30 on 3 March in Jakarta (still 2 March in UTC): a new day, a fresh allowance
+    submit(db, citizen, who.nik, who.kk, who.birth_date, now=LATE + dt.timedelta(hours=1))
+    row = person_row(db, citizen.account_id)
+    assert row["registry_status"] == "matched"
+    assert (row["registry_attempts_today"], row["registry_attempts_day"]) == (
+        1,
+        dt.date(2026, 3, 3),
+    )
+    assert row["registry_attempts"] == 6
+
+
+def test_a_malformed_identity_never_reaches_the_registry_and_costs_no_attempt(db, people):
+    who, citizen = next(people), make_citizen(db)
+    with db.transaction() as s:
+        service.person_for_account(s, citizen.account_id, now=LATE)
+    for _ in range(service.REGISTRY_ATTEMPTS_PER_DAY + 1):
+        with pytest.raises(service.FormInvalid):
+            submit(db, citizen, who.nik, "123", who.birth_date, now=LATE)
+    assert person_row(db, citizen.account_id)["registry_attempts_today"] == 0
+    with db.transaction() as s:
+        person = s.scalar(select(Person).where(Person.account_id == citizen.account_id))
+        assert service.registry_attempts_left(person, LATE) == 5
+
+
+def test_the_daily_cap_holds_against_a_concurrent_submission(db, people):
+    """A session that read the counter before another took the fifth check is still refused:
+    the count is taken by one conditional UPDATE, not by the value read earlier."""
+    who, citizen = next(people), make_citizen(db)
+    wrong_kk = wrong_kk_for(who, people)
+    for _ in range(service.REGISTRY_ATTEMPTS_PER_DAY - 1):
+        submit(db, citizen, who.nik, wrong_kk, who.birth_date, now=LATE)
+    stale = db.sessions()
+    try:
+        person = stale.scalar(select(Person).where(Person.account_id == citizen.account_id))
+        assert service.registry_attempts_left(person, LATE) == 1
+        stale.commit()  # end the read transaction; the object keeps what it read
+        submit(db, citizen, who.nik, wrong_kk, who.birth_date, now=LATE)  # the fifth, elsewhere
+        with pytest.raises(service.IdentityAttemptsExhausted):
+            service._take_registry_attempt(stale, person, LATE.date())
+        stale.rollback()
+    finally:
+        stale.close()
+    assert person_row(db, citizen.account_id)["registry_attempts_today"] == 5

@@ -21,14 +21,14 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 64
 
 def upload(db, citizen, data):
     with db.transaction() as s:
-        return service_media.upload_ktp(s, account_id=citizen.account_id, data=data,
-                                        now=utc_now())
+        return service_media.upload_ktp(s, account_id=citizen.account_id, data=data, now=utc_now())
 
 
 def face(db, citizen, image, blink, now=None):
     with db.transaction() as s:
-        return service_media.face_check(s, account_id=citizen.account_id, image=image,
-                                        blink=blink, now=now or utc_now())
+        return service_media.face_check(
+            s, account_id=citizen.account_id, image=image, blink=blink, now=now or utc_now()
+        )
 
 
 def test_a_jpeg_or_png_ktp_is_stored_encrypted(db, people):
@@ -44,15 +44,19 @@ def test_a_jpeg_or_png_ktp_is_stored_encrypted(db, people):
     assert person_row(db, citizen.account_id)["ktp_content_type"] == "image/png"
 
 
-@pytest.mark.parametrize(("data", "code"), [
-    (b"", "empty_file"),
-    (b"GIF89a" + b"\x00" * 40, "file_type"),
-    (b"<svg onload=alert(1)>", "file_type"),
-    (b"%PDF-1.7\n", "file_type"),
-    (b"\xff\xd8\xff" + b"\x00" * (2 * 1024 * 1024), "file_too_large"),
-])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty_file"),
+        (b"GIF89a" + b"\x00" * 40, "file_type"),
+        (b"<svg onload=alert(1)>", "file_type"),
+        (b"%PDF-1.7\n", "file_type"),
+        (b"\xff\xd8\xff" + b"\x00" * (2 * 1024 * 1024), "file_too_large"),
+    ],
+)
 def test_a_wrong_type_empty_or_oversized_upload_is_refused_and_changes_nothing(
-        db, people, data, code):
+    db, people, data, code
+):
     who, citizen = next(people), make_citizen(db)
     walk(db, citizen, who, "ktp")
     before = person_row(db, citizen.account_id)
@@ -78,7 +82,10 @@ def test_a_failed_face_check_shows_the_reason_and_allows_a_retry(db, people, fac
     face(db, citizen, sample_image(), blink=False)
     row = person_row(db, citizen.account_id)
     assert (row["face_status"], row["face_reason"], row["face_done_at"]) == (
-        "fail", "no_blink", None)
+        "fail",
+        "no_blink",
+        None,
+    )
     face(db, citizen, sample_image("low_quality"), blink=True)
     assert person_row(db, citizen.account_id)["face_reason"] == "low_quality"
     face(db, citizen, sample_image(), blink=True)
@@ -105,8 +112,10 @@ def test_an_unavailable_face_service_costs_no_attempt(db, people, face_sim):
     who, citizen = next(people), make_citizen(db)
     walk(db, citizen, who, "face")
     before = person_row(db, citizen.account_id)
-    with pointed_at(face_url="http://127.0.0.1:9"), \
-            pytest.raises(service_media.FaceServiceUnavailable):
+    with (
+        pointed_at(face_url="http://127.0.0.1:9"),
+        pytest.raises(service_media.FaceServiceUnavailable),
+    ):
         face(db, citizen, sample_image(), blink=True)
     assert person_row(db, citizen.account_id) == before
 
@@ -143,6 +152,10 @@ def test_the_phone_is_confirmed_by_the_sms_code(db, people, face_sim, sms_sim):
         service_media.confirm_phone(s, account_id=citizen.account_id, code=code, now=utc_now())
     assert person_row(db, citizen.account_id)["phone_done_at"] is not None
     with db.transaction() as s:
-        assert service.steps.next_step(
-            service.find_person(s, citizen.account_id),
-            service.account_of(s, citizen.account_id)) == "statement"
+        assert (
+            service.steps.next_step(
+                service.find_person(s, citizen.account_id),
+                service.account_of(s, citizen.account_id),
+            )
+            == "statement"
+        )

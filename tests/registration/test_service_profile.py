@@ -10,22 +10,36 @@ from tests.registration.conftest import make_citizen, person_row, profile_of, wa
 
 def save(db, citizen, data):
     with db.transaction() as s:
-        return service_profile.save_profile(s, account_id=citizen.account_id, data=data,
-                                            now=utc_now())
+        return service_profile.save_profile(
+            s, account_id=citizen.account_id, data=data, now=utc_now()
+        )
 
 
 def test_a_valid_profile_is_saved_with_the_mothers_name_encrypted(db, people):
     who, citizen = next(people), make_citizen(db)
     walk(db, citizen, who, "profile")
-    save(db, citizen, profile_of(who, other_aid=("bsu", "dtks"), disability=True,
-                                 migrant_status="former", occupation="farmer_fisher"))
+    save(
+        db,
+        citizen,
+        profile_of(
+            who,
+            other_aid=("bsu", "dtks"),
+            disability=True,
+            migrant_status="former",
+            occupation="farmer_fisher",
+        ),
+    )
     row = person_row(db, citizen.account_id)
     assert row["profile_done_at"] is not None
     assert row["full_name"] == who.name
     assert vault.decrypt_text(row["mother_name_enc"]) == who.mother_name
     assert who.mother_name not in str(row.values())
     assert (row["other_aid"], row["disability"], row["migrant_status"], row["occupation"]) == (
-        "bsu,dtks", True, "former", "farmer_fisher")
+        "bsu,dtks",
+        True,
+        "former",
+        "farmer_fisher",
+    )
     assert row["domicile_regency_code"] == who.regency_code
     assert row["dependants"] == 2
 
@@ -37,7 +51,9 @@ def test_names_that_differ_from_the_registry_are_refused(db, people):
     with pytest.raises(service.FormInvalid) as exc:
         save(db, citizen, profile_of(who, full_name="Someone Else", mother_name="Another Mother"))
     assert {(e.field, e.code) for e in exc.value.errors} == {
-        ("full_name", "registry_mismatch"), ("mother_name", "registry_mismatch")}
+        ("full_name", "registry_mismatch"),
+        ("mother_name", "registry_mismatch"),
+    }
     assert person_row(db, citizen.account_id) == before
 
 
@@ -52,17 +68,38 @@ def test_every_bad_field_is_reported_at_once_and_nothing_changes(db, people):
     who, citizen = next(people), make_citizen(db)
     walk(db, citizen, who, "profile")
     before = person_row(db, citizen.account_id)
-    bad = profile_of(who, full_name="", address="x" * 301, domicile_regency_code="99.99",
-                     village_type="city", education="phd", marital_status="?",
-                     dependants="-1", employment_status="", occupation="astronaut",
-                     migrant_status="maybe", other_aid=("dtks", "free money"),
-                     desired_training="y" * 61)
+    bad = profile_of(
+        who,
+        full_name="",
+        address="x" * 301,
+        domicile_regency_code="99.99",
+        village_type="city",
+        education="phd",
+        marital_status="?",
+        dependants="-1",
+        employment_status="",
+        occupation="astronaut",
+        migrant_status="maybe",
+        other_aid=("dtks", "free money"),
+        desired_training="y" * 61,
+    )
     with pytest.raises(service.FormInvalid) as exc:
         save(db, citizen, bad)
     fields = {e.field for e in exc.value.errors}
-    assert fields == {"full_name", "address", "domicile_regency_code", "village_type",
-                      "education", "marital_status", "dependants", "employment_status",
-                      "occupation", "migrant_status", "other_aid", "desired_training"}
+    assert fields == {
+        "full_name",
+        "address",
+        "domicile_regency_code",
+        "village_type",
+        "education",
+        "marital_status",
+        "dependants",
+        "employment_status",
+        "occupation",
+        "migrant_status",
+        "other_aid",
+        "desired_training",
+    }
     assert person_row(db, citizen.account_id) == before
 
 

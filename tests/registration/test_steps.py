@@ -35,8 +35,7 @@ def test_identity_counts_only_when_the_registry_matched():
 
 
 def test_a_failed_face_check_stays_on_face():
-    p = person(steps=["identity", "profile", "ktp"], registry_status="matched",
-               face_status="fail")
+    p = person(steps=["identity", "profile", "ktp"], registry_status="matched", face_status="fail")
     assert steps.next_step(p, ACCOUNT) == "face"
     assert "did not pass" in steps.status_text(p, ACCOUNT)
 
@@ -57,16 +56,18 @@ def test_a_later_step_never_opens_before_an_earlier_one():
 
 
 def test_profile_and_ktp_can_be_revisited_but_face_cannot():
-    p = person(steps=["identity", "profile", "ktp", "face"], registry_status="matched",
-               face_status="pass")
+    p = person(
+        steps=["identity", "profile", "ktp", "face"], registry_status="matched", face_status="pass"
+    )
     assert steps.may_open(p, ACCOUNT, "profile")
     assert steps.may_open(p, ACCOUNT, "ktp")
     assert not steps.may_open(p, ACCOUNT, "face")
 
 
 def test_a_phone_verified_on_the_account_completes_the_phone_step():
-    p = person(steps=["identity", "profile", "ktp", "face"], registry_status="matched",
-               face_status="pass")
+    p = person(
+        steps=["identity", "profile", "ktp", "face"], registry_status="matched", face_status="pass"
+    )
     verified = SimpleNamespace(phone="+6281234567890", phone_verified_at=T)
     assert steps.next_step(p, ACCOUNT) == "phone"
     assert steps.next_step(p, verified) == "statement"

@@ -26,8 +26,10 @@ def _world(db, start, other_wave=True):
     """Five winners of WAVE (one without a phone, one speaking English), maybe one more of
     another wave."""
     with db.transaction() as s:
-        people = [make_person(s, start + i, phone=i != 3, language="en" if i == 4 else "id")
-                  for i in range(5)]
+        people = [
+            make_person(s, start + i, phone=i != 3, language="en" if i == 4 else "id")
+            for i in range(5)
+        ]
         enqueue_winners(s, people)
         if other_wave:
             enqueue_winners(s, [make_person(s, start + 9)], wave=WAVE + 1)
@@ -35,21 +37,46 @@ def _world(db, start, other_wave=True):
 
 def _snapshot(session):
     rows = session.execute(
-        select(Card.person_id, Card.application_id, Card.wave_id, Card.status,
-               Card.first_purchase_deadline, Card.reminder_on, Card.ledger_account_id,
-               Card.number, Card.issued_at)
-        .where(Card.wave_id < 1000).order_by(Card.person_id)).all()
+        select(
+            Card.person_id,
+            Card.application_id,
+            Card.wave_id,
+            Card.status,
+            Card.first_purchase_deadline,
+            Card.reminder_on,
+            Card.ledger_account_id,
+            Card.number,
+            Card.issued_at,
+        )
+        .where(Card.wave_id < 1000)
+        .order_by(Card.person_id)
+    ).all()
     out = []
     for person_id, app, wave, status, deadline, remind, account, number, issued in rows:
         assert cards.valid_card_number(number)
         day = jakarta_date(issued)
         dates = [sms_date(deadline, lang) for lang in ("id", "en")]
         t = session.scalar(select(Transfer).where(Transfer.key == f"issue:{app}"))
-        bodies = sorted(_norm(b, number, dates) for b in session.scalars(
-            select(Notification.body).where(Notification.body.contains(number))))
-        out.append((person_id % 100, app % 100, wave, status, (deadline - day).days,
-                    (remind - day).days,
-                    ledger.balance(session, account), t.amount, t.status, bodies))
+        bodies = sorted(
+            _norm(b, number, dates)
+            for b in session.scalars(
+                select(Notification.body).where(Notification.body.contains(number))
+            )
+        )
+        out.append(
+            (
+                person_id % 100,
+                app % 100,
+                wave,
+                status,
+                (deadline - day).days,
+                (remind - day).days,
+                ledger.balance(session, account),
+                t.amount,
+                t.status,
+                bodies,
+            )
+        )
     return out
 
 
@@ -80,8 +107,11 @@ def test_bulk_equals_the_per_job_path(db):
 def _empty_cards(s):
     """Turn the slow run's rows into another wave so the fast run starts from no cards."""
     s.execute(Card.__table__.update().values(wave_id=Card.wave_id + 1000))
-    s.execute(jobs.Job.__table__.update().where(jobs.Job.kind == "wallet.issue_card")
-              .values(status="done"))
+    s.execute(
+        jobs.Job.__table__.update()
+        .where(jobs.Job.kind == "wallet.issue_card")
+        .values(status="done")
+    )
 
 
 def test_a_bulk_rerun_issues_nothing_and_the_job_path_agrees(db):
@@ -91,9 +121,17 @@ def test_a_bulk_rerun_issues_nothing_and_the_job_path_agrees(db):
     with db.transaction() as s:
         for card in list(s.scalars(select(Card)))[:2]:
             # Duplicate jobs for the same winners (at-least-once) close without new cards.
-            jobs.enqueue(s, "wallet.issue_card", {
-                "application_id": card.application_id, "person_id": card.person_id,
-                "wave_id": WAVE, "policy_version_id": None}, now=NOW)
+            jobs.enqueue(
+                s,
+                "wallet.issue_card",
+                {
+                    "application_id": card.application_id,
+                    "person_id": card.person_id,
+                    "wave_id": WAVE,
+                    "policy_version_id": None,
+                },
+                now=NOW,
+            )
     with db.transaction() as s:
         again = bulk.issue_cards_for_wave(s, wave_id=WAVE, now=NOW)
     assert again == bulk.BulkReport(issued=0, already_done=2, left_queued=0)
@@ -112,11 +150,18 @@ def test_bad_or_unknown_jobs_stay_queued_for_the_per_job_path(db):
     with db.transaction() as s:
         good = make_person(s, 301)
         enqueue_winners(s, [good])
-        jobs.enqueue(s, "wallet.issue_card", {"application_id": "x", "person_id": good.id,
-                                              "wave_id": WAVE}, now=NOW)
-        jobs.enqueue(s, "wallet.issue_card", {"application_id": 5, "person_id": 987654,
-                                              "wave_id": WAVE, "policy_version_id": None},
-                     now=NOW)
+        jobs.enqueue(
+            s,
+            "wallet.issue_card",
+            {"application_id": "x", "person_id": good.id, "wave_id": WAVE},
+            now=NOW,
+        )
+        jobs.enqueue(
+            s,
+            "wallet.issue_card",
+            {"application_id": 5, "person_id": 987654, "wave_id": WAVE, "policy_version_id": None},
+            now=NOW,
+        )
         other = make_person(s, 302)
         enqueue_winners(s, [other], policy_version_id=424242)
     with db.transaction() as s:
@@ -124,8 +169,12 @@ def test_bad_or_unknown_jobs_stay_queued_for_the_per_job_path(db):
     assert report.issued == 1
     assert report.left_queued == 2
     with db.transaction() as s:
-        assert sorted(job_statuses(s, "wallet.issue_card")) == ["done", "queued", "queued",
-                                                                "queued"]
+        assert sorted(job_statuses(s, "wallet.issue_card")) == [
+            "done",
+            "queued",
+            "queued",
+            "queued",
+        ]
 
 
 def test_mixed_policies_and_a_chosen_set_of_applications(db):

@@ -14,10 +14,16 @@ from prakerja.wallet.model_card import Card
 from tests.wallet.card_factories import NOW, make_person, payload
 
 _serial = itertools.count(1000)
-OPS = st.lists(st.tuples(
-    st.sampled_from(["issue", "hold", "post", "void", "purchase", "refund", "revoke", "sweep",
-                     "finish"]),
-    st.integers(0, 5), st.integers(1, 4_000_000)), max_size=30)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["issue", "hold", "post", "void", "purchase", "refund", "revoke", "sweep", "finish"]
+        ),
+        st.integers(0, 5),
+        st.integers(1, 4_000_000),
+    ),
+    max_size=30,
+)
 
 
 def _apply(session, op, who, amount, state):
@@ -31,8 +37,15 @@ def _apply(session, op, who, amount, state):
         return
     elif op in ("hold", "purchase"):
         fn = ledger.hold if op == "hold" else ledger.transfer
-        t = fn(session, key=f"p{n}", from_id=card.ledger_account_id, to_id=platform,
-               amount=amount, kind="purchase", now=NOW)
+        t = fn(
+            session,
+            key=f"p{n}",
+            from_id=card.ledger_account_id,
+            to_id=platform,
+            amount=amount,
+            kind="purchase",
+            now=NOW,
+        )
         service_card.record_first_purchase(session, card_id=card.id, now=NOW)
         if op == "hold":
             holds.append(t.id)
@@ -40,28 +53,45 @@ def _apply(session, op, who, amount, state):
         fn = ledger.post if op == "post" else ledger.void
         fn(session, transfer_id=holds[amount % len(holds)], now=NOW)
     elif op == "refund" and card.status == "active":  # closed cards take no refunds
-        ledger.transfer(session, key=f"r{n}", from_id=platform, to_id=card.ledger_account_id,
-                        amount=amount, kind="refund", now=NOW)
+        ledger.transfer(
+            session,
+            key=f"r{n}",
+            from_id=platform,
+            to_id=card.ledger_account_id,
+            amount=amount,
+            kind="refund",
+            now=NOW,
+        )
     elif op == "revoke":
         service_card.revoke(session, card_id=card.id, reason="prop", now=NOW)
     elif op == "sweep":
         service_card.sweep_remaining(session, card_id=card.id, reason="year_end", now=NOW)
     elif op == "finish":
-        service_card.record_first_course_finished(session, card_id=card.id,
-                                                  now=NOW + dt.timedelta(days=3))
+        service_card.record_first_course_finished(
+            session, card_id=card.id, now=NOW + dt.timedelta(days=3)
+        )
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=OPS)
 def test_any_card_sequence_keeps_the_ledger_sound(session, ops):
     people = [make_person(session, next(_serial)) for _ in range(3)]
     # The platform starts with money so refunds can happen before any purchase.
-    platform = ledger.open_account(session, code=f"platform:{next(_serial)}", kind="platform",
-                                   now=NOW).id
+    platform = ledger.open_account(
+        session, code=f"platform:{next(_serial)}", kind="platform", now=NOW
+    ).id
     budget, _ = service_card.system_accounts(session, NOW)
-    ledger.transfer(session, key=f"seed{next(_serial)}", from_id=budget, to_id=platform,
-                    amount=10_000_000, kind="seed", now=NOW)
+    ledger.transfer(
+        session,
+        key=f"seed{next(_serial)}",
+        from_id=budget,
+        to_id=platform,
+        amount=10_000_000,
+        kind="seed",
+        now=NOW,
+    )
     state = {"people": people, "platform": platform, "holds": []}
     for op, who, amount in ops:
         savepoint = session.begin_nested()

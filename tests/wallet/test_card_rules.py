@@ -60,9 +60,15 @@ def test_spend_rest_deadline_only_from_2023():
 
 
 def _state(**kw):
-    base = {"status": "active", "first_purchase_deadline": D(2026, 6, 16),
-                "reminder_on": D(2026, 6, 9), "reminder_sent": False, "purchased": False,
-                "spend_rest_deadline": None, "issued_year": 2026}
+    base = {
+        "status": "active",
+        "first_purchase_deadline": D(2026, 6, 16),
+        "reminder_on": D(2026, 6, 9),
+        "reminder_sent": False,
+        "purchased": False,
+        "spend_rest_deadline": None,
+        "issued_year": 2026,
+    }
     return cards.CardState(**{**base, **kw})
 
 

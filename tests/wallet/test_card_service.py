@@ -70,8 +70,9 @@ def test_the_issue_job_run_twice_issues_once(db):
     with db.transaction() as s:
         assert _count(s, service_card.Card) == 1
         assert _count(s, Transfer, Transfer.key == f"issue:{application_id(person.id)}") == 1
-        assert set(s.scalars(select(jobs.Job.status).where(
-            jobs.Job.kind == "wallet.issue_card"))) == {"done"}
+        assert set(
+            s.scalars(select(jobs.Job.status).where(jobs.Job.kind == "wallet.issue_card"))
+        ) == {"done"}
         assert check_ledger(s) == []
 
 
@@ -84,9 +85,11 @@ def test_a_person_gets_at_most_one_card_ever(session):
 
 def test_an_unknown_person_or_policy_is_refused_and_changes_nothing(session):
     with pytest.raises(service_card.UnknownPerson):
-        service_card.issue_card(session, application_id=1, person_id=999_999, wave_id=1,
-                                policy_version_id=None, now=NOW)
+        service_card.issue_card(
+            session, application_id=1, person_id=999_999, wave_id=1, policy_version_id=None, now=NOW
+        )
     from prakerja.registration.service_eligibility import PolicyNotFound
+
     person = make_person(session, 6)
     with pytest.raises(PolicyNotFound):
         _issue(session, person, policy_version_id=424242)
@@ -97,8 +100,15 @@ def test_revoking_sweeps_voids_holds_blacklists_and_audits(session):
     person = make_person(session, 7)
     card = _issue(session, person)
     platform = ledger.open_account(session, code="platform:x", kind="platform", now=NOW)
-    ledger.hold(session, key="h1", from_id=card.ledger_account_id, to_id=platform.id,
-                amount=500_000, kind="purchase", now=NOW)
+    ledger.hold(
+        session,
+        key="h1",
+        from_id=card.ledger_account_id,
+        to_id=platform.id,
+        amount=500_000,
+        kind="purchase",
+        now=NOW,
+    )
     later = NOW + dt.timedelta(days=20)
     service_card.revoke(session, card_id=card.id, reason="no purchase", now=later)
     again = service_card.revoke(session, card_id=card.id, reason="no purchase", now=later)
@@ -107,8 +117,15 @@ def test_revoking_sweeps_voids_holds_blacklists_and_audits(session):
     treasury = ledger.account_by_code(session, "treasury")
     assert treasury.balance == 3_500_000
     assert _count(session, Transfer, Transfer.key == f"sweep:{card.id}") == 1
-    assert _count(session, ListedPerson, ListedPerson.list_kind == "blacklist",
-                  ListedPerson.nik_bidx == person.nik_bidx) == 1
+    assert (
+        _count(
+            session,
+            ListedPerson,
+            ListedPerson.list_kind == "blacklist",
+            ListedPerson.nik_bidx == person.nik_bidx,
+        )
+        == 1
+    )
     assert _count(session, audit.AuditEntry, audit.AuditEntry.action == "card.revoke") == 1
     assert check_ledger(session) == []
 
@@ -125,8 +142,9 @@ def test_first_course_sets_the_spend_rest_deadline_once(session):
     service_card.record_first_purchase(session, card_id=card.id, now=NOW)
     done = NOW + dt.timedelta(days=5)
     service_card.record_first_course_finished(session, card_id=card.id, now=done)
-    service_card.record_first_course_finished(session, card_id=card.id,
-                                              now=done + dt.timedelta(days=3))
+    service_card.record_first_course_finished(
+        session, card_id=card.id, now=done + dt.timedelta(days=3)
+    )
     assert card.first_course_done_at == done
     assert card.spend_rest_deadline == dt.date(2026, 6, 21)
 
@@ -134,8 +152,15 @@ def test_first_course_sets_the_spend_rest_deadline_once(session):
 def test_sweep_remaining_closes_once_and_leaves_zero(session):
     card = _issue(session, make_person(session, 10))
     platform = ledger.open_account(session, code="platform:y", kind="platform", now=NOW)
-    ledger.transfer(session, key="buy", from_id=card.ledger_account_id, to_id=platform.id,
-                    amount=1_200_000, kind="purchase", now=NOW)
+    ledger.transfer(
+        session,
+        key="buy",
+        from_id=card.ledger_account_id,
+        to_id=platform.id,
+        amount=1_200_000,
+        kind="purchase",
+        now=NOW,
+    )
     service_card.sweep_remaining(session, card_id=card.id, reason="year_end", now=NOW)
     service_card.sweep_remaining(session, card_id=card.id, reason="year_end", now=NOW)
     assert card.status == "closed"

@@ -14,14 +14,23 @@ def _citizen(db, with_card):
     """A logged-in citizen (cookie token) with a person row and, if asked, a card."""
     now = utc_now()
     with db.transaction() as s:
-        account = Account(public_id=uuid.uuid4().hex, email=f"{uuid.uuid4().hex[:8]}@ex.id",
-                          password_hash="x", kind="citizen", roles="", status="active",
-                          language="id", failed_logins=0, created_at=now,
-                          email_verified_at=now)
+        account = Account(
+            public_id=uuid.uuid4().hex,
+            email=f"{uuid.uuid4().hex[:8]}@ex.id",
+            password_hash="x",
+            kind="citizen",
+            roles="",
+            status="active",
+            language="id",
+            failed_logins=0,
+            created_at=now,
+            email_verified_at=now,
+        )
         s.add(account)
         s.flush()
-        person = Person(account_id=account.id, nik_bidx=uuid.uuid4().hex, created_at=now,
-                        updated_at=now)
+        person = Person(
+            account_id=account.id, nik_bidx=uuid.uuid4().hex, created_at=now, updated_at=now
+        )
         s.add(person)
         s.flush()
         number = None
@@ -36,7 +45,7 @@ def test_the_card_page_shows_number_balance_deadline_and_next_step(db, client):
     client.cookies.set(COOKIE, token)
     page = client.get("/card")
     assert page.status_code == 200
-    assert " ".join(number[i:i + 4] for i in range(0, 16, 4)) in page.text
+    assert " ".join(number[i : i + 4] for i in range(0, 16, 4)) in page.text
     assert "Rp3.500.000" in page.text
     assert "Beli pelatihan pertama" in page.text
     assert "<script" not in page.text

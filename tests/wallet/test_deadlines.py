@@ -38,15 +38,19 @@ def _scan(db, today):
 
 def _run_wallet_jobs(db):
     with db.transaction() as s:  # the SMS gateway is not under test here
-        s.execute(jobs.Job.__table__.update().where(jobs.Job.kind == "notify.deliver")
-                  .values(status="done"))
+        s.execute(
+            jobs.Job.__table__.update()
+            .where(jobs.Job.kind == "notify.deliver")
+            .values(status="done")
+        )
     jobs.run_until_idle(db)
 
 
 def _sms_count(db, phrase):
     with db.transaction() as s:
-        return s.scalar(select(func.count()).select_from(Notification)
-                        .where(Notification.body.contains(phrase)))
+        return s.scalar(
+            select(func.count()).select_from(Notification).where(Notification.body.contains(phrase))
+        )
 
 
 def test_the_reminder_goes_out_once_seven_days_before(db):
@@ -89,11 +93,19 @@ def test_the_rest_is_swept_after_the_spend_rest_deadline(db):
     with db.transaction() as s:
         card = s.get(Card, card_id)
         platform = ledger.open_account(s, code="platform:t", kind="platform", now=NOW)
-        ledger.transfer(s, key="buy1", from_id=card.ledger_account_id, to_id=platform.id,
-                        amount=1_000_000, kind="purchase", now=NOW)
+        ledger.transfer(
+            s,
+            key="buy1",
+            from_id=card.ledger_account_id,
+            to_id=platform.id,
+            amount=1_000_000,
+            kind="purchase",
+            now=NOW,
+        )
         service_card.record_first_purchase(s, card_id=card_id, now=NOW)
-        service_card.record_first_course_finished(s, card_id=card_id,
-                                                  now=NOW + dt.timedelta(days=4))
+        service_card.record_first_course_finished(
+            s, card_id=card_id, now=NOW + dt.timedelta(days=4)
+        )
     assert _scan(db, D(2026, 6, 20))["spend_rest"] == 0
     assert _scan(db, D(2026, 6, 21))["spend_rest"] == 1
     assert _scan(db, D(2026, 6, 22))["spend_rest"] == 0
@@ -120,8 +132,14 @@ def test_year_end_closes_every_active_card_once(db):
         statuses = sorted(c.status for c in s.scalars(select(Card)))
         assert statuses == ["closed", "closed", "revoked"]
         assert ledger.account_by_code(s, "treasury").balance == 3 * 3_500_000
-        assert s.scalar(select(func.count()).select_from(jobs.Job)
-                        .where(jobs.Job.kind == "wallet.sweep_card")) == 2
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(jobs.Job)
+                .where(jobs.Job.kind == "wallet.sweep_card")
+            )
+            == 2
+        )
         assert check_ledger(s) == []
 
 

@@ -19,7 +19,7 @@ COMMANDS = {"desk": app}
 def _db() -> Database:
     from prakerja.cli import open_db
 
-    db: Database = open_db()  # type: ignore[no-untyped-call]  # the shared cli is untyped
+    db: Database = open_db()
     return db
 
 

@@ -12,6 +12,9 @@ Public API (call these; never read identity tables from other contexts):
   settle(session, exc) / counting_refusals(session) for entrypoints catching errors.
 - `deps`: OptionalAccount, CurrentAccount, CurrentCitizen, require_staff(*roles), StaffAccount.
 - `rules`: normalise_phone, normalise_email, password_problem, safe_next and the limits.
+- `jobs`: `identity.purge_expired`, daily at 03:00 Jakarta: set-based DELETE of login/phone
+  codes, failed logins and revoked or idle sessions that ended over `rules.RETENTION` (30 days)
+  ago; `purge_expired(session, *, now) -> dict[table, rows deleted]`.
 
 Refusals that count an attempt (wrong password, wrong code, locks) are `errors.CountedRefusal`:
 their counters are flushed before raising and must be committed by the entrypoint.

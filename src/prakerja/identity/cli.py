@@ -31,7 +31,7 @@ def _keys() -> None:
 def _open_db() -> Database:
     from prakerja.cli import open_db
 
-    database: Database = open_db()  # type: ignore[no-untyped-call]  # root CLI is untyped
+    database: Database = open_db()
     return database
 
 
@@ -112,12 +112,18 @@ def totp_command(
     from prakerja.identity.model import STAFF, Account
 
     with _open_db().transaction() as session:
-        account = session.scalar(select(Account).where(Account.email == email.strip().lower(),
-                                                       Account.kind == STAFF))
+        account = session.scalar(
+            select(Account).where(Account.email == email.strip().lower(), Account.kind == STAFF)
+        )
         if account is None or account.totp_secret_enc is None:
             typer.echo(json.dumps({"error": "no staff account with TOTP for that email"}))
             raise typer.Exit(1)
-        secret = vault.reveal_text(session, blob=account.totp_secret_enc, actor="cli",
-                                   purpose="totp code for login", target=f"account:{account.id}",
-                                   now=utc_now())
+        secret = vault.reveal_text(
+            session,
+            blob=account.totp_secret_enc,
+            actor="cli",
+            purpose="totp code for login",
+            target=f"account:{account.id}",
+            now=utc_now(),
+        )
     typer.echo(pyotp.TOTP(secret).now())

@@ -25,6 +25,9 @@ RESET_LINK_TTL = dt.timedelta(hours=1)
 PHONE_SENDS_PER_HOUR = 5
 PHONE_MAX_TRIES = 3
 PHONE_LOCK = dt.timedelta(hours=1)
+# Spent login/phone codes, failed-login records and ended sessions are kept this long after
+# they stop mattering (for abuse investigations), then deleted by the daily purge job.
+RETENTION = dt.timedelta(days=30)
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
 

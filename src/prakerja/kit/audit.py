@@ -37,16 +37,42 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-def _digest(secret: str, prev_hash: str, at: dt.datetime, actor: str, action: str, target: str,
-            data: dict[str, Any]) -> str:
-    body = json.dumps([prev_hash, at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-                       actor, action, target, data], sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, default=str)
+def _digest(
+    secret: str,
+    prev_hash: str,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    target: str,
+    data: dict[str, Any],
+) -> str:
+    body = json.dumps(
+        [
+            prev_hash,
+            at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            actor,
+            action,
+            target,
+            data,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
     return hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
-def record(session: Session, *, actor: str, action: str, target: str = "",
-           data: dict[str, Any] | None = None, now: dt.datetime, secret: str | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str = "",
+    data: dict[str, Any] | None = None,
+    now: dt.datetime,
+    secret: str | None = None,
+) -> AuditEntry:
     """Append one entry to the chain in the caller's transaction."""
     if secret is None:
         from prakerja.settings import get_settings
@@ -57,9 +83,15 @@ def record(session: Session, *, actor: str, action: str, target: str = "",
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     payload = json.loads(json.dumps(data or {}, default=str))
     at = now.replace(microsecond=now.microsecond)
-    entry = AuditEntry(at=at, actor=actor, action=action, target=target, data=payload,
-                       prev_hash=prev or GENESIS,
-                       hash=_digest(secret, prev or GENESIS, at, actor, action, target, payload))
+    entry = AuditEntry(
+        at=at,
+        actor=actor,
+        action=action,
+        target=target,
+        data=payload,
+        prev_hash=prev or GENESIS,
+        hash=_digest(secret, prev or GENESIS, at, actor, action, target, payload),
+    )
     session.add(entry)
     session.flush()
     return entry
@@ -81,13 +113,16 @@ def verify(session: Session, *, secret: str | None = None, batch: int = 5000) ->
         secret = get_settings().audit_secret
     prev, checked, last_id = GENESIS, 0, 0
     while True:
-        rows = session.scalars(select(AuditEntry).where(AuditEntry.id > last_id)
-                               .order_by(AuditEntry.id).limit(batch)).all()
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).all()
         if not rows:
             return ChainReport(ok=True, checked=checked)
         for row in rows:
             if row.prev_hash != prev:
-                return ChainReport(False, checked, row.id, "prev_hash does not match the row before")
+                return ChainReport(
+                    False, checked, row.id, "prev_hash does not match the row before"
+                )
             expected = _digest(secret, prev, row.at, row.actor, row.action, row.target, row.data)
             if not hmac.compare_digest(expected, row.hash):
                 return ChainReport(False, checked, row.id, "row content does not match its hash")

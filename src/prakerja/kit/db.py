@@ -18,6 +18,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
+    Table,
     create_engine,
     event,
 )
@@ -65,6 +66,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def table_of(model: type[Any]) -> Table:
+    """The Core table behind a mapped class (typed, for set-based INSERT statements)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
+
+
 def new_id() -> str:
     """A random public identifier (UUID4 hex) for rows exposed in URLs."""
     return uuid.uuid4().hex
@@ -87,8 +96,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             import pathlib
 
             pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
-                               **kwargs)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
@@ -102,7 +112,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
     """True when the bound database is PostgreSQL."""
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "postgresql"
 
 
@@ -120,11 +134,14 @@ def lock_for_update(session: Session, stmt: Select[Any]) -> Select[Any]:
     return stmt
 
 
-def bulk_insert(session: Session, table: Any, columns: Sequence[str],
-                rows: Iterable[Sequence[Any]]) -> int:
+def bulk_insert(
+    session: Session, table: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
     """Insert many rows at once: COPY on PostgreSQL, executemany elsewhere. Returns the count."""
     if is_postgres(session):
         conn = session.connection().connection.driver_connection  # psycopg connection
+        if conn is None:
+            raise RuntimeError("the database connection is closed")
         cols = ", ".join(columns)
         count = 0
         with conn.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:

@@ -10,7 +10,9 @@ class DomainError(Exception):
 
     code: ClassVar[str] = "domain_error"
     title: ClassVar[str] = "The request was refused"
-    kind: ClassVar[str] = "invalid"  # invalid | not_found | conflict | forbidden | auth | rate | unavailable
+    kind: ClassVar[str] = (
+        "invalid"  # invalid | not_found | conflict | forbidden | auth | rate | unavailable
+    )
 
     def __init__(self, detail: str = "", **extra: Any) -> None:
         super().__init__(detail or self.title)

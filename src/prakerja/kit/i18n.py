@@ -18,13 +18,16 @@ DEFAULT_LANGUAGE = "id"
 
 
 class _PoTranslations(Translations):
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, messages: dict[str, str]) -> None:
         super().__init__()
-        self._catalog = {}
-        for message in catalog:
-            if message.id and message.string and not message.fuzzy:
-                self._catalog[message.id] = message.string
+        # babel types its catalogue with tuple keys too (plural forms); ours are plain msgids
+        self._catalog = messages  # type: ignore[assignment]
         self.plural = lambda n: int(n != 1)
+
+
+def _messages(catalog: Any) -> dict[str, str]:
+    """The translated, non-fuzzy messages of a read .po catalogue."""
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
 
 
 @lru_cache
@@ -42,10 +45,8 @@ def translations(language: str) -> Translations:
         if po.name.endswith(".po"):
             with po.open("rb") as fh:
                 catalog = read_po(fh, locale=language)
-            merged.update(_PoTranslations(catalog)._catalog)
-    result = _PoTranslations([])
-    result._catalog = merged
-    return result
+            merged.update(_messages(catalog))
+    return _PoTranslations(merged)
 
 
 def gettext(language: str, message: str, **params: Any) -> str:
@@ -54,8 +55,7 @@ def gettext(language: str, message: str, **params: Any) -> str:
     return text % params if params else text
 
 
-def pick_language(query: str | None, cookie: str | None,
-                  default: str = DEFAULT_LANGUAGE) -> str:
+def pick_language(query: str | None, cookie: str | None, default: str = DEFAULT_LANGUAGE) -> str:
     """An explicit choice (query, then cookie) wins; otherwise Indonesian, whatever the browser."""
     for candidate in (query, cookie):
         if candidate in LANGUAGES:

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from prakerja.kit.clock import utc_now
-from prakerja.kit.db import Base, BigId, Database, UTCDateTime, skip_locked
+from prakerja.kit.db import Base, BigId, Database, UTCDateTime, skip_locked, table_of
 
 log = structlog.get_logger("prakerja.jobs")
 
@@ -58,29 +58,59 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def enqueue(session: Session, kind: str, payload: dict[str, Any], *, now: dt.datetime | None = None,
-            run_after: dt.datetime | None = None, key: str | None = None,
-            max_attempts: int = 8) -> Job | None:
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    now: dt.datetime | None = None,
+    run_after: dt.datetime | None = None,
+    key: str | None = None,
+    max_attempts: int = 8,
+) -> Job | None:
     """Add a job in the caller's transaction. With `key`, a second enqueue of the same key is a
     no-op (returns None), so a retried caller never doubles work."""
     now = now or utc_now()
     if key is not None and session.scalar(select(Job.id).where(Job.dedupe_key == key)):
         return None
-    job = Job(kind=kind, payload=payload, status=QUEUED, attempts=0, max_attempts=max_attempts,
-              run_after=run_after or now, dedupe_key=key, created_at=now)
+    job = Job(
+        kind=kind,
+        payload=payload,
+        status=QUEUED,
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=run_after or now,
+        dedupe_key=key,
+        created_at=now,
+    )
     session.add(job)
     session.flush()
     return job
 
 
-def enqueue_many(session: Session, kind: str, payloads: Iterable[dict[str, Any]], *,
-                 now: dt.datetime | None = None) -> int:
+def enqueue_many(
+    session: Session,
+    kind: str,
+    payloads: Iterable[dict[str, Any]],
+    *,
+    now: dt.datetime | None = None,
+) -> int:
     """Add many jobs of one kind in one statement (set-based; no per-row round trips)."""
     now = now or utc_now()
-    rows = [{"kind": kind, "payload": p, "status": QUEUED, "attempts": 0, "max_attempts": 8,
-             "run_after": now, "created_at": now} for p in payloads]
+    rows = [
+        {
+            "kind": kind,
+            "payload": p,
+            "status": QUEUED,
+            "attempts": 0,
+            "max_attempts": 8,
+            "run_after": now,
+            "created_at": now,
+        }
+        for p in payloads
+    ]
     if rows:
-        session.execute(Job.__table__.insert(), rows)
+        session.execute(table_of(Job).insert(), rows)
     return len(rows)
 
 
@@ -108,8 +138,11 @@ def _run_one(db: Database, job_id: int, kind: str, payload: dict[str, Any]) -> b
             raise LookupError(f"no handler for job kind {kind!r}")
         with db.transaction() as session:
             fn(session, payload, utc_now())
-            session.execute(update(Job).where(Job.id == job_id)
-                            .values(status=DONE, finished_at=utc_now(), last_error=None))
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status=DONE, finished_at=utc_now(), last_error=None)
+            )
         return True
     except Exception as exc:  # a job's failure must never stop the worker
         log.warning("job_failed", job_id=job_id, kind=kind, error=type(exc).__name__)
@@ -155,9 +188,11 @@ def run_until_idle(db: Database, max_batches: int = 1000) -> int:
 SCHEDULE: dict[str, tuple[int, Callable[[dt.date], dict[str, Any]]]] = {}
 
 
-def every_day(kind: str, hour: int,
-              payload: Callable[[dt.date], dict[str, Any]] = lambda d: {"today": d.isoformat()}
-              ) -> None:
+def every_day(
+    kind: str,
+    hour: int,
+    payload: Callable[[dt.date], dict[str, Any]] = lambda d: {"today": d.isoformat()},
+) -> None:
     """Run `kind` once per Jakarta day, from `hour` o'clock on."""
     SCHEDULE[kind] = (hour, payload)
 
@@ -175,15 +210,24 @@ def tick(db: Database, now: dt.datetime) -> int:
             continue
         try:
             with db.transaction() as session:
-                added += enqueue(session, kind, payload(local.date()), now=now,
-                                 key=f"schedule:{kind}:{local.date().isoformat()}") is not None
+                added += (
+                    enqueue(
+                        session,
+                        kind,
+                        payload(local.date()),
+                        now=now,
+                        key=f"schedule:{kind}:{local.date().isoformat()}",
+                    )
+                    is not None
+                )
         except IntegrityError:  # another worker enqueued it at the same moment
             continue
     return added
 
 
-def work_forever(db: Database, idle_sleep: float = 0.5,
-                 should_stop: Callable[[], bool] = lambda: False) -> None:
+def work_forever(
+    db: Database, idle_sleep: float = 0.5, should_stop: Callable[[], bool] = lambda: False
+) -> None:
     """The worker loop behind `prakerja worker`: scheduled ticks once a minute, then jobs."""
     log.info("worker_started")
     last_tick = 0.0
@@ -206,4 +250,4 @@ def retry_dead(session: Session, job_id: int, now: dt.datetime) -> None:
 def counts(session: Session) -> dict[str, int]:
     """Jobs per status (for the operators' page and health checks)."""
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
-    return {status: n for status, n in rows}
+    return {str(status): int(n) for status, n in rows}

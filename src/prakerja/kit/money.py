@@ -38,5 +38,6 @@ class Money:
 def format_rupiah(amount: int, locale: str = "id") -> str:
     """Format whole rupiah for people."""
     loc = "id_ID" if locale == "id" else "en_US"
-    return format_currency(amount, "IDR", locale=loc, format_type="standard",
-                           currency_digits=False, format="¤#,##0")
+    return format_currency(
+        amount, "IDR", locale=loc, format_type="standard", currency_digits=False, format="¤#,##0"
+    )

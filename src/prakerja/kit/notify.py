@@ -36,17 +36,21 @@ class Notification(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-def _queue(session: Session, channel: str, to: str, subject: str, body: str,
-           now: dt.datetime) -> Notification:
-    note = Notification(channel=channel, recipient=to, subject=subject, body=body,
-                        status="queued", created_at=now)
+def _queue(
+    session: Session, channel: str, to: str, subject: str, body: str, now: dt.datetime
+) -> Notification:
+    note = Notification(
+        channel=channel, recipient=to, subject=subject, body=body, status="queued", created_at=now
+    )
     session.add(note)
     session.flush()
     jobs.enqueue(session, "notify.deliver", {"id": note.id}, now=now)
     return note
 
 
-def send_email(session: Session, *, to: str, subject: str, body: str, now: dt.datetime) -> Notification:
+def send_email(
+    session: Session, *, to: str, subject: str, body: str, now: dt.datetime
+) -> Notification:
     """Queue an email; it is delivered by the `notify.deliver` job."""
     return _queue(session, "email", to, subject, body, now)
 
@@ -68,8 +72,11 @@ def _deliver_email(note: Notification) -> None:
 
 def _deliver_sms(note: Notification) -> None:
     s = get_settings()
-    resp = httpx.post(f"{s.sms_gateway_url}/sms", timeout=s.adapter_timeout_s,
-                      json={"to": note.recipient, "text": note.body, "client_ref": f"n{note.id}"})
+    resp = httpx.post(
+        f"{s.sms_gateway_url}/sms",
+        timeout=s.adapter_timeout_s,
+        json={"to": note.recipient, "text": note.body, "client_ref": f"n{note.id}"},
+    )
     resp.raise_for_status()
 
 

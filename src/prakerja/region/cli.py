@@ -23,7 +23,7 @@ err = Console(stderr=True)
 def _open_db() -> Database:
     from prakerja.cli import open_db
 
-    database: Database = open_db()  # type: ignore[no-untyped-call]  # root CLI is untyped
+    database: Database = open_db()
     return database
 
 

@@ -48,16 +48,23 @@ def read_me(session: DbSession, account: CurrentCitizen) -> MeRead:
 @router.post("/identity", responses=_WRITE_ERRORS)
 def submit_identity(body: IdentityIn, session: DbSession, account: CurrentCitizen) -> MeRead:
     """Submit NIK, KK and date of birth; checked against the civil registry."""
-    person = service.submit_identity(session, account_id=account.id, nik=body.nik, kk=body.kk,
-                                     birth_date=body.birth_date, now=utc_now())
+    person = service.submit_identity(
+        session,
+        account_id=account.id,
+        nik=body.nik,
+        kk=body.kk,
+        birth_date=body.birth_date,
+        now=utc_now(),
+    )
     return me_read(person, account)
 
 
 @router.post("/profile", responses=_WRITE_ERRORS)
 def save_profile(body: ProfileIn, session: DbSession, account: CurrentCitizen) -> MeRead:
     """Save the profile (names as on the KTP, address, domicile, situation)."""
-    person = service_profile.save_profile(session, account_id=account.id,
-                                          data=body.to_input(), now=utc_now())
+    person = service_profile.save_profile(
+        session, account_id=account.id, data=body.to_input(), now=utc_now()
+    )
     return me_read(person, account)
 
 
@@ -65,8 +72,7 @@ def save_profile(body: ProfileIn, session: DbSession, account: CurrentCitizen) -
 def start_phone(body: PhoneIn, session: DbSession, account: CurrentCitizen) -> MeRead:
     """Send a 6-digit code by SMS to the given mobile number."""
     with counting_refusals(session):
-        service_media.start_phone(session, account_id=account.id, phone=body.phone,
-                                  now=utc_now())
+        service_media.start_phone(session, account_id=account.id, phone=body.phone, now=utc_now())
     return me_read(service.find_person(session, account.id), account)
 
 
@@ -74,7 +80,8 @@ def start_phone(body: PhoneIn, session: DbSession, account: CurrentCitizen) -> M
 def confirm_phone(body: PhoneConfirmIn, session: DbSession, account: CurrentCitizen) -> MeRead:
     """Confirm the SMS code; completes the phone step."""
     with counting_refusals(session):
-        person = service_media.confirm_phone(session, account_id=account.id, code=body.code,
-                                             now=utc_now())
+        person = service_media.confirm_phone(
+            session, account_id=account.id, code=body.code, now=utc_now()
+        )
     session.refresh(account)
     return me_read(person, account)

@@ -11,6 +11,7 @@ from prakerja.identity.model import Account
 from prakerja.kit.web import DbSession
 from prakerja.registration import policy
 from prakerja.registration import service_eligibility as service
+from prakerja.identity.schemas import problems
 from prakerja.registration.model_policy import PolicyVersion
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
@@ -18,10 +19,14 @@ versions_reader = require_staff("operator", "analyst", "auditor")
 
 
 def _version(version: PolicyVersion) -> dict[str, Any]:
-    return {"id": version.id, "code": version.code, "scheme": version.scheme,
-            "status": version.status,
-            "published_at": version.published_at.isoformat() if version.published_at else None,
-            "rules": version.rules}
+    return {
+        "id": version.id,
+        "code": version.code,
+        "scheme": version.scheme,
+        "status": version.status,
+        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "rules": version.rules,
+    }
 
 
 @router.get("")
@@ -33,8 +38,9 @@ def current(session: DbSession) -> dict[str, Any]:
     return body
 
 
-@router.get("/versions")
-def versions(session: DbSession,
-             staff: Annotated[Account, Depends(versions_reader)]) -> list[dict[str, Any]]:
+@router.get("/versions", responses=problems(401, 403))
+def versions(
+    session: DbSession, staff: Annotated[Account, Depends(versions_reader)]
+) -> list[dict[str, Any]]:
     """Every version, newest first (staff only)."""
     return [_version(v) | {"created_by": v.created_by} for v in service.list_versions(session)]

@@ -59,32 +59,32 @@ class EligibilityResult:
 
 MESSAGES: dict[str, str] = {
     "registration_incomplete": "Your registration is not complete yet. Please finish every step "
-                               "on your dashboard; then we can check whether you can join.",
+    "on your dashboard; then we can check whether you can join.",
     "registry_not_matched": "Your NIK, KK number or date of birth does not match the civil "
-                            "registry (Dukcapil) yet. Please check them against your KTP and KK, "
-                            "or contact your local Dukcapil office to update your data.",
+    "registry (Dukcapil) yet. Please check them against your KTP and KK, "
+    "or contact your local Dukcapil office to update your data.",
     "age_below_min": "You must be at least %(age_min)s years old to join. You are welcome to "
-                     "register again once you have turned %(age_min)s.",
+    "register again once you have turned %(age_min)s.",
     "age_above_max": "This programme is for people aged %(age_min)s to %(age_max)s, so we "
-                     "cannot accept your registration for now.",
+    "cannot accept your registration for now.",
     "excluded_occupation": "Your occupation is on the list of jobs that cannot join (such as "
-                           "civil servants, TNI, Polri, village officials or state-owned company "
-                           "boards). If your occupation has changed, please update your profile.",
+    "civil servants, TNI, Polri, village officials or state-owned company "
+    "boards). If your occupation has changed, please update your profile.",
     "other_aid_recipient": "Under the current rules, people who receive other social aid (DTKS, "
-                           "BSU or BPUM) cannot join. If you no longer receive it, please contact "
-                           "the agency that runs that aid so its list can be corrected.",
+    "BSU or BPUM) cannot join. If you no longer receive it, please contact "
+    "the agency that runs that aid so its list can be corrected.",
     "on_exclusion_list": "Your NIK is on a list of people who cannot join, sent to us by a "
-                         "government agency. If you think this is a mistake, please contact us "
-                         "and we will check it with that agency.",
+    "government agency. If you think this is a mistake, please contact us "
+    "and we will check it with that agency.",
     "student": "The student database says you are still in formal education, and the programme "
-               "is for people who are not. If you have finished or left school or university, "
-               "please ask your institution to update the database.",
+    "is for people who are not. If you have finished or left school or university, "
+    "please ask your institution to update the database.",
     "blacklisted": "Your NIK can no longer join because an earlier card was revoked or misused. "
-                   "If you think this is a mistake, please contact us.",
+    "If you think this is a mistake, please contact us.",
     "prior_recipient": "You have already received Kartu Prakerja before. Each person can "
-                       "receive the benefit only once in their life.",
+    "receive the benefit only once in their life.",
     "kk_cap_reached": "%(kk_cap)s people on your family card (KK) have already received Kartu "
-                      "Prakerja, which is the most allowed for one family card.",
+    "Prakerja, which is the most allowed for one family card.",
 }
 REASON_CODES: tuple[str, ...] = tuple(MESSAGES)
 _ELIGIBLE = EligibilityResult(True, ())
@@ -126,8 +126,9 @@ def _age(f: ApplicantFacts, r: PolicyRules, today: dt.date, out: list[Failure]) 
 def _status(f: ApplicantFacts, r: PolicyRules, out: list[Failure]) -> None:
     if f.occupation and f.occupation in r.excluded_occupations:
         out.append(_fail("excluded_occupation"))
-    if r.exclude_other_aid and (not f.other_aid.isdisjoint(r.other_aid_programmes)
-                                or "other_aid" in f.lists):
+    if r.exclude_other_aid and (
+        not f.other_aid.isdisjoint(r.other_aid_programmes) or "other_aid" in f.lists
+    ):
         out.append(_fail("other_aid_recipient"))
     if r.exclude_students and (f.is_student or "student" in f.lists):
         out.append(_fail("student"))

@@ -28,11 +28,20 @@ def recheck_registry(session: Session, payload: dict[str, Any], now: dt.datetime
         return
     from prakerja.registration.registry import registry_client
 
-    result = registry_client().verify(vault.decrypt_text(person.nik_enc),
-                                      vault.decrypt_text(person.kk_enc), person.birth_date,
-                                      None, None)
+    result = registry_client().verify(
+        vault.decrypt_text(person.nik_enc),
+        vault.decrypt_text(person.kk_enc),
+        person.birth_date,
+        None,
+        None,
+    )
     if result.status not in ("matched", "mismatch"):
         raise RegistryStillUnavailable("civil registry did not answer")
-    service.apply_registry_result(session, person, status=result.status,
-                                  fields=dict(result.fields), reference=result.reference,
-                                  now=now)
+    service.apply_registry_result(
+        session,
+        person,
+        status=result.status,
+        fields=dict(result.fields),
+        reference=result.reference,
+        now=now,
+    )

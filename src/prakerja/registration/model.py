@@ -39,6 +39,10 @@ class Person(Base):
     registry_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # how many times identity was submitted (keys the registry re-check job)
     registry_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # registry-checked submissions on the Jakarta date below (at most 5 a day: no guessing a
+    # KK or birth date through the registry)
+    registry_attempts_today: Mapped[int] = mapped_column(Integer, default=0)
+    registry_attempts_day: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # profile (step 2)
     full_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     mother_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -62,6 +62,7 @@ class ListedPerson(Base):
     kk_bidx: Mapped[str | None] = mapped_column(String(64), nullable=True)
     source: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str] = mapped_column(String(200), default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("list_import.id"), index=True,
-                                                 nullable=True)
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("list_import.id"), index=True, nullable=True
+    )
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

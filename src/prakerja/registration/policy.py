@@ -12,8 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-OCCUPATIONS = ("civil_servant", "military", "police", "state_official", "regional_parliament",
-               "village_official", "soe_board")
+OCCUPATIONS = (
+    "civil_servant",
+    "military",
+    "police",
+    "state_official",
+    "regional_parliament",
+    "village_official",
+    "soe_board",
+)
 AID_PROGRAMMES = ("dtks", "bsu", "bpum")
 SCHEMES = ("semi_bansos", "normal")
 
@@ -55,12 +62,21 @@ _OPTIONAL_INTS = ("age_max", "spend_rest_days_after_first")
 _BOOLS = ("exclude_other_aid", "exclude_students")
 # Inclusive bounds for every whole-number field; they keep typos (an extra zero) out.
 BOUNDS: dict[str, tuple[int, int]] = {
-    "age_min": (15, 30), "age_max": (30, 80), "kk_cap": (1, 10),
-    "training_balance": (0, 20_000_000), "incentive_amount": (0, 5_000_000),
-    "incentive_count": (0, 12), "survey_incentive_amount": (0, 1_000_000), "survey_count": (0, 6),
-    "first_purchase_days": (1, 90), "purchase_reminder_days_before": (0, 30),
-    "spend_rest_days_after_first": (1, 90), "test_minutes": (5, 180), "test_questions": (1, 200),
-    "pass_mark_percent": (0, 100), "retry_after_days": (0, 365),
+    "age_min": (15, 30),
+    "age_max": (30, 80),
+    "kk_cap": (1, 10),
+    "training_balance": (0, 20_000_000),
+    "incentive_amount": (0, 5_000_000),
+    "incentive_count": (0, 12),
+    "survey_incentive_amount": (0, 1_000_000),
+    "survey_count": (0, 6),
+    "first_purchase_days": (1, 90),
+    "purchase_reminder_days_before": (0, 30),
+    "spend_rest_days_after_first": (1, 90),
+    "test_minutes": (5, 180),
+    "test_questions": (1, 200),
+    "pass_mark_percent": (0, 100),
+    "retry_after_days": (0, 365),
     "max_non_selections_before_review": (1, 20),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(PolicyRules))
@@ -91,11 +107,18 @@ def check_rules(rules: PolicyRules) -> dict[str, str]:
         unknown = set(getattr(rules, name)) - set(choices)
         if unknown:
             problems[name] = f"unknown values: {', '.join(sorted(map(str, unknown)))}"
-    if "age_max" not in problems and rules.age_max is not None and "age_min" not in problems \
-            and rules.age_max < rules.age_min:
+    if (
+        "age_max" not in problems
+        and rules.age_max is not None
+        and "age_min" not in problems
+        and rules.age_max < rules.age_min
+    ):
         problems["age_max"] = "must not be below age_min"
-    if "purchase_reminder_days_before" not in problems and "first_purchase_days" not in problems \
-            and rules.purchase_reminder_days_before >= rules.first_purchase_days:
+    if (
+        "purchase_reminder_days_before" not in problems
+        and "first_purchase_days" not in problems
+        and rules.purchase_reminder_days_before >= rules.first_purchase_days
+    ):
         problems["purchase_reminder_days_before"] = "must be less than first_purchase_days"
     return problems
 
@@ -114,8 +137,7 @@ def rules_from_json(data: Mapping[str, Any]) -> PolicyRules:
     unknown = set(data) - set(FIELD_NAMES)
     if unknown:
         raise ValueError(f"unknown policy fields: {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {k: frozenset(v) if k in _SET_CHOICES else v
-                              for k, v in data.items()}
+    values: dict[str, Any] = {k: frozenset(v) if k in _SET_CHOICES else v for k, v in data.items()}
     return PolicyRules(**values)
 
 
@@ -175,8 +197,11 @@ class FieldChange:
 def diff_rules(a: PolicyRules, b: PolicyRules) -> tuple[FieldChange, ...]:
     """Every field that differs from `a` to `b`, in declaration order; empty when equal."""
     before, after = rules_to_json(a), rules_to_json(b)
-    return tuple(FieldChange(name, before[name], after[name]) for name in FIELD_NAMES
-                 if before[name] != after[name])
+    return tuple(
+        FieldChange(name, before[name], after[name])
+        for name in FIELD_NAMES
+        if before[name] != after[name]
+    )
 
 
 def with_changes(rules: PolicyRules, **changes: Any) -> PolicyRules:
@@ -188,15 +213,33 @@ PRESETS: dict[str, PolicyRules] = {
     # The 2020-22 "semi-bansos" scheme as it opened in 2020 (no upper age until wave 18; copy
     # it and set age_max = 64 for later waves).
     "2020-22": PolicyRules(
-        scheme="semi_bansos", age_max=None, exclude_other_aid=True, training_balance=1_000_000,
-        incentive_amount=600_000, incentive_count=4, survey_incentive_amount=50_000,
-        survey_count=3, first_purchase_days=30, spend_rest_days_after_first=None,
-        test_minutes=25, test_questions=18),
+        scheme="semi_bansos",
+        age_max=None,
+        exclude_other_aid=True,
+        training_balance=1_000_000,
+        incentive_amount=600_000,
+        incentive_count=4,
+        survey_incentive_amount=50_000,
+        survey_count=3,
+        first_purchase_days=30,
+        spend_rest_days_after_first=None,
+        test_minutes=25,
+        test_questions=18,
+    ),
     "2023+": PolicyRules(
-        scheme="normal", age_max=64, exclude_other_aid=False, training_balance=3_500_000,
-        incentive_amount=600_000, incentive_count=1, survey_incentive_amount=50_000,
-        survey_count=2, first_purchase_days=15, spend_rest_days_after_first=15,
-        test_minutes=40, test_questions=30),
+        scheme="normal",
+        age_max=64,
+        exclude_other_aid=False,
+        training_balance=3_500_000,
+        incentive_amount=600_000,
+        incentive_count=1,
+        survey_incentive_amount=50_000,
+        survey_count=2,
+        first_purchase_days=15,
+        spend_rest_days_after_first=15,
+        test_minutes=40,
+        test_questions=30,
+    ),
 }
 
 # English msgids for operator forms and the public rules page (translated in eligibility.po).
@@ -217,7 +260,7 @@ FIELD_LABELS: dict[str, str] = {
     "first_purchase_days": "Days to buy the first course",
     "purchase_reminder_days_before": "Reminder this many days before the purchase deadline",
     "spend_rest_days_after_first": "Days to spend the rest after the first course "
-                                   "(empty = no limit)",
+    "(empty = no limit)",
     "test_minutes": "Ability test length (minutes)",
     "test_questions": "Ability test questions",
     "pass_mark_percent": "Ability test pass mark (%)",
@@ -225,10 +268,16 @@ FIELD_LABELS: dict[str, str] = {
     "max_non_selections_before_review": "Non-selections before a manual review can be asked",
 }
 CHOICE_LABELS: dict[str, str] = {
-    "semi_bansos": "Semi social aid (2020-22)", "normal": "Normal (2023+)",
-    "civil_servant": "Civil servant (ASN)", "military": "Military (TNI)",
+    "semi_bansos": "Semi social aid (2020-22)",
+    "normal": "Normal (2023+)",
+    "civil_servant": "Civil servant (ASN)",
+    "military": "Military (TNI)",
     "police": "Police (Polri)",
-    "state_official": "State official", "regional_parliament": "Regional parliament member",
-    "village_official": "Village head or official", "soe_board": "Board of a state-owned company",
-    "dtks": "DTKS", "bsu": "BSU (wage subsidy)", "bpum": "BPUM (micro business aid)",
+    "state_official": "State official",
+    "regional_parliament": "Regional parliament member",
+    "village_official": "Village head or official",
+    "soe_board": "Board of a state-owned company",
+    "dtks": "DTKS",
+    "bsu": "BSU (wage subsidy)",
+    "bpum": "BPUM (micro business aid)",
 }

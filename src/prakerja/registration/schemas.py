@@ -25,15 +25,21 @@ class RegistrationProblem(BaseModel):
     request_id: str | None = None
     code: str | None = None
     field_errors: list[dict[str, str]] | None = Field(
-        default=None, description="One {field, code, message} per refused form field")
+        default=None, description="One {field, code, message} per refused form field"
+    )
     errors: list[dict[str, Any]] | None = None
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries documenting problem+json bodies for these statuses."""
     schema = RegistrationProblem.model_json_schema()
-    return {s: {"description": "Problem details (RFC 9457)",
-                "content": {"application/problem+json": {"schema": schema}}} for s in statuses}
+    return {
+        s: {
+            "description": "Problem details (RFC 9457)",
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for s in statuses
+    }
 
 
 class Region(BaseModel):
@@ -55,8 +61,15 @@ class MeRead(BaseModel):
     region: Region
 
 
-Digits16 = Annotated[str, Field(min_length=16, max_length=24, examples=["3276014501900001"],
-                                description="16 digits; spaces, dots and dashes are ignored")]
+Digits16 = Annotated[
+    str,
+    Field(
+        min_length=16,
+        max_length=24,
+        examples=["3276014501900001"],
+        description="16 digits; spaces, dots and dashes are ignored",
+    ),
+]
 
 
 class IdentityIn(BaseModel):
@@ -77,8 +90,7 @@ class ProfileIn(BaseModel):
     full_name: Annotated[str, Field(min_length=1, max_length=sp.MAX_NAME)]
     mother_name: Annotated[str, Field(min_length=1, max_length=sp.MAX_NAME)]
     address: Annotated[str, Field(min_length=1, max_length=sp.MAX_ADDRESS)]
-    domicile_regency_code: Annotated[str, Field(pattern=r"^\d{2}\.\d{2}$",
-                                                examples=["32.76"])]
+    domicile_regency_code: Annotated[str, Field(pattern=r"^\d{2}\.\d{2}$", examples=["32.76"])]
     village_type: _choices(sp.VILLAGE_TYPES)  # type: ignore[valid-type]
     education: _choices(sp.EDUCATION)  # type: ignore[valid-type]
     marital_status: _choices(sp.MARITAL)  # type: ignore[valid-type]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from prakerja.identity import vault
 from prakerja.identity.model import Account
 from prakerja.kit import jobs
 from prakerja.kit.clock import jakarta_date
-from prakerja.kit.errors import Conflict, Invalid, NotFound
+from prakerja.kit.errors import Conflict, Invalid, NotFound, RateLimited
 from prakerja.kit.i18n import gettext
 from prakerja.region import service as region
 from prakerja.registration import steps
@@ -29,6 +29,9 @@ from prakerja.registration.nik import mask_nik, parse_nik
 
 RECHECK_JOB = "registration.recheck_registry"
 RECHECK_DELAY = dt.timedelta(minutes=1)
+# Registry-checked identity submissions allowed per person per Jakarta day: a mismatch tells
+# which field is wrong, so without a cap the registry would answer guesses of a KK or birth date.
+REGISTRY_ATTEMPTS_PER_DAY = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,14 @@ class StepLocked(Conflict):
     title = "This step is already complete and cannot be changed"
 
 
+class IdentityAttemptsExhausted(RateLimited):
+    code = "identity_attempts_exhausted"
+    title = (
+        "You have used all 5 identity checks for today. Please check your KTP and family "
+        "card and try again tomorrow."
+    )
+
+
 def find_person(session: Session, account_id: int) -> Person | None:
     """The person of an account, or None before the journey started."""
     return session.scalar(select(Person).where(Person.account_id == account_id))
@@ -81,10 +92,21 @@ def person_for_account(session: Session, account_id: int, *, now: dt.datetime) -
         return person
     if session.get(Account, account_id) is None:
         raise NotFound("No such account")
-    person = Person(account_id=account_id, registry_status="none", registry_detail={},
-                    registry_attempts=0, disability=False, migrant_status="none", other_aid="",
-                    face_status="none", face_attempts=0, statement={}, created_at=now,
-                    updated_at=now)
+    person = Person(
+        account_id=account_id,
+        registry_status="none",
+        registry_detail={},
+        registry_attempts=0,
+        registry_attempts_today=0,
+        disability=False,
+        migrant_status="none",
+        other_aid="",
+        face_status="none",
+        face_attempts=0,
+        statement={},
+        created_at=now,
+        updated_at=now,
+    )
     session.add(person)
     session.flush()
     return person
@@ -129,13 +151,18 @@ def _digits(value: str) -> str:
 def check_kk(kk: str) -> list[FieldError]:
     """A family card number is 16 digits starting with a known province and regency code."""
     if len(kk) != 16 or not kk.isascii() or not kk.isdigit():
-        return [FieldError("kk", "kk_format",
-                           "The family card (KK) number must be exactly 16 digits.")]
+        return [
+            FieldError("kk", "kk_format", "The family card (KK) number must be exactly 16 digits.")
+        ]
     regency = f"{kk[:2]}.{kk[2:4]}"
     if region.name_of(kk[:2]) is None or region.name_of(regency) is None:
-        return [FieldError("kk", "kk_region",
-                           "The family card (KK) number does not start with a known region "
-                           "code.")]
+        return [
+            FieldError(
+                "kk",
+                "kk_region",
+                "The family card (KK) number does not start with a known region code.",
+            )
+        ]
     return []
 
 
@@ -144,8 +171,13 @@ def _check_identity(nik: str, kk: str, birth_date: dt.date, today: dt.date) -> A
     result = parse_nik(nik, today=today)
     errors = [FieldError("nik", e.code, e.message, e.params) for e in result.errors]
     if result.valid and result.birth_date != birth_date:
-        errors.append(FieldError("birth_date", "birth_date_mismatch",
-                                 "The date of birth does not match the one in your NIK."))
+        errors.append(
+            FieldError(
+                "birth_date",
+                "birth_date_mismatch",
+                "The date of birth does not match the one in your NIK.",
+            )
+        )
     errors += check_kk(kk)
     if errors:
         raise FormInvalid(errors)
@@ -158,24 +190,68 @@ def _claim_nik(session: Session, person: Person, bidx: str) -> None:
         raise NikTaken("This NIK is already registered")
 
 
-def submit_identity(session: Session, *, account_id: int, nik: str, kk: str,
-                    birth_date: dt.date, now: dt.datetime) -> Person:
+def registry_attempts_left(person: Person | None, now: dt.datetime) -> int:
+    """Registry-checked identity submissions still allowed today (Jakarta calendar day)."""
+    if person is None:
+        return REGISTRY_ATTEMPTS_PER_DAY
+    today = jakarta_date(now)
+    used = person.registry_attempts_today if person.registry_attempts_day == today else 0
+    return max(0, REGISTRY_ATTEMPTS_PER_DAY - (used or 0))
+
+
+def _take_registry_attempt(session: Session, person: Person, today: dt.date) -> None:
+    """Count one registry check for `today` in a single conditional UPDATE, so concurrent
+    submissions cannot pass the cap; IdentityAttemptsExhausted (nothing written) when spent."""
+    same_day = Person.registry_attempts_day == today
+    stmt = (
+        update(Person)
+        .where(
+            Person.id == person.id,
+            or_(
+                Person.registry_attempts_day.is_(None),
+                ~same_day,
+                Person.registry_attempts_today < REGISTRY_ATTEMPTS_PER_DAY,
+            ),
+        )
+        .values(
+            registry_attempts=Person.registry_attempts + 1,
+            registry_attempts_today=case((same_day, Person.registry_attempts_today + 1), else_=1),
+            registry_attempts_day=today,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(stmt)
+    if not isinstance(result, CursorResult) or result.rowcount != 1:
+        raise IdentityAttemptsExhausted()
+    session.expire(
+        person, ["registry_attempts", "registry_attempts_today", "registry_attempts_day"]
+    )
+
+
+def submit_identity(
+    session: Session, *, account_id: int, nik: str, kk: str, birth_date: dt.date, now: dt.datetime
+) -> Person:
     """Validate NIK/KK/date of birth, refuse a NIK held by another person, store them encrypted
     and ask the civil registry. Matched completes the step; mismatch keeps the person on it
-    (holding no NIK); no answer leaves it pending with a re-check job."""
+    (holding no NIK); no answer leaves it pending with a re-check job. At most
+    REGISTRY_ATTEMPTS_PER_DAY submissions reach the registry per Jakarta day; past that,
+    IdentityAttemptsExhausted and nothing changes."""
     nik, kk = _digits(nik), _digits(kk)
-    parsed = _check_identity(nik, kk, birth_date, jakarta_date(now))
+    today = jakarta_date(now)
+    parsed = _check_identity(nik, kk, birth_date, today)
     person = person_for_account(session, account_id, now=now)
     require_step(session, person, "identity")
+    if registry_attempts_left(person, now) == 0:
+        raise IdentityAttemptsExhausted()
     bidx = vault.blind_index(parsed.nik, "nik")
     _claim_nik(session, person, bidx)
+    _take_registry_attempt(session, person, today)
     person.nik_enc, person.nik_bidx = vault.encrypt_text(parsed.nik), bidx
     person.nik_masked = mask_nik(parsed.nik)
     person.kk_enc, person.kk_bidx = vault.encrypt_text(kk), vault.blind_index(kk, "kk")
     person.birth_date, person.sex = parsed.birth_date, parsed.sex
     person.province_code = parsed.province_code
     person.regency_code, person.district_code = parsed.regency_code, parsed.district_code
-    person.registry_attempts = (person.registry_attempts or 0) + 1
     person.updated_at = now
     try:
         with session.begin_nested():
@@ -187,21 +263,32 @@ def submit_identity(session: Session, *, account_id: int, nik: str, kk: str,
     return person
 
 
-def ask_registry(session: Session, person: Person, *, nik: str, kk: str,
-                 now: dt.datetime) -> str:
+def ask_registry(session: Session, person: Person, *, nik: str, kk: str, now: dt.datetime) -> str:
     """Ask the civil registry about a stored identity and record the answer; returns it."""
     from prakerja.registration.registry import registry_client
 
     born = person.birth_date or dt.date.min  # always set together with the NIK
     result = registry_client().verify(nik, kk, born, None, None)
-    apply_registry_result(session, person, status=result.status, fields=dict(result.fields),
-                          reference=result.reference, now=now)
+    apply_registry_result(
+        session,
+        person,
+        status=result.status,
+        fields=dict(result.fields),
+        reference=result.reference,
+        now=now,
+    )
     return str(result.status)
 
 
-def apply_registry_result(session: Session, person: Person, *, status: str,
-                          fields: dict[str, Any], reference: str | None,
-                          now: dt.datetime) -> None:
+def apply_registry_result(
+    session: Session,
+    person: Person,
+    *,
+    status: str,
+    fields: dict[str, Any],
+    reference: str | None,
+    now: dt.datetime,
+) -> None:
     """Record a registry answer: matched completes identity; mismatch releases the NIK so it
     cannot be squatted; unavailable makes it pending and schedules a re-check."""
     person.registry_checked_at, person.updated_at = now, now
@@ -214,9 +301,14 @@ def apply_registry_result(session: Session, person: Person, *, status: str,
         person.nik_enc = person.nik_bidx = person.kk_enc = person.kk_bidx = None
     else:
         person.registry_status = "pending"
-        jobs.enqueue(session, RECHECK_JOB, {"person_id": person.id}, now=now,
-                     run_after=now + RECHECK_DELAY,
-                     key=f"{RECHECK_JOB}:{person.id}:{person.registry_attempts}")
+        jobs.enqueue(
+            session,
+            RECHECK_JOB,
+            {"person_id": person.id},
+            now=now,
+            run_after=now + RECHECK_DELAY,
+            key=f"{RECHECK_JOB}:{person.id}:{person.registry_attempts}",
+        )
     session.flush()
 
 
@@ -225,15 +317,22 @@ def mismatch_reasons(person: Person | None) -> list[tuple[str, str]]:
     if person is None or person.registry_status != "mismatch":
         return []
     fields = (person.registry_detail or {}).get("fields") or {}
-    return [(str(k), str(v)) for k, v in fields.items()
-            if str(v) not in ("match", "not_checked")]
+    return [(str(k), str(v)) for k, v in fields.items() if str(v) not in ("match", "not_checked")]
 
 
 def region_of(person: Person | None) -> dict[str, str | None]:
     """The KTP region codes and names of a person (from the NIK)."""
     if person is None or person.regency_code is None:
-        return {"province_code": None, "province_name": None, "regency_code": None,
-                "regency_name": None}
+        return {
+            "province_code": None,
+            "province_name": None,
+            "regency_code": None,
+            "regency_name": None,
+        }
     province, regency = person.province_code or "", person.regency_code
-    return {"province_code": province, "province_name": region.name_of(province),
-            "regency_code": regency, "regency_name": region.name_of(regency)}
+    return {
+        "province_code": province,
+        "province_name": region.name_of(province),
+        "regency_code": regency,
+        "regency_name": region.name_of(regency),
+    }

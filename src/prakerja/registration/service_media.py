@@ -46,9 +46,16 @@ def image_type(data: bytes, field: str) -> str:
     if not data:
         raise FormInvalid([FieldError(field, "empty_file", "Choose a photo to upload.")])
     if len(data) > limit:
-        raise FormInvalid([FieldError(field, "file_too_large",
-                                      "The photo is too large (at most %(mb)s MB).",
-                                      (("mb", f"{limit / 1_048_576:g}"),))])
+        raise FormInvalid(
+            [
+                FieldError(
+                    field,
+                    "file_too_large",
+                    "The photo is too large (at most %(mb)s MB).",
+                    (("mb", f"{limit / 1_048_576:g}"),),
+                )
+            ]
+        )
     for magic, content_type in _MAGIC:
         if data.startswith(magic):
             return content_type
@@ -73,8 +80,9 @@ def face_attempts_left(person: Person, now: dt.datetime) -> int:
     return max(0, FACE_ATTEMPTS_PER_DAY - used)
 
 
-def face_check(session: Session, *, account_id: int, image: bytes, blink: bool,
-               now: dt.datetime) -> Person:
+def face_check(
+    session: Session, *, account_id: int, image: bytes, blink: bool, now: dt.datetime
+) -> Person:
     """Run one face check. Pass completes the step; fail records the reason and counts an
     attempt (the citizen may retry); no answer from the partner raises and counts nothing."""
     from prakerja.registration.face import face_client

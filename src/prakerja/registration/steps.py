@@ -45,7 +45,8 @@ def step_done(person: object | None, account: object | None, step: str) -> bool:
         return done and getattr(person, "face_status", "") == "pass"
     if step == "phone" and not done:
         return getattr(account, "phone_verified_at", None) is not None and bool(
-            getattr(account, "phone", None))
+            getattr(account, "phone", None)
+        )
     return done
 
 
@@ -76,11 +77,15 @@ def status_text(person: object | None, account: object | None = None) -> str:
     step = next_step(person, account)
     registry = getattr(person, "registry_status", "none") if person is not None else "none"
     if step == "identity" and registry == "pending":
-        return ("The civil registry did not answer yet. We will check your NIK again "
-                "automatically; you do not need to do anything.")
+        return (
+            "The civil registry did not answer yet. We will check your NIK again "
+            "automatically; you do not need to do anything."
+        )
     if step == "identity" and registry == "mismatch":
-        return ("Your data did not match the civil registry. Please check it against your "
-                "KTP and family card and try again.")
+        return (
+            "Your data did not match the civil registry. Please check it against your "
+            "KTP and family card and try again."
+        )
     if step == "face" and getattr(person, "face_status", "none") == "fail":
         return "The face check did not pass. Please try again."
     return {

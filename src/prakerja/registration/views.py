@@ -47,8 +47,9 @@ def _guard(session: Session, account: Any, step: str) -> Person | None:
     return person if steps.may_open(person, account, step) else None
 
 
-async def _attempt(session: Session, call: Callable[[], Any],
-                   field: str = "_form") -> tuple[Any, dict[str, Any]]:
+async def _attempt(
+    session: Session, call: Callable[[], Any], field: str = "_form"
+) -> tuple[Any, dict[str, Any]]:
     """Run a service call; a refusal becomes form errors with the transaction undone (or, for
     counted refusals, committed so attempt counters stick)."""
     try:
@@ -66,11 +67,18 @@ def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> 
     """Status, the single next step, masked NIK and region; eligibility once registered."""
     person = service.find_person(session, account.id)
     step = steps.next_step(person, account)
-    ctx = {"person": person, "step": step, "step_url": steps.STEP_URLS[step],
-           "step_title": steps.STEP_TITLES[step], "status": steps.status_text(person, account),
-           "done_steps": steps.completed(person, account), "titles": steps.STEP_TITLES,
-           "all_steps": steps.STEP_TITLES, "region": service.region_of(person),
-           "eligibility": None}
+    ctx = {
+        "person": person,
+        "step": step,
+        "step_url": steps.STEP_URLS[step],
+        "step_title": steps.STEP_TITLES[step],
+        "status": steps.status_text(person, account),
+        "done_steps": steps.completed(person, account),
+        "titles": steps.STEP_TITLES,
+        "all_steps": steps.STEP_TITLES,
+        "region": service.region_of(person),
+        "eligibility": None,
+    }
     if step == "done":
         ctx["eligibility"] = vs.eligibility(session, person, utc_now(), current_language())
     return render(request, "registration/dashboard.html", ctx)
@@ -81,13 +89,23 @@ def identity_page(request: Request, session: DbSession, account: CurrentCitizen)
     if not steps.may_open(service.find_person(session, account.id), account, "identity"):
         return _to_dashboard()
     person = service.find_person(session, account.id)
-    return render(request, "registration/identity.html", {"person": person, "values": {},
-                  "errors": {}, "reasons": _reasons(person)})
+    return render(
+        request,
+        "registration/identity.html",
+        {
+            "person": person,
+            "values": {},
+            "errors": {},
+            "reasons": _reasons(person),
+            "attempts_left": service.registry_attempts_left(person, utc_now()),
+        },
+    )
 
 
 @router.post("/journey/identity", response_class=HTMLResponse)
-async def identity_submit(request: Request, session: DbSession,
-                          account: CurrentCitizen) -> Response:
+async def identity_submit(
+    request: Request, session: DbSession, account: CurrentCitizen
+) -> Response:
     form = await request.form()
     values = {k: str(form.get(k, ""))[:40] for k in ("nik", "kk", "birth_date")}
     birth = vs.parse_date(values["birth_date"])
@@ -95,19 +113,36 @@ async def identity_submit(request: Request, session: DbSession,
         errors = {"birth_date": [_t("Enter your date of birth (day, month, year).")]}
         person = None
     else:
-        person, errors = await _attempt(session, lambda: service.submit_identity(
-            session, account_id=account.id, nik=values["nik"], kk=values["kk"],
-            birth_date=birth, now=utc_now()), field="nik")
+        person, errors = await _attempt(
+            session,
+            lambda: service.submit_identity(
+                session,
+                account_id=account.id,
+                nik=values["nik"],
+                kk=values["kk"],
+                birth_date=birth,
+                now=utc_now(),
+            ),
+            field="nik",
+        )
     if errors.get("redirect"):
         return _to_dashboard()
     if not errors and person is not None and person.registry_status != "mismatch":
         return _to_dashboard()
     person = service.find_person(session, account.id)
     shown = values if errors else {"birth_date": values["birth_date"]}
-    return render(request, "registration/identity.html",
-                  {"person": person, "values": shown,
-                   "errors": errors, "reasons": _reasons(person)},
-                  status_code=422 if errors else 200)
+    return render(
+        request,
+        "registration/identity.html",
+        {
+            "person": person,
+            "values": shown,
+            "errors": errors,
+            "reasons": _reasons(person),
+            "attempts_left": service.registry_attempts_left(person, utc_now()),
+        },
+        status_code=422 if errors else 200,
+    )
 
 
 @router.get("/journey/profile", response_class=HTMLResponse)
@@ -115,25 +150,33 @@ def profile_page(request: Request, session: DbSession, account: CurrentCitizen) 
     person = _guard(session, account, "profile")
     if person is None:
         return _to_dashboard()
-    return render(request, "registration/profile.html",
-                  {"values": service_profile.profile_values(person), "errors": {},
-                   **vs.profile_options()})
+    return render(
+        request,
+        "registration/profile.html",
+        {"values": service_profile.profile_values(person), "errors": {}, **vs.profile_options()},
+    )
 
 
 @router.post("/journey/profile", response_class=HTMLResponse)
-async def profile_submit(request: Request, session: DbSession,
-                         account: CurrentCitizen) -> Response:
+async def profile_submit(request: Request, session: DbSession, account: CurrentCitizen) -> Response:
     form = await request.form()
     data = vs.profile_input(form)
-    _, errors = await _attempt(session, lambda: service_profile.save_profile(
-        session, account_id=account.id, data=data, now=utc_now()))
+    _, errors = await _attempt(
+        session,
+        lambda: service_profile.save_profile(
+            session, account_id=account.id, data=data, now=utc_now()
+        ),
+    )
     if not errors:
         return _to_dashboard()
     if errors.get("redirect"):
         return _to_dashboard()
-    return render(request, "registration/profile.html",
-                  {"values": vs.profile_form_values(data), "errors": errors,
-                   **vs.profile_options()}, status_code=422)
+    return render(
+        request,
+        "registration/profile.html",
+        {"values": vs.profile_form_values(data), "errors": errors, **vs.profile_options()},
+        status_code=422,
+    )
 
 
 @router.get("/journey/ktp", response_class=HTMLResponse)
@@ -141,8 +184,9 @@ def ktp_page(request: Request, session: DbSession, account: CurrentCitizen) -> R
     person = _guard(session, account, "ktp")
     if person is None:
         return _to_dashboard()
-    return render(request, "registration/ktp.html", {"person": person, "errors": {},
-                                                     "max_mb": vs.max_mb()})
+    return render(
+        request, "registration/ktp.html", {"person": person, "errors": {}, "max_mb": vs.max_mb()}
+    )
 
 
 async def _upload(form: FormData, name: str) -> bytes:
@@ -156,23 +200,42 @@ async def _upload(form: FormData, name: str) -> bytes:
 @router.post("/journey/ktp", response_class=HTMLResponse)
 async def ktp_submit(request: Request, session: DbSession, account: CurrentCitizen) -> Response:
     data = await _upload(await request.form(), "photo")
-    _, errors = await _attempt(session, lambda: service_media.upload_ktp(
-        session, account_id=account.id, data=data, now=utc_now()))
+    _, errors = await _attempt(
+        session,
+        lambda: service_media.upload_ktp(session, account_id=account.id, data=data, now=utc_now()),
+    )
     if not errors or errors.get("redirect"):
         return _to_dashboard()
-    return render(request, "registration/ktp.html",
-                  {"person": service.find_person(session, account.id), "errors": errors,
-                   "max_mb": vs.max_mb()}, status_code=422)
+    return render(
+        request,
+        "registration/ktp.html",
+        {
+            "person": service.find_person(session, account.id),
+            "errors": errors,
+            "max_mb": vs.max_mb(),
+        },
+        status_code=422,
+    )
 
 
-def _face_page(request: Request, person: Person | None, errors: dict[str, Any],
-               status_code: int = 200) -> HTMLResponse:
+def _face_page(
+    request: Request, person: Person | None, errors: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
     left = service_media.face_attempts_left(person, utc_now()) if person else 0
-    return render(request, "registration/face.html",
-                  {"person": person, "errors": errors, "attempts_left": left,
-                   "reason_text": vs.FACE_REASONS.get((person.face_reason if person else "")
-                                                      or "", "Please try again."),
-                   "max_mb": vs.max_mb()}, status_code=status_code)
+    return render(
+        request,
+        "registration/face.html",
+        {
+            "person": person,
+            "errors": errors,
+            "attempts_left": left,
+            "reason_text": vs.FACE_REASONS.get(
+                (person.face_reason if person else "") or "", "Please try again."
+            ),
+            "max_mb": vs.max_mb(),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/journey/face", response_class=HTMLResponse)
@@ -185,20 +248,28 @@ def face_page(request: Request, session: DbSession, account: CurrentCitizen) -> 
 async def face_submit(request: Request, session: DbSession, account: CurrentCitizen) -> Response:
     form = await request.form()
     image, blink = await _upload(form, "photo"), form.get("blink") == "yes"
-    person, errors = await _attempt(session, lambda: service_media.face_check(
-        session, account_id=account.id, image=image, blink=blink, now=utc_now()), field="photo")
+    person, errors = await _attempt(
+        session,
+        lambda: service_media.face_check(
+            session, account_id=account.id, image=image, blink=blink, now=utc_now()
+        ),
+        field="photo",
+    )
     if errors.get("redirect") or (not errors and person.face_status == "pass"):
         return _to_dashboard()
-    return _face_page(request, service.find_person(session, account.id), errors,
-                      status_code=422 if errors else 200)
+    return _face_page(
+        request,
+        service.find_person(session, account.id),
+        errors,
+        status_code=422 if errors else 200,
+    )
 
 
 @router.get("/journey/phone", response_class=HTMLResponse)
 def phone_page(request: Request, session: DbSession, account: CurrentCitizen) -> Response:
     if _guard(session, account, "phone") is None:
         return _to_dashboard()
-    return render(request, "registration/phone.html",
-                  {"errors": {}, "sent": False, "phone": ""})
+    return render(request, "registration/phone.html", {"errors": {}, "sent": False, "phone": ""})
 
 
 @router.post("/journey/phone", response_class=HTMLResponse)
@@ -206,17 +277,30 @@ async def phone_submit(request: Request, session: DbSession, account: CurrentCit
     form = await request.form()
     phone, code = str(form.get("phone", ""))[:30], str(form.get("code", ""))[:12].strip()
     if form.get("action") == "confirm":
-        _, errors = await _attempt(session, lambda: service_media.confirm_phone(
-            session, account_id=account.id, code=code, now=utc_now()), field="code")
+        _, errors = await _attempt(
+            session,
+            lambda: service_media.confirm_phone(
+                session, account_id=account.id, code=code, now=utc_now()
+            ),
+            field="code",
+        )
         if not errors or errors.get("redirect"):
             return _to_dashboard()
         sent = True
     else:
-        _, errors = await _attempt(session, lambda: service_media.start_phone(
-            session, account_id=account.id, phone=phone, now=utc_now()), field="phone")
+        _, errors = await _attempt(
+            session,
+            lambda: service_media.start_phone(
+                session, account_id=account.id, phone=phone, now=utc_now()
+            ),
+            field="phone",
+        )
         if errors.get("redirect"):
             return _to_dashboard()
         sent = not errors
-    return render(request, "registration/phone.html",
-                  {"errors": errors, "sent": sent, "phone": phone},
-                  status_code=422 if errors else 200)
+    return render(
+        request,
+        "registration/phone.html",
+        {"errors": errors, "sent": sent, "phone": phone},
+        status_code=422 if errors else 200,
+    )

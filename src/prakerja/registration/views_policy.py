@@ -16,7 +16,7 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, Invalid, http_status
 from prakerja.kit.web import DbSession, csrf_protect, render
-from prakerja.registration import eligibility, policy
+from prakerja.registration import eligibility, policy, service_lists
 from prakerja.registration import service_eligibility as service
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -41,18 +41,31 @@ def _actor(account: Account) -> str:
 
 
 def _error_context(exc: DomainError) -> dict[str, Any]:
-    fields = {str(e.get("field")): str(e.get("code", "")) for e in
-              exc.extra.get("field_errors", [])}
-    return {"error": exc.title, "detail": exc.detail if exc.detail != exc.title else "",
-            "field_errors": fields}
+    fields = {
+        str(e.get("field")): str(e.get("code", "")) for e in exc.extra.get("field_errors", [])
+    }
+    return {
+        "error": exc.title,
+        "detail": exc.detail if exc.detail != exc.title else "",
+        "field_errors": fields,
+    }
 
 
-def _versions_page(request: Request, session: DbSession, status: int = 200,
-                   **extra: Any) -> HTMLResponse:
+def _versions_page(
+    request: Request, session: DbSession, status: int = 200, **extra: Any
+) -> HTMLResponse:
     current, _ = service.current_policy(session)
-    return render(request, "eligibility/policy_list.html",
-                  {"versions": service.list_versions(session), "current": current,
-                   "presets": list(policy.PRESETS), **extra}, status_code=status)
+    return render(
+        request,
+        "eligibility/policy_list.html",
+        {
+            "versions": service.list_versions(session),
+            "current": current,
+            "presets": list(policy.PRESETS),
+            **extra,
+        },
+        status_code=status,
+    )
 
 
 @router.get("/admin/policy", response_class=HTMLResponse)
@@ -68,33 +81,56 @@ def policy_create(request: Request, session: DbSession, staff: Writer, form: For
     try:
         if preset is None and not (copy or "").isdigit():
             raise Invalid("Choose a preset or a version to copy")
-        version = service.create_draft(session, code=str(form.get("code", "")),
-                                       actor=_actor(staff), now=utc_now(), preset=preset,
-                                       copy_from=int(copy) if copy else None)
+        version = service.create_draft(
+            session,
+            code=str(form.get("code", "")),
+            actor=_actor(staff),
+            now=utc_now(),
+            preset=preset,
+            copy_from=int(copy) if copy else None,
+        )
     except DomainError as exc:
         session.rollback()
-        return _versions_page(request, session, http_status(exc), **_error_context(exc),
-                              form={"code": form.get("code", ""), "source": source})
+        return _versions_page(
+            request,
+            session,
+            http_status(exc),
+            **_error_context(exc),
+            form={"code": form.get("code", ""), "source": source},
+        )
     return RedirectResponse(f"/admin/policy/{version.id}", status_code=303)
 
 
-def _version_page(request: Request, session: DbSession, version_id: int, status: int = 200,
-                  **extra: Any) -> HTMLResponse:
+def _version_page(
+    request: Request, session: DbSession, version_id: int, status: int = 200, **extra: Any
+) -> HTMLResponse:
     version = service.get_version(session, version_id)
     rules = service.rules_of(version)
     current, _ = service.current_policy(session)
-    return render(request, "eligibility/policy_view.html",
-                  {"version": version, "rules": policy.rules_to_json(rules),
-                   "values": extra.pop("values", policy.rules_to_json(rules)),
-                   "is_current": current.id == version.id, "fields": policy.FIELD_NAMES,
-                   "occupations": policy.OCCUPATIONS, "aid_programmes": policy.AID_PROGRAMMES,
-                   "schemes": policy.SCHEMES, "labels": policy.FIELD_LABELS,
-                   "choice_labels": policy.CHOICE_LABELS, **extra}, status_code=status)
+    return render(
+        request,
+        "eligibility/policy_view.html",
+        {
+            "version": version,
+            "rules": policy.rules_to_json(rules),
+            "values": extra.pop("values", policy.rules_to_json(rules)),
+            "is_current": current.id == version.id,
+            "fields": policy.FIELD_NAMES,
+            "occupations": policy.OCCUPATIONS,
+            "aid_programmes": policy.AID_PROGRAMMES,
+            "schemes": policy.SCHEMES,
+            "labels": policy.FIELD_LABELS,
+            "choice_labels": policy.CHOICE_LABELS,
+            **extra,
+        },
+        status_code=status,
+    )
 
 
 @router.get("/admin/policy/{version_id}", response_class=HTMLResponse)
-def policy_view(request: Request, session: DbSession, staff: Reader,
-                version_id: int) -> HTMLResponse:
+def policy_view(
+    request: Request, session: DbSession, staff: Reader, version_id: int
+) -> HTMLResponse:
     return _version_page(request, session, version_id)
 
 
@@ -106,51 +142,68 @@ def _form_values(form: FormData) -> dict[str, Any]:
 
 
 @router.post("/admin/policy/{version_id}/edit", response_class=HTMLResponse)
-def policy_edit(request: Request, session: DbSession, staff: Writer, form: Form,
-                version_id: int) -> Response:
+def policy_edit(
+    request: Request, session: DbSession, staff: Writer, form: Form, version_id: int
+) -> Response:
     values = _form_values(form)
     rules, errors = policy.rules_from_form(values)
     try:
         if rules is None:
-            raise service.PolicyInvalid(field_errors=[{"field": k, "code": v}
-                                                      for k, v in errors.items()])
-        service.update_draft(session, version_id=version_id, rules=rules, actor=_actor(staff),
-                             now=utc_now())
+            raise service.PolicyInvalid(
+                field_errors=[{"field": k, "code": v} for k, v in errors.items()]
+            )
+        service.update_draft(
+            session, version_id=version_id, rules=rules, actor=_actor(staff), now=utc_now()
+        )
     except DomainError as exc:
         session.rollback()
-        return _version_page(request, session, version_id, http_status(exc),
-                             values=values, **_error_context(exc))
+        return _version_page(
+            request, session, version_id, http_status(exc), values=values, **_error_context(exc)
+        )
     return RedirectResponse(f"/admin/policy/{version_id}?saved=1", status_code=303)
 
 
 @router.post("/admin/policy/{version_id}/publish", response_class=HTMLResponse)
-def policy_publish(request: Request, session: DbSession, staff: Writer,
-                   version_id: int) -> Response:
+def policy_publish(
+    request: Request, session: DbSession, staff: Writer, version_id: int
+) -> Response:
     try:
         service.publish(session, version_id=version_id, actor=_actor(staff), now=utc_now())
     except DomainError as exc:
         session.rollback()
-        return _version_page(request, session, version_id, http_status(exc),
-                             **_error_context(exc))
+        return _version_page(request, session, version_id, http_status(exc), **_error_context(exc))
     return RedirectResponse(f"/admin/policy/{version_id}?published=1", status_code=303)
 
 
 @router.get("/admin/policy/{version_id}/diff", response_class=HTMLResponse)
-def policy_diff(request: Request, session: DbSession, staff: Reader,
-                version_id: int) -> HTMLResponse:
+def policy_diff(
+    request: Request, session: DbSession, staff: Reader, version_id: int
+) -> HTMLResponse:
     report = service.diff_preview(session, draft_id=version_id, now=utc_now())
-    reasons = sorted(set(report.reasons_added) | set(report.reasons_removed),
-                     key=eligibility.REASON_CODES.index)
-    return render(request, "eligibility/policy_diff.html",
-                  {"report": report, "version_id": version_id, "reasons": reasons,
-                   "labels": policy.FIELD_LABELS})
+    reasons = sorted(
+        set(report.reasons_added) | set(report.reasons_removed), key=eligibility.REASON_CODES.index
+    )
+    return render(
+        request,
+        "eligibility/policy_diff.html",
+        {
+            "report": report,
+            "version_id": version_id,
+            "reasons": reasons,
+            "labels": policy.FIELD_LABELS,
+        },
+    )
 
 
-def _lists_page(request: Request, session: DbSession, status: int = 200,
-                **extra: Any) -> HTMLResponse:
-    return render(request, "eligibility/lists.html",
-                  {"imports": service.list_imports(session), "kinds": eligibility.LIST_KINDS,
-                   **extra}, status_code=status)
+def _lists_page(
+    request: Request, session: DbSession, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    return render(
+        request,
+        "eligibility/lists.html",
+        {"imports": service_lists.list_imports(session), "kinds": eligibility.LIST_KINDS, **extra},
+        status_code=status,
+    )
 
 
 @router.get("/admin/lists", response_class=HTMLResponse)
@@ -164,10 +217,14 @@ def lists_import_form(request: Request, session: DbSession, staff: Writer) -> HT
 
 
 @router.get("/admin/lists/{import_id}", response_class=HTMLResponse)
-def list_import_view(request: Request, session: DbSession, staff: Reader,
-                     import_id: int) -> HTMLResponse:
-    return render(request, "eligibility/list_import.html",
-                  {"batch": service.get_import(session, import_id)})
+def list_import_view(
+    request: Request, session: DbSession, staff: Reader, import_id: int
+) -> HTMLResponse:
+    return render(
+        request,
+        "eligibility/list_import.html",
+        {"batch": service_lists.get_import(session, import_id)},
+    )
 
 
 def _save_upload(upload: UploadFile, folder: str) -> Path:
@@ -176,7 +233,7 @@ def _save_upload(upload: UploadFile, folder: str) -> Path:
     with target.open("wb") as out:
         shutil.copyfileobj(upload.file, out)
     if target.stat().st_size > LIST_FILE_MAX_BYTES:
-        raise service.ListFileInvalid("The file is larger than 200 MB; split it into parts")
+        raise service_lists.ListFileInvalid("The file is larger than 200 MB; split it into parts")
     return target
 
 
@@ -185,14 +242,24 @@ def lists_import(request: Request, session: DbSession, staff: Writer, form: Form
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise service.ListFileInvalid("Choose a CSV file to upload")
+            raise service_lists.ListFileInvalid("Choose a CSV file to upload")
         with tempfile.TemporaryDirectory() as folder:
-            report = service.import_list(
-                session, path=_save_upload(upload, folder), kind=str(form.get("kind", "")),
-                source=str(form.get("source", "")), actor=_actor(staff), now=utc_now(),
-                file_name=Path(upload.filename).name)
+            report = service_lists.import_list(
+                session,
+                path=_save_upload(upload, folder),
+                kind=str(form.get("kind", "")),
+                source=str(form.get("source", "")),
+                actor=_actor(staff),
+                now=utc_now(),
+                file_name=Path(upload.filename).name,
+            )
     except DomainError as exc:
         session.rollback()
-        return _lists_page(request, session, http_status(exc), **_error_context(exc),
-                           form={"kind": form.get("kind", ""), "source": form.get("source", "")})
+        return _lists_page(
+            request,
+            session,
+            http_status(exc),
+            **_error_context(exc),
+            form={"kind": form.get("kind", ""), "source": form.get("source", "")},
+        )
     return RedirectResponse(f"/admin/lists/{report.import_id}", status_code=303)

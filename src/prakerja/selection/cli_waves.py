@@ -30,7 +30,7 @@ ACTOR = "cli"
 def _db() -> Database:
     from prakerja.cli import open_db
 
-    db: Database = open_db()  # type: ignore[no-untyped-call]  # cli.open_db is untyped
+    db: Database = open_db()
     return db
 
 

@@ -30,8 +30,13 @@ class CardProblem(BaseModel):
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     schema = CardProblem.model_json_schema()
-    return {s: {"description": "Problem details (RFC 9457)",
-                "content": {"application/problem+json": {"schema": schema}}} for s in statuses}
+    return {
+        s: {
+            "description": "Problem details (RFC 9457)",
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for s in statuses
+    }
 
 
 class CardRead(BaseModel):
@@ -55,8 +60,14 @@ def my_card(session: DbSession, account: CurrentCitizen) -> CardRead:
     if card is None:
         raise service_card.CardNotFound()
     s = service_card.summary(session, card, jakarta_date(utc_now()))
-    return CardRead(number=card.number, status=card.status, balance=s.balance,
-                    available=s.available, issued_on=jakarta_date(card.issued_at),
-                    first_purchase_deadline=card.first_purchase_deadline,
-                    first_purchase_at=card.first_purchase_at,
-                    spend_rest_deadline=card.spend_rest_deadline, next_step=s.next_step)
+    return CardRead(
+        number=card.number,
+        status=card.status,
+        balance=s.balance,
+        available=s.available,
+        issued_on=jakarta_date(card.issued_at),
+        first_purchase_deadline=card.first_purchase_deadline,
+        first_purchase_at=card.first_purchase_at,
+        spend_rest_deadline=card.spend_rest_deadline,
+        next_step=s.next_step,
+    )

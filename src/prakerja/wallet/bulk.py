@@ -48,31 +48,57 @@ class PolicyPlan:
     sms_en: str
 
 
-def plan_policy(session: Session, policy_version_id: int | None,
-                now: dt.datetime) -> PolicyPlan | None:
+def plan_policy(
+    session: Session, policy_version_id: int | None, now: dt.datetime
+) -> PolicyPlan | None:
     """The plan of a policy, or None when the version is unknown (its jobs stay queued)."""
     try:
         rules = policy_for(session, policy_version_id)
     except DomainError:
         return None
     due = cards.deadlines_at_issue(rules, now)
-    texts = {lang: sms_text(lang, SMS_SELECTED, number=NUMBER, balance=rules.training_balance,
-                            deadline=due.first_purchase) for lang in ("id", "en")}
-    return PolicyPlan(policy_version_id or 0, rules.training_balance, due.first_purchase,
-                      due.reminder_on, texts["id"], texts["en"])
+    texts = {
+        lang: sms_text(
+            lang,
+            SMS_SELECTED,
+            number=NUMBER,
+            balance=rules.training_balance,
+            deadline=due.first_purchase,
+        )
+        for lang in ("id", "en")
+    }
+    return PolicyPlan(
+        policy_version_id or 0,
+        rules.training_balance,
+        due.first_purchase,
+        due.reminder_on,
+        texts["id"],
+        texts["en"],
+    )
 
 
-def issue_cards_for_wave(session: Session, *, wave_id: int, now: dt.datetime,
-                         application_ids: list[int] | None = None,
-                         limit: int | None = None) -> BulkReport:
+def issue_cards_for_wave(
+    session: Session,
+    *,
+    wave_id: int,
+    now: dt.datetime,
+    application_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> BulkReport:
     """Issue the cards of every queued `wallet.issue_card` job of the wave (or of the given
     applications; at most `limit` jobs, oldest first), keeping every ledger invariant."""
     budget_id, _ = service_card.system_accounts(session, now)
     if is_postgres(session):
         return _issue_postgres(session, wave_id, now, application_ids, limit, budget_id)
-    issued, done, left = bulk_sqlite.issue(session, wave_id=wave_id, now=now,
-                                           application_ids=application_ids, limit=limit,
-                                           budget_id=budget_id, plan=plan_policy)
+    issued, done, left = bulk_sqlite.issue(
+        session,
+        wave_id=wave_id,
+        now=now,
+        application_ids=application_ids,
+        limit=limit,
+        budget_id=budget_id,
+        plan=plan_policy,
+    )
     return BulkReport(issued, done, left)
 
 
@@ -173,9 +199,14 @@ _INSERTS = (
 )
 
 
-def _issue_postgres(session: Session, wave_id: int, now: dt.datetime,
-                    application_ids: list[int] | None, limit: int | None,
-                    budget_id: int) -> BulkReport:
+def _issue_postgres(
+    session: Session,
+    wave_id: int,
+    now: dt.datetime,
+    application_ids: list[int] | None,
+    limit: int | None,
+    budget_id: int,
+) -> BulkReport:
     for name in ("_card_jobs", "_card_policy", "_card_numbers", "_card_new"):
         session.execute(text(f"DROP TABLE IF EXISTS {name}"))
     only = "AND (j.payload->>'application_id')::bigint = ANY(:ids)" if application_ids else ""
@@ -190,46 +221,58 @@ def _issue_postgres(session: Session, wave_id: int, now: dt.datetime,
     _load_policies(session, now)
     for stmt in _CLASSIFY:
         session.execute(text(stmt))
-    count = int(session.scalar(text("SELECT count(*) FROM _card_jobs WHERE action = 'new'"))
-                or 0)
+    count = int(session.scalar(text("SELECT count(*) FROM _card_jobs WHERE action = 'new'")) or 0)
     _load_numbers(session, count)
     session.execute(text(_NEW))
     session.execute(text("ANALYZE _card_new"))
     for stmt in _INSERTS:
         session.execute(text(stmt), {"now": now, "budget": budget_id})
-    counts = dict(session.execute(text("SELECT action, count(*) FROM _card_jobs GROUP BY action"))
-                  .tuples().all())
+    counts: dict[str, int] = dict(
+        session.execute(text("SELECT action, count(*) FROM _card_jobs GROUP BY action"))
+        .tuples()
+        .all()
+    )
     session.expire_all()
     return BulkReport(counts.get("new", 0), counts.get("done", 0), counts.get("leave", 0))
 
 
 def _load_policies(session: Session, now: dt.datetime) -> None:
-    session.execute(text("""CREATE TEMP TABLE _card_policy (policy_key bigint PRIMARY KEY,
+    session.execute(
+        text("""CREATE TEMP TABLE _card_policy (policy_key bigint PRIMARY KEY,
         amount bigint, deadline date, reminder_on date, sms_id text, sms_en text)
-        ON COMMIT DROP"""))
+        ON COMMIT DROP""")
+    )
     versions = session.scalars(text("SELECT DISTINCT policy_version_id FROM _card_jobs")).all()
     plans = [p for v in versions if (p := plan_policy(session, v, now)) is not None]
     if plans:
-        session.execute(text("INSERT INTO _card_policy VALUES (:key, :amount, :deadline, "
-                             ":reminder_on, :sms_id, :sms_en)"),
-                        [p.__dict__ for p in plans])
+        session.execute(
+            text(
+                "INSERT INTO _card_policy VALUES (:key, :amount, :deadline, "
+                ":reminder_on, :sms_id, :sms_en)"
+            ),
+            [p.__dict__ for p in plans],
+        )
 
 
 def _load_numbers(session: Session, count: int) -> None:
     """Fresh distinct numbers, none already on a card, numbered 1..count (COPY)."""
-    session.execute(text("CREATE TEMP TABLE _card_numbers (ord bigint, number text) "
-                         "ON COMMIT DROP"))
+    session.execute(
+        text("CREATE TEMP TABLE _card_numbers (ord bigint, number text) ON COMMIT DROP")
+    )
     have, ord_ = 0, 0
     while have < count:
         fresh = cards.new_card_numbers(count - have + 16)
         table = _TempNumbers()
-        bulk_insert(session, table, ["ord", "number"],
-                    ((ord_ + i, n) for i, n in enumerate(fresh)))
+        bulk_insert(session, table, ["ord", "number"], ((ord_ + i, n) for i, n in enumerate(fresh)))
         ord_ += len(fresh)
         session.execute(text("DELETE FROM _card_numbers x USING card c WHERE c.number = x.number"))
-        session.execute(text("DELETE FROM _card_numbers WHERE ctid IN (SELECT ctid FROM "
-                             "(SELECT ctid, row_number() OVER (PARTITION BY number ORDER BY ord)"
-                             " AS r FROM _card_numbers) d WHERE r > 1)"))
+        session.execute(
+            text(
+                "DELETE FROM _card_numbers WHERE ctid IN (SELECT ctid FROM "
+                "(SELECT ctid, row_number() OVER (PARTITION BY number ORDER BY ord)"
+                " AS r FROM _card_numbers) d WHERE r > 1)"
+            )
+        )
         have = int(session.scalar(text("SELECT count(*) FROM _card_numbers")) or 0)
     session.execute(text("ANALYZE _card_numbers"))
 

@@ -41,13 +41,12 @@ def luhn_valid(number: str) -> bool:
 
 def valid_card_number(number: str) -> bool:
     """A programme card number: 16 digits, our prefix, Luhn-valid."""
-    return (len(number) == NUMBER_LENGTH and number.startswith(NUMBER_PREFIX)
-            and luhn_valid(number))
+    return len(number) == NUMBER_LENGTH and number.startswith(NUMBER_PREFIX) and luhn_valid(number)
 
 
 def new_card_number() -> str:
     """A fresh random card number (CSPRNG; never derived from NIK or any personal data)."""
-    body = NUMBER_PREFIX + f"{secrets.randbelow(10 ** _RANDOM_DIGITS):0{_RANDOM_DIGITS}d}"
+    body = NUMBER_PREFIX + f"{secrets.randbelow(10**_RANDOM_DIGITS):0{_RANDOM_DIGITS}d}"
     return body + str(luhn_check_digit(body))
 
 
@@ -56,18 +55,23 @@ def new_card_numbers(count: int) -> list[str]:
     rng = np.random.default_rng(secrets.randbits(128))
     found: np.ndarray = np.empty(0, dtype=np.int64)
     while found.size < count:
-        more = rng.integers(0, 10 ** _RANDOM_DIGITS, size=count - found.size + 16, dtype=np.int64)
+        more = rng.integers(0, 10**_RANDOM_DIGITS, size=count - found.size + 16, dtype=np.int64)
         found = np.unique(np.concatenate([found, more]))
     rng.shuffle(found)
     body = found[:count]
     digits = (body[:, None] // 10 ** np.arange(_RANDOM_DIGITS, dtype=np.int64)) % 10
     # digits[:, 0] is the rightmost payload digit (doubled); the prefix digit is the leftmost.
     doubled = digits[:, 0::2] * 2
-    total = (np.where(doubled > 9, doubled - 9, doubled).sum(axis=1)
-             + digits[:, 1::2].sum(axis=1) + _prefix_weight())
+    total = (
+        np.where(doubled > 9, doubled - 9, doubled).sum(axis=1)
+        + digits[:, 1::2].sum(axis=1)
+        + _prefix_weight()
+    )
     check = (10 - total % 10) % 10
-    return [f"{NUMBER_PREFIX}{b:0{_RANDOM_DIGITS}d}{c}" for b, c in
-            zip(body.tolist(), check.tolist(), strict=True)]
+    return [
+        f"{NUMBER_PREFIX}{b:0{_RANDOM_DIGITS}d}{c}"
+        for b, c in zip(body.tolist(), check.tolist(), strict=True)
+    ]
 
 
 def _prefix_weight() -> int:
@@ -116,8 +120,12 @@ class CardState:
 
 def reminder_due(card: CardState, today: dt.date) -> bool:
     """Remind once: active, nothing bought yet, reminder day reached, deadline not passed."""
-    return (card.status == "active" and not card.purchased and not card.reminder_sent
-            and card.reminder_on <= today <= card.first_purchase_deadline)
+    return (
+        card.status == "active"
+        and not card.purchased
+        and not card.reminder_sent
+        and card.reminder_on <= today <= card.first_purchase_deadline
+    )
 
 
 def revocation_due(card: CardState, today: dt.date) -> bool:
@@ -127,8 +135,11 @@ def revocation_due(card: CardState, today: dt.date) -> bool:
 
 def spend_rest_sweep_due(card: CardState, today: dt.date) -> bool:
     """Close and sweep an active card whose spend-rest deadline day has fully passed."""
-    return (card.status == "active" and card.spend_rest_deadline is not None
-            and today > card.spend_rest_deadline)
+    return (
+        card.status == "active"
+        and card.spend_rest_deadline is not None
+        and today > card.spend_rest_deadline
+    )
 
 
 def year_end_due(card: CardState, year: int) -> bool:

@@ -18,53 +18,83 @@ class Problem:
 
 
 def _unbalanced_transfers(session: Session, limit: int) -> list[Problem]:
-    sums = (select(Entry.transfer_id, func.sum(Entry.amount).label("total"),
-                   func.count().label("legs")).group_by(Entry.transfer_id).subquery())
+    sums = (
+        select(Entry.transfer_id, func.sum(Entry.amount).label("total"), func.count().label("legs"))
+        .group_by(Entry.transfer_id)
+        .subquery()
+    )
     rows = session.execute(
         select(Transfer.id, Transfer.status, sums.c.total, sums.c.legs)
         .outerjoin(sums, sums.c.transfer_id == Transfer.id)
-        .where(or_(sums.c.total != 0,
-                   and_(Transfer.status == POSTED, func.coalesce(sums.c.legs, 0) != 2),
-                   and_(Transfer.status != POSTED, func.coalesce(sums.c.legs, 0) != 0)))
-        .limit(limit)).all()
-    return [Problem("transfer_balances", f"transfer:{r[0]}",
-                    f"status={r[1]} entries={r[3] or 0} sum={r[2] or 0}") for r in rows]
+        .where(
+            or_(
+                sums.c.total != 0,
+                and_(Transfer.status == POSTED, func.coalesce(sums.c.legs, 0) != 2),
+                and_(Transfer.status != POSTED, func.coalesce(sums.c.legs, 0) != 0),
+            )
+        )
+        .limit(limit)
+    ).all()
+    return [
+        Problem(
+            "transfer_balances",
+            f"transfer:{r[0]}",
+            f"status={r[1]} entries={r[3] or 0} sum={r[2] or 0}",
+        )
+        for r in rows
+    ]
 
 
 def _balance_mismatch(session: Session, limit: int) -> list[Problem]:
-    sums = (select(Entry.account_id, func.sum(Entry.amount).label("total"))
-            .group_by(Entry.account_id).subquery())
+    sums = (
+        select(Entry.account_id, func.sum(Entry.amount).label("total"))
+        .group_by(Entry.account_id)
+        .subquery()
+    )
     total = func.coalesce(sums.c.total, 0)
     rows = session.execute(
         select(LedgerAccount.code, LedgerAccount.balance, total)
         .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
-        .where(LedgerAccount.balance != total).limit(limit)).all()
-    return [Problem("balance_equals_entries", r[0], f"balance={r[1]} entries={r[2]}")
-            for r in rows]
+        .where(LedgerAccount.balance != total)
+        .limit(limit)
+    ).all()
+    return [Problem("balance_equals_entries", r[0], f"balance={r[1]} entries={r[2]}") for r in rows]
 
 
 def _negative(session: Session, limit: int) -> list[Problem]:
     rows = session.execute(
         select(LedgerAccount.code, LedgerAccount.balance, LedgerAccount.held)
-        .where(~LedgerAccount.allow_negative,
-               or_(LedgerAccount.balance < 0, LedgerAccount.balance - LedgerAccount.held < 0))
-        .limit(limit)).all()
+        .where(
+            ~LedgerAccount.allow_negative,
+            or_(LedgerAccount.balance < 0, LedgerAccount.balance - LedgerAccount.held < 0),
+        )
+        .limit(limit)
+    ).all()
     return [Problem("no_negative_balance", r[0], f"balance={r[1]} held={r[2]}") for r in rows]
 
 
 def _orphan_holds(session: Session, limit: int) -> list[Problem]:
-    pending = (select(Transfer.from_account_id, func.sum(Transfer.amount).label("total"))
-               .where(Transfer.status == PENDING).group_by(Transfer.from_account_id).subquery())
+    pending = (
+        select(Transfer.from_account_id, func.sum(Transfer.amount).label("total"))
+        .where(Transfer.status == PENDING)
+        .group_by(Transfer.from_account_id)
+        .subquery()
+    )
     total = func.coalesce(pending.c.total, 0)
     rows = session.execute(
         select(LedgerAccount.code, LedgerAccount.held, total)
         .outerjoin(pending, pending.c.from_account_id == LedgerAccount.id)
-        .where(LedgerAccount.held != total).limit(limit)).all()
-    return [Problem("held_equals_pending_holds", r[0], f"held={r[1]} pending={r[2]}")
-            for r in rows]
+        .where(LedgerAccount.held != total)
+        .limit(limit)
+    ).all()
+    return [Problem("held_equals_pending_holds", r[0], f"held={r[1]} pending={r[2]}") for r in rows]
 
 
 def check_ledger(session: Session, limit: int = 50) -> list[Problem]:
     """All invariant violations (at most `limit` per rule); an empty list means a sound ledger."""
-    return [*_unbalanced_transfers(session, limit), *_balance_mismatch(session, limit),
-            *_negative(session, limit), *_orphan_holds(session, limit)]
+    return [
+        *_unbalanced_transfers(session, limit),
+        *_balance_mismatch(session, limit),
+        *_negative(session, limit),
+        *_orphan_holds(session, limit),
+    ]

@@ -59,8 +59,11 @@ def _pending_waves(session) -> dict[int, int]:  # type: ignore[no-untyped-def]
     from prakerja.kit import jobs
 
     waves: dict[int, int] = {}
-    rows = session.scalars(select(jobs.Job.payload).where(
-        jobs.Job.kind == "wallet.issue_card", jobs.Job.status == jobs.QUEUED))
+    rows = session.scalars(
+        select(jobs.Job.payload).where(
+            jobs.Job.kind == "wallet.issue_card", jobs.Job.status == jobs.QUEUED
+        )
+    )
     for payload in rows:
         wave = payload.get("wave_id") if isinstance(payload, dict) else None
         if isinstance(wave, int):
@@ -85,8 +88,9 @@ def issue_pending(chunk: int = CHUNK) -> None:
         for wave_id in sorted(waves):
             while True:
                 with db.transaction() as session:
-                    report = bulk.issue_cards_for_wave(session, wave_id=wave_id, now=utc_now(),
-                                                       limit=chunk)
+                    report = bulk.issue_cards_for_wave(
+                        session, wave_id=wave_id, now=utc_now(), limit=chunk
+                    )
                 progress.advance(task, report.issued + report.already_done)
                 totals["issued"] += report.issued
                 totals["already_done"] += report.already_done
@@ -94,8 +98,11 @@ def issue_pending(chunk: int = CHUNK) -> None:
                     totals["left_queued"] += report.left_queued
                     break
     with db.transaction() as session:
-        queued = session.scalar(select(func.count()).select_from(jobs.Job).where(
-            jobs.Job.kind == "wallet.issue_card", jobs.Job.status == jobs.QUEUED))
+        queued = session.scalar(
+            select(func.count())
+            .select_from(jobs.Job)
+            .where(jobs.Job.kind == "wallet.issue_card", jobs.Job.status == jobs.QUEUED)
+        )
     typer.echo(json.dumps({**totals, "still_queued": int(queued or 0)}))
 
 

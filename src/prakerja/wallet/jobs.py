@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from prakerja.kit import jobs
 from prakerja.kit.clock import jakarta_date
-from prakerja.kit.db import UTCDateTime, is_postgres
+from prakerja.kit.db import UTCDateTime, is_postgres, table_of
 from prakerja.kit.errors import Invalid
 from prakerja.wallet import cards, service_card
 from prakerja.wallet.model_card import ACTIVE, Card
@@ -42,14 +42,20 @@ def issue_card_job(session: Session, payload: dict[str, Any], now: dt.datetime) 
     """Issue the card of one drawn winner (idempotent: a rerun finds the card)."""
     try:
         service_card.issue_card(
-            session, application_id=_int(payload, "application_id"),  # type: ignore[arg-type]
+            session,
+            application_id=_int(payload, "application_id"),  # type: ignore[arg-type]
             person_id=_int(payload, "person_id"),  # type: ignore[arg-type]
             wave_id=_int(payload, "wave_id"),  # type: ignore[arg-type]
-            policy_version_id=_int(payload, "policy_version_id", optional=True), now=now)
+            policy_version_id=_int(payload, "policy_version_id", optional=True),
+            now=now,
+        )
     except service_card.AlreadyHoldsCard:
         # Once per lifetime: the draw should not have picked them; retrying cannot help.
-        log.warning("card_not_issued", reason="already_holds_card",
-                    application_id=payload.get("application_id"))
+        log.warning(
+            "card_not_issued",
+            reason="already_holds_card",
+            application_id=payload.get("application_id"),
+        )
 
 
 def _today(payload: dict[str, Any], now: dt.datetime) -> dt.date:
@@ -57,9 +63,14 @@ def _today(payload: dict[str, Any], now: dt.datetime) -> dt.date:
     return dt.date.fromisoformat(raw) if isinstance(raw, str) else jakarta_date(now)
 
 
-def _enqueue_for_cards(session: Session, kind: str, key_prefix: str,
-                       where: ColumnElement[bool], extra: dict[str, Any],
-                       now: dt.datetime) -> int:
+def _enqueue_for_cards(
+    session: Session,
+    kind: str,
+    key_prefix: str,
+    where: ColumnElement[bool],
+    extra: dict[str, Any],
+    now: dt.datetime,
+) -> int:
     """One INSERT ... SELECT: a `kind` job per matching card, skipping keys already used."""
     build = func.json_build_object if is_postgres(session) else func.json_object
     args: list[Any] = [literal("card_id"), Card.id]
@@ -67,12 +78,26 @@ def _enqueue_for_cards(session: Session, kind: str, key_prefix: str,
         args += [literal(name), literal(value)]
     key = literal(key_prefix) + cast(Card.id, String)
     when = literal(now, UTCDateTime())
-    rows = select(literal(kind), build(*args), literal(jobs.QUEUED), literal(0), literal(8),
-                  when, key, when).where(
-        where, ~exists(select(jobs.Job.id).where(jobs.Job.dedupe_key == key)))
-    result = session.execute(insert(jobs.Job.__table__).from_select(
-        ["kind", "payload", "status", "attempts", "max_attempts", "run_after", "dedupe_key",
-         "created_at"], rows).returning(jobs.Job.__table__.c.id))
+    rows = select(
+        literal(kind), build(*args), literal(jobs.QUEUED), literal(0), literal(8), when, key, when
+    ).where(where, ~exists(select(jobs.Job.id).where(jobs.Job.dedupe_key == key)))
+    result = session.execute(
+        insert(table_of(jobs.Job))
+        .from_select(
+            [
+                "kind",
+                "payload",
+                "status",
+                "attempts",
+                "max_attempts",
+                "run_after",
+                "dedupe_key",
+                "created_at",
+            ],
+            rows,
+        )
+        .returning(table_of(jobs.Job).c.id)
+    )
     return len(result.all())
 
 
@@ -84,16 +109,33 @@ def scan_deadlines(session: Session, *, today: dt.date, now: dt.datetime) -> dic
     day = {"today": today.isoformat()}
     return {
         "remind": _enqueue_for_cards(
-            session, "wallet.remind_card", "remind:",
-            active & unbought & Card.reminder_sent_at.is_(None) & (Card.reminder_on <= today)
-            & (Card.first_purchase_deadline >= today), day, now),
+            session,
+            "wallet.remind_card",
+            "remind:",
+            active
+            & unbought
+            & Card.reminder_sent_at.is_(None)
+            & (Card.reminder_on <= today)
+            & (Card.first_purchase_deadline >= today),
+            day,
+            now,
+        ),
         "revoke": _enqueue_for_cards(
-            session, "wallet.revoke_card", "revoke:",
-            active & unbought & (Card.first_purchase_deadline < today), day, now),
+            session,
+            "wallet.revoke_card",
+            "revoke:",
+            active & unbought & (Card.first_purchase_deadline < today),
+            day,
+            now,
+        ),
         "spend_rest": _enqueue_for_cards(
-            session, "wallet.sweep_card", "spend_rest:",
+            session,
+            "wallet.sweep_card",
+            "spend_rest:",
             active & Card.spend_rest_deadline.is_not(None) & (Card.spend_rest_deadline < today),
-            {**day, "reason": "spend_rest"}, now),
+            {**day, "reason": "spend_rest"},
+            now,
+        ),
     }
 
 
@@ -102,8 +144,14 @@ def year_end_cutoff(session: Session, *, year: int, now: dt.datetime) -> int:
     if not 2000 <= year <= 2100:
         raise Invalid("The year must be between 2000 and 2100")
     where = (Card.status == ACTIVE) & (Card.issued_at < cards.year_end_instant(year))
-    return _enqueue_for_cards(session, "wallet.sweep_card", f"yearend:{year}:", where,
-                              {"reason": "year_end", "year": year}, now)
+    return _enqueue_for_cards(
+        session,
+        "wallet.sweep_card",
+        f"yearend:{year}:",
+        where,
+        {"reason": "year_end", "year": year},
+        now,
+    )
 
 
 @jobs.handler("wallet.scan_deadlines")
@@ -123,8 +171,12 @@ def year_end_cutoff_job(session: Session, payload: dict[str, Any], now: dt.datet
 @jobs.handler("wallet.remind_card")
 def remind_card_job(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
     """Send the first-purchase reminder if still due (never twice)."""
-    service_card.send_reminder(session, card_id=_int(payload, "card_id"),  # type: ignore[arg-type]
-                               today=_today(payload, now), now=now)
+    service_card.send_reminder(
+        session,
+        card_id=_int(payload, "card_id"),  # type: ignore[arg-type]
+        today=_today(payload, now),
+        now=now,
+    )
 
 
 @jobs.handler("wallet.revoke_card")

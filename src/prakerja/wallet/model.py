@@ -25,8 +25,9 @@ class LedgerAccount(Base):
     __tablename__ = "ledger_account"
     __table_args__ = (
         CheckConstraint("allow_negative OR balance >= 0", name="no_negative"),
-        CheckConstraint("held >= 0 AND (allow_negative OR balance - held >= 0)",
-                        name="held_covered"),
+        CheckConstraint(
+            "held >= 0 AND (allow_negative OR balance - held >= 0)", name="held_covered"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -49,8 +50,7 @@ class Transfer(Base):
     to_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(8))  # pending|posted|voided
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"),
-                                                    nullable=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"), nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

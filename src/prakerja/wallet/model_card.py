@@ -36,11 +36,13 @@ class Card(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
     wave_id: Mapped[int] = mapped_column(BigInteger)
     application_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("policy_version.id"),
-                                                          nullable=True)
+    policy_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("policy_version.id"), nullable=True
+    )
     # Set in the same transaction that creates the card (the account code needs the card id).
-    ledger_account_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_account.id"),
-                                                          unique=True, nullable=True)
+    ledger_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_account.id"), unique=True, nullable=True
+    )
     status: Mapped[str] = mapped_column(String(8), default=ACTIVE)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     first_purchase_deadline: Mapped[dt.date] = mapped_column(Date)

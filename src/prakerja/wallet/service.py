@@ -13,13 +13,15 @@ from prakerja.wallet import rules
 from prakerja.wallet.model import PENDING, POSTED, VOIDED, Entry, LedgerAccount, Transfer
 
 
-def open_account(session: Session, *, code: str, kind: str, now: dt.datetime,
-                 allow_negative: bool = False) -> LedgerAccount:
+def open_account(
+    session: Session, *, code: str, kind: str, now: dt.datetime, allow_negative: bool = False
+) -> LedgerAccount:
     """The account with this code, created if missing (idempotent)."""
     account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
     if account is None:
-        account = LedgerAccount(code=code, kind=kind, allow_negative=allow_negative, balance=0,
-                                held=0, created_at=now)
+        account = LedgerAccount(
+            code=code, kind=kind, allow_negative=allow_negative, balance=0, held=0, created_at=now
+        )
         session.add(account)
         session.flush()
     return account
@@ -46,16 +48,23 @@ def _debit(session: Session, account_id: int, amount: int, *, from_held: bool) -
     if from_held:
         values["held"] = acc.held - amount
         guard = acc.allow_negative | (acc.balance - amount >= 0)
-    result = session.execute(update(acc).where(acc.id == account_id, guard).values(**values)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        update(acc)
+        .where(acc.id == account_id, guard)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         _raise_missing_or_short(session, account_id)
 
 
 def _credit(session: Session, account_id: int, amount: int) -> None:
-    result = session.execute(update(LedgerAccount).where(LedgerAccount.id == account_id)
-                             .values(balance=LedgerAccount.balance + amount)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.id == account_id)
+        .values(balance=LedgerAccount.balance + amount)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise rules.UnknownAccount(str(account_id))
 
@@ -66,32 +75,71 @@ def _raise_missing_or_short(session: Session, account_id: int) -> None:
     raise rules.InsufficientBalance()
 
 
-def _new_transfer(session: Session, *, key: str, fp: str, kind: str, from_id: int, to_id: int,
-                  amount: int, status: str, meta: dict[str, Any] | None, now: dt.datetime,
-                  reverses_id: int | None = None) -> Transfer:
+def _new_transfer(
+    session: Session,
+    *,
+    key: str,
+    fp: str,
+    kind: str,
+    from_id: int,
+    to_id: int,
+    amount: int,
+    status: str,
+    meta: dict[str, Any] | None,
+    now: dt.datetime,
+    reverses_id: int | None = None,
+) -> Transfer:
     # The row (with its unique key) goes in first: a concurrent twin blocks here and then fails,
     # so the balance updates below never run twice for one key.
-    transfer = Transfer(key=key, payload_hash=fp, kind=kind, from_account_id=from_id,
-                        to_account_id=to_id, amount=amount, status=status, meta=meta or {},
-                        created_at=now, settled_at=now if status == POSTED else None,
-                        reverses_id=reverses_id)
+    transfer = Transfer(
+        key=key,
+        payload_hash=fp,
+        kind=kind,
+        from_account_id=from_id,
+        to_account_id=to_id,
+        amount=amount,
+        status=status,
+        meta=meta or {},
+        created_at=now,
+        settled_at=now if status == POSTED else None,
+        reverses_id=reverses_id,
+    )
     session.add(transfer)
     session.flush()
     return transfer
 
 
 def _entries(session: Session, transfer: Transfer, now: dt.datetime) -> None:
-    session.add_all([
-        Entry(transfer_id=transfer.id, account_id=transfer.from_account_id,
-              amount=-transfer.amount, created_at=now),
-        Entry(transfer_id=transfer.id, account_id=transfer.to_account_id,
-              amount=transfer.amount, created_at=now),
-    ])
+    session.add_all(
+        [
+            Entry(
+                transfer_id=transfer.id,
+                account_id=transfer.from_account_id,
+                amount=-transfer.amount,
+                created_at=now,
+            ),
+            Entry(
+                transfer_id=transfer.id,
+                account_id=transfer.to_account_id,
+                amount=transfer.amount,
+                created_at=now,
+            ),
+        ]
+    )
 
 
-def transfer(session: Session, *, key: str, from_id: int, to_id: int, amount: int, kind: str,
-             now: dt.datetime, meta: dict[str, Any] | None = None,
-             reverses_id: int | None = None) -> Transfer:
+def transfer(
+    session: Session,
+    *,
+    key: str,
+    from_id: int,
+    to_id: int,
+    amount: int,
+    kind: str,
+    now: dt.datetime,
+    meta: dict[str, Any] | None = None,
+    reverses_id: int | None = None,
+) -> Transfer:
     """Move `amount` at once. A retry with the same key and payload returns the first transfer."""
     rules.check_amount(amount)
     if from_id == to_id:
@@ -100,17 +148,36 @@ def transfer(session: Session, *, key: str, from_id: int, to_id: int, amount: in
     if (found := _existing(session, key, fp)) is not None:
         return found
     with session.begin_nested():  # a refused transfer leaves nothing behind
-        t = _new_transfer(session, key=key, fp=fp, kind=kind, from_id=from_id, to_id=to_id,
-                          amount=amount, status=POSTED, meta=meta, now=now,
-                          reverses_id=reverses_id)
+        t = _new_transfer(
+            session,
+            key=key,
+            fp=fp,
+            kind=kind,
+            from_id=from_id,
+            to_id=to_id,
+            amount=amount,
+            status=POSTED,
+            meta=meta,
+            now=now,
+            reverses_id=reverses_id,
+        )
         _debit(session, from_id, amount, from_held=False)
         _credit(session, to_id, amount)
         _entries(session, t, now)
     return t
 
 
-def hold(session: Session, *, key: str, from_id: int, to_id: int, amount: int, kind: str,
-         now: dt.datetime, meta: dict[str, Any] | None = None) -> Transfer:
+def hold(
+    session: Session,
+    *,
+    key: str,
+    from_id: int,
+    to_id: int,
+    amount: int,
+    kind: str,
+    now: dt.datetime,
+    meta: dict[str, Any] | None = None,
+) -> Transfer:
     """Reserve `amount` on the source for a later `post` or `void` (two-phase transfer)."""
     rules.check_amount(amount)
     if from_id == to_id:
@@ -120,12 +187,24 @@ def hold(session: Session, *, key: str, from_id: int, to_id: int, amount: int, k
         return found
     acc = LedgerAccount
     with session.begin_nested():  # a refused hold leaves nothing behind
-        t = _new_transfer(session, key=key, fp=fp, kind=kind, from_id=from_id, to_id=to_id,
-                          amount=amount, status=PENDING, meta=meta, now=now)
+        t = _new_transfer(
+            session,
+            key=key,
+            fp=fp,
+            kind=kind,
+            from_id=from_id,
+            to_id=to_id,
+            amount=amount,
+            status=PENDING,
+            meta=meta,
+            now=now,
+        )
         result = session.execute(
-            update(acc).where(acc.id == from_id,
-                              acc.allow_negative | (acc.balance - acc.held - amount >= 0))
-            .values(held=acc.held + amount).execution_options(synchronize_session=False))
+            update(acc)
+            .where(acc.id == from_id, acc.allow_negative | (acc.balance - acc.held - amount >= 0))
+            .values(held=acc.held + amount)
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             _raise_missing_or_short(session, from_id)
     return t
@@ -133,10 +212,12 @@ def hold(session: Session, *, key: str, from_id: int, to_id: int, amount: int, k
 
 def _settle(session: Session, transfer_id: int, status: str, now: dt.datetime) -> Transfer | None:
     """Flip pending -> status in one guarded UPDATE; None if it was not pending."""
-    result = session.execute(update(Transfer).where(Transfer.id == transfer_id,
-                                                    Transfer.status == PENDING)
-                             .values(status=status, settled_at=now)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        update(Transfer)
+        .where(Transfer.id == transfer_id, Transfer.status == PENDING)
+        .values(status=status, settled_at=now)
+        .execution_options(synchronize_session=False)
+    )
     t = session.get(Transfer, transfer_id)
     if t is None:
         raise rules.TransferNotPending(f"transfer {transfer_id} does not exist")
@@ -168,27 +249,40 @@ def void(session: Session, *, transfer_id: int, now: dt.datetime) -> Transfer:
         if current is not None and current.status == VOIDED:
             return current
         raise rules.TransferNotPending()
-    session.execute(update(LedgerAccount).where(LedgerAccount.id == t.from_account_id)
-                    .values(held=LedgerAccount.held - t.amount)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.id == t.from_account_id)
+        .values(held=LedgerAccount.held - t.amount)
+        .execution_options(synchronize_session=False)
+    )
     return t
 
 
-def reverse(session: Session, *, transfer_id: int, now: dt.datetime,
-            meta: dict[str, Any] | None = None) -> Transfer:
+def reverse(
+    session: Session, *, transfer_id: int, now: dt.datetime, meta: dict[str, Any] | None = None
+) -> Transfer:
     """Correct a posted transfer with an equal and opposite one (rows are never edited)."""
     original = session.get(Transfer, transfer_id)
     if original is None or original.status != POSTED:
         raise rules.TransferNotPosted()
-    return transfer(session, key=f"reversal:{original.id}", from_id=original.to_account_id,
-                    to_id=original.from_account_id, amount=original.amount, kind="reversal",
-                    now=now, meta=meta, reverses_id=original.id)
+    return transfer(
+        session,
+        key=f"reversal:{original.id}",
+        from_id=original.to_account_id,
+        to_id=original.from_account_id,
+        amount=original.amount,
+        kind="reversal",
+        now=now,
+        meta=meta,
+        reverses_id=original.id,
+    )
 
 
 def balance(session: Session, account_id: int) -> tuple[int, int]:
     """(balance, available) where available = balance - held."""
-    row = session.execute(select(LedgerAccount.balance, LedgerAccount.held)
-                          .where(LedgerAccount.id == account_id)).one_or_none()
+    row = session.execute(
+        select(LedgerAccount.balance, LedgerAccount.held).where(LedgerAccount.id == account_id)
+    ).one_or_none()
     if row is None:
         raise rules.UnknownAccount(str(account_id))
     return int(row[0]), int(row[0] - row[1])

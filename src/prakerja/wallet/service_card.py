@@ -37,12 +37,17 @@ log = structlog.get_logger("prakerja.wallet")
 BUDGET, TREASURY = "budget", "treasury"
 BLACKLIST_SOURCE = "prakerja revocation"
 SYSTEM = "system:wallet"
-SMS_SELECTED = ("Kartu Prakerja: you are selected. Card %(number)s, training balance "
-                "%(balance)s. Buy your first course by %(deadline)s.")
-SMS_REMINDER = ("Kartu Prakerja: buy your first course by %(deadline)s or card %(number)s is "
-                "revoked.")
-SMS_REVOKED = ("Kartu Prakerja: card %(number)s is revoked because no course was bought by the "
-               "deadline. The balance went back to the state.")
+SMS_SELECTED = (
+    "Kartu Prakerja: you are selected. Card %(number)s, training balance "
+    "%(balance)s. Buy your first course by %(deadline)s."
+)
+SMS_REMINDER = (
+    "Kartu Prakerja: buy your first course by %(deadline)s or card %(number)s is revoked."
+)
+SMS_REVOKED = (
+    "Kartu Prakerja: card %(number)s is revoked because no course was bought by the "
+    "deadline. The balance went back to the state."
+)
 
 
 class CardNotFound(NotFound):
@@ -69,14 +74,12 @@ def policy_for(session: Session, policy_version_id: int | None) -> PolicyRules:
     """The wave's rules; a null version means the "2023+" preset."""
     if policy_version_id is None:
         return policy_rules.PRESETS["2023+"]
-    return service_eligibility.rules_of(service_eligibility.get_version(session,
-                                                                        policy_version_id))
+    return service_eligibility.rules_of(service_eligibility.get_version(session, policy_version_id))
 
 
 def system_accounts(session: Session, now: dt.datetime) -> tuple[int, int]:
     """(budget id, treasury id), created on first use."""
-    budget = ledger.open_account(session, code=BUDGET, kind="budget", now=now,
-                                 allow_negative=True)
+    budget = ledger.open_account(session, code=BUDGET, kind="budget", now=now, allow_negative=True)
     treasury = ledger.open_account(session, code=TREASURY, kind="treasury", now=now)
     return budget.id, treasury.id
 
@@ -88,8 +91,11 @@ def card_for_person(session: Session, person_id: int) -> Card | None:
 
 def card_for_account(session: Session, account_id: int) -> Card | None:
     """The card of the person behind a login account, if any."""
-    return session.scalar(select(Card).join(Person, Person.id == Card.person_id)
-                          .where(Person.account_id == account_id))
+    return session.scalar(
+        select(Card)
+        .join(Person, Person.id == Card.person_id)
+        .where(Person.account_id == account_id)
+    )
 
 
 def get_card(session: Session, card_id: int, *, lock: bool = False) -> Card:
@@ -121,11 +127,14 @@ def sms_text(lang: str, message: str, **params: object) -> str:
     return gettext(lang, message, **values)
 
 
-def _sms(session: Session, person_id: int, message: str, now: dt.datetime,
-         **params: object) -> None:
-    row = session.execute(select(Account.phone, Account.language)
-                          .join(Person, Person.account_id == Account.id)
-                          .where(Person.id == person_id)).one_or_none()
+def _sms(
+    session: Session, person_id: int, message: str, now: dt.datetime, **params: object
+) -> None:
+    row = session.execute(
+        select(Account.phone, Account.language)
+        .join(Person, Person.account_id == Account.id)
+        .where(Person.id == person_id)
+    ).one_or_none()
     if row is None or not row.phone:
         log.info("card_sms_skipped", person_id=person_id, reason="no_phone")
         return
@@ -133,8 +142,15 @@ def _sms(session: Session, person_id: int, message: str, now: dt.datetime,
     notify.send_sms(session, to=row.phone, body=sms_text(lang, message, **params), now=now)
 
 
-def issue_card(session: Session, *, application_id: int, person_id: int, wave_id: int,
-               policy_version_id: int | None, now: dt.datetime) -> Card:
+def issue_card(
+    session: Session,
+    *,
+    application_id: int,
+    person_id: int,
+    wave_id: int,
+    policy_version_id: int | None,
+    now: dt.datetime,
+) -> Card:
     """One card per application and per person, credited once with the policy's balance; a
     repeat returns the existing card and changes nothing."""
     existing = session.scalar(select(Card).where(Card.application_id == application_id))
@@ -148,22 +164,43 @@ def issue_card(session: Session, *, application_id: int, person_id: int, wave_id
         raise UnknownPerson()
     rules = policy_for(session, policy_version_id)
     due = cards.deadlines_at_issue(rules, now)
-    card = Card(number=_unused_number(session), person_id=person_id, wave_id=wave_id,
-                application_id=application_id, policy_version_id=policy_version_id,
-                status=ACTIVE, issued_at=now, first_purchase_deadline=due.first_purchase,
-                reminder_on=due.reminder_on)
+    card = Card(
+        number=_unused_number(session),
+        person_id=person_id,
+        wave_id=wave_id,
+        application_id=application_id,
+        policy_version_id=policy_version_id,
+        status=ACTIVE,
+        issued_at=now,
+        first_purchase_deadline=due.first_purchase,
+        reminder_on=due.reminder_on,
+    )
     session.add(card)
     session.flush()
     account = ledger.open_account(session, code=f"card:{card.id}", kind="recipient", now=now)
     card.ledger_account_id = account.id
     budget_id, _ = system_accounts(session, now)
     if rules.training_balance > 0:
-        ledger.transfer(session, key=f"issue:{application_id}", from_id=budget_id,
-                        to_id=account.id, amount=rules.training_balance, kind="issue", now=now,
-                        meta={"card_id": card.id, "application_id": application_id})
+        ledger.transfer(
+            session,
+            key=f"issue:{application_id}",
+            from_id=budget_id,
+            to_id=account.id,
+            amount=rules.training_balance,
+            kind="issue",
+            now=now,
+            meta={"card_id": card.id, "application_id": application_id},
+        )
     session.flush()
-    _sms(session, person_id, SMS_SELECTED, now, number=card.number,
-         balance=rules.training_balance, deadline=due.first_purchase)
+    _sms(
+        session,
+        person_id,
+        SMS_SELECTED,
+        now,
+        number=card.number,
+        balance=rules.training_balance,
+        deadline=due.first_purchase,
+    )
     return card
 
 
@@ -193,8 +230,11 @@ def record_first_course_finished(session: Session, *, card_id: int, now: dt.date
 
 
 def _void_holds(session: Session, account_id: int, now: dt.datetime) -> int:
-    pending = session.scalars(select(Transfer.id).where(Transfer.from_account_id == account_id,
-                                                        Transfer.status == PENDING)).all()
+    pending = session.scalars(
+        select(Transfer.id).where(
+            Transfer.from_account_id == account_id, Transfer.status == PENDING
+        )
+    ).all()
     for transfer_id in pending:
         ledger.void(session, transfer_id=transfer_id, now=now)
     return len(pending)
@@ -208,9 +248,16 @@ def _sweep(session: Session, card: Card, now: dt.datetime) -> int:
     balance, _ = ledger.balance(session, card.ledger_account_id)
     if balance > 0:
         _, treasury_id = system_accounts(session, now)
-        ledger.transfer(session, key=f"sweep:{card.id}", from_id=card.ledger_account_id,
-                        to_id=treasury_id, amount=balance, kind="sweep", now=now,
-                        meta={"card_id": card.id, "voided_holds": voided})
+        ledger.transfer(
+            session,
+            key=f"sweep:{card.id}",
+            from_id=card.ledger_account_id,
+            to_id=treasury_id,
+            amount=balance,
+            kind="sweep",
+            now=now,
+            meta={"card_id": card.id, "voided_holds": voided},
+        )
     card.swept_at = now
     return balance
 
@@ -220,17 +267,29 @@ def _blacklist(session: Session, person_id: int, reason: str, now: dt.datetime) 
     if person is None or not person.nik_bidx:
         log.warning("blacklist_skipped", person_id=person_id, reason="no_nik")
         return
-    listed = session.scalar(select(ListedPerson.id).where(
-        ListedPerson.list_kind == "blacklist", ListedPerson.nik_bidx == person.nik_bidx,
-        ListedPerson.source == BLACKLIST_SOURCE))
+    listed = session.scalar(
+        select(ListedPerson.id).where(
+            ListedPerson.list_kind == "blacklist",
+            ListedPerson.nik_bidx == person.nik_bidx,
+            ListedPerson.source == BLACKLIST_SOURCE,
+        )
+    )
     if listed is None:
-        session.add(ListedPerson(list_kind="blacklist", nik_bidx=person.nik_bidx,
-                                 kk_bidx=person.kk_bidx, source=BLACKLIST_SOURCE,
-                                 reason=reason[:200], imported_at=now))
+        session.add(
+            ListedPerson(
+                list_kind="blacklist",
+                nik_bidx=person.nik_bidx,
+                kk_bidx=person.kk_bidx,
+                source=BLACKLIST_SOURCE,
+                reason=reason[:200],
+                imported_at=now,
+            )
+        )
 
 
-def revoke(session: Session, *, card_id: int, reason: str, now: dt.datetime,
-           actor: str = SYSTEM) -> Card:
+def revoke(
+    session: Session, *, card_id: int, reason: str, now: dt.datetime, actor: str = SYSTEM
+) -> Card:
     """Revoke once: status revoked, the person blacklisted for good, the available balance swept
     to the treasury, audited. A revoked card is returned unchanged; a closed one is refused."""
     card = get_card(session, card_id, lock=True)
@@ -242,14 +301,21 @@ def revoke(session: Session, *, card_id: int, reason: str, now: dt.datetime,
     card.status, card.revoked_at, card.revoke_reason = REVOKED, now, reason[:200]
     _blacklist(session, card.person_id, reason, now)
     session.flush()
-    audit.record(session, actor=actor, action="card.revoke", target=f"card:{card.id}", now=now,
-                 data={"reason": reason[:200], "swept": swept})
+    audit.record(
+        session,
+        actor=actor,
+        action="card.revoke",
+        target=f"card:{card.id}",
+        now=now,
+        data={"reason": reason[:200], "swept": swept},
+    )
     _sms(session, card.person_id, SMS_REVOKED, now, number=card.number)
     return card
 
 
-def sweep_remaining(session: Session, *, card_id: int, reason: str, now: dt.datetime,
-                    actor: str = SYSTEM) -> Card:
+def sweep_remaining(
+    session: Session, *, card_id: int, reason: str, now: dt.datetime, actor: str = SYSTEM
+) -> Card:
     """Close an active card and sweep what is left (after voiding pending holds) to the
     treasury, audited; a card already closed or revoked is returned unchanged."""
     card = get_card(session, card_id, lock=True)
@@ -258,8 +324,14 @@ def sweep_remaining(session: Session, *, card_id: int, reason: str, now: dt.date
     swept = _sweep(session, card, now)
     card.status, card.closed_at, card.close_reason = CLOSED, now, reason[:40]
     session.flush()
-    audit.record(session, actor=actor, action="card.sweep", target=f"card:{card.id}", now=now,
-                 data={"reason": reason[:40], "swept": swept})
+    audit.record(
+        session,
+        actor=actor,
+        action="card.sweep",
+        target=f"card:{card.id}",
+        now=now,
+        data={"reason": reason[:40], "swept": swept},
+    )
     return card
 
 
@@ -270,19 +342,28 @@ def send_reminder(session: Session, *, card_id: int, today: dt.date, now: dt.dat
         return False
     card.reminder_sent_at = now
     session.flush()
-    _sms(session, card.person_id, SMS_REMINDER, now, number=card.number,
-         deadline=card.first_purchase_deadline)
+    _sms(
+        session,
+        card.person_id,
+        SMS_REMINDER,
+        now,
+        number=card.number,
+        deadline=card.first_purchase_deadline,
+    )
     return True
 
 
 def state_of(card: Card) -> cards.CardState:
     """The pure view of a card that the due-rules read."""
     return cards.CardState(
-        status=card.status, first_purchase_deadline=card.first_purchase_deadline,
-        reminder_on=card.reminder_on, reminder_sent=card.reminder_sent_at is not None,
+        status=card.status,
+        first_purchase_deadline=card.first_purchase_deadline,
+        reminder_on=card.reminder_on,
+        reminder_sent=card.reminder_sent_at is not None,
         purchased=card.first_purchase_at is not None,
         spend_rest_deadline=card.spend_rest_deadline,
-        issued_year=jakarta_date(card.issued_at).year)
+        issued_year=jakarta_date(card.issued_at).year,
+    )
 
 
 @dataclass(frozen=True)
@@ -297,6 +378,9 @@ class CardSummary:
 
 def summary(session: Session, card: Card, today: dt.date) -> CardSummary:
     """Balance, available amount and the next thing the holder should do."""
-    balance, available = (ledger.balance(session, card.ledger_account_id)
-                          if card.ledger_account_id is not None else (0, 0))
+    balance, available = (
+        ledger.balance(session, card.ledger_account_id)
+        if card.ledger_account_id is not None
+        else (0, 0)
+    )
     return CardSummary(card, balance, available, cards.next_step(state_of(card), today))

@@ -29,9 +29,19 @@ def card_page(request: Request, session: DbSession, account: CurrentCitizen) -> 
         return render(request, "wallet/card.html", {"card": None})
     summary = service_card.summary(session, card, jakarta_date(utc_now()))
     lang = current_language()
-    return render(request, "wallet/card.html", {
-        "card": card, "summary": summary, "next_text": NEXT_STEP_TEXT[summary.next_step],
-        "grouped": " ".join(card.number[i:i + 4] for i in range(0, 16, 4)),
-        "deadline": service_card.sms_date(card.first_purchase_deadline, lang),
-        "spend_deadline": (service_card.sms_date(card.spend_rest_deadline, lang)
-                           if card.spend_rest_deadline else None)})
+    return render(
+        request,
+        "wallet/card.html",
+        {
+            "card": card,
+            "summary": summary,
+            "next_text": NEXT_STEP_TEXT[summary.next_step],
+            "grouped": " ".join(card.number[i : i + 4] for i in range(0, 16, 4)),
+            "deadline": service_card.sms_date(card.first_purchase_deadline, lang),
+            "spend_deadline": (
+                service_card.sms_date(card.spend_rest_deadline, lang)
+                if card.spend_rest_deadline
+                else None
+            ),
+        },
+    )

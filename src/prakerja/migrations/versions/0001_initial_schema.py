@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 16:32:02.708724
+Create Date: 2026-11-28 16:40:21.707609
 """
 from collections.abc import Sequence
 
@@ -463,6 +463,8 @@ def upgrade() -> None:
     sa.Column('registry_detail', sa.JSON(), nullable=False),
     sa.Column('registry_checked_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('registry_attempts', sa.Integer(), nullable=False),
+    sa.Column('registry_attempts_today', sa.Integer(), nullable=False),
+    sa.Column('registry_attempts_day', sa.Date(), nullable=True),
     sa.Column('full_name', sa.String(length=120), nullable=True),
     sa.Column('mother_name_enc', sa.LargeBinary(), nullable=True),
     sa.Column('address', sa.Text(), nullable=True),
@@ -709,6 +711,25 @@ def upgrade() -> None:
     with op.batch_alter_table('feedback_triage_correction', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feedback_triage_correction_message_id'), ['message_id'], unique=False)
 
+    op.create_table('learning_course_quality',
+    sa.Column('course_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('enrolments', sa.Integer(), nullable=False),
+    sa.Column('completions', sa.Integer(), nullable=False),
+    sa.Column('reviews', sa.Integer(), nullable=False),
+    sa.Column('rating_x100', sa.Integer(), nullable=True),
+    sa.Column('completion_permille', sa.Integer(), nullable=True),
+    sa.Column('gain_x100', sa.Integer(), nullable=True),
+    sa.Column('complaints', sa.Integer(), nullable=False),
+    sa.Column('flags', sa.String(length=120), nullable=False),
+    sa.Column('computed_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_learning_course_quality_course_id_course')),
+    sa.ForeignKeyConstraint(['provider_id'], ['partner.id'], name=op.f('fk_learning_course_quality_provider_id_partner')),
+    sa.PrimaryKeyConstraint('course_id', name=op.f('pk_learning_course_quality'))
+    )
+    with op.batch_alter_table('learning_course_quality', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_learning_course_quality_provider_id'), ['provider_id'], unique=False)
+
     op.create_table('ledger_entry',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('transfer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -783,6 +804,115 @@ def upgrade() -> None:
         batch_op.create_index('ix_market_order_platform', ['platform_id', 'status'], unique=False)
         batch_op.create_index('uq_market_order_open_per_card', ['card_id'], unique=True, sqlite_where=sa.text("status IN ('pending', 'confirmed')"), postgresql_where=sa.text("status IN ('pending', 'confirmed')"))
 
+    op.create_table('learning_attendance',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('method', sa.String(length=4), nullable=True),
+    sa.Column('face_status', sa.String(length=12), nullable=False),
+    sa.Column('face_reason', sa.String(length=40), nullable=True),
+    sa.Column('face_score', sa.Integer(), nullable=True),
+    sa.Column('face_attempts', sa.Integer(), nullable=False),
+    sa.Column('face_checked_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reported_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reported_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("method IS NULL OR method IN ('face', 'qr')", name=op.f('ck_learning_attendance_method_known')),
+    sa.ForeignKeyConstraint(['order_id'], ['market_order.id'], name=op.f('fk_learning_attendance_order_id_market_order')),
+    sa.ForeignKeyConstraint(['reported_by'], ['partner.id'], name=op.f('fk_learning_attendance_reported_by_partner')),
+    sa.ForeignKeyConstraint(['session_id'], ['course_session.id'], name=op.f('fk_learning_attendance_session_id_course_session')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learning_attendance')),
+    sa.UniqueConstraint('order_id', 'session_id', name=op.f('uq_learning_attendance_order_id_session_id'))
+    )
+    with op.batch_alter_table('learning_attendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_learning_attendance_session_id'), ['session_id'], unique=False)
+
+    op.create_table('learning_certificate',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('public_id', sa.String(length=32), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('course_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('issued_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('facts_json', sa.Text(), nullable=False),
+    sa.Column('key_id', sa.String(length=40), nullable=False),
+    sa.Column('signature', sa.String(length=100), nullable=False),
+    sa.Column('badge_json', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_learning_certificate_course_id_course')),
+    sa.ForeignKeyConstraint(['order_id'], ['market_order.id'], name=op.f('fk_learning_certificate_order_id_market_order')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_learning_certificate_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learning_certificate')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_learning_certificate_order_id')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_learning_certificate_public_id'))
+    )
+    with op.batch_alter_table('learning_certificate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_learning_certificate_course_id'), ['course_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_learning_certificate_person_id'), ['person_id'], unique=False)
+
+    op.create_table('learning_completion',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('course_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('pre_score', sa.Integer(), nullable=False),
+    sa.Column('post_score', sa.Integer(), nullable=False),
+    sa.Column('completed_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reported_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('partner_certificate_no', sa.String(length=80), nullable=True),
+    sa.Column('partner_certificate_url', sa.String(length=300), nullable=True),
+    sa.Column('certificate_reported_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('post_score BETWEEN 0 AND 100', name=op.f('ck_learning_completion_post_in_range')),
+    sa.CheckConstraint('pre_score BETWEEN 0 AND 100', name=op.f('ck_learning_completion_pre_in_range')),
+    sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_learning_completion_course_id_course')),
+    sa.ForeignKeyConstraint(['order_id'], ['market_order.id'], name=op.f('fk_learning_completion_order_id_market_order')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_learning_completion_person_id_person')),
+    sa.ForeignKeyConstraint(['reported_by'], ['partner.id'], name=op.f('fk_learning_completion_reported_by_partner')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learning_completion')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_learning_completion_order_id'))
+    )
+    with op.batch_alter_table('learning_completion', schema=None) as batch_op:
+        batch_op.create_index('ix_learning_completion_course', ['course_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_learning_completion_person_id'), ['person_id'], unique=False)
+
+    op.create_table('learning_redeem_code',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('code', sa.String(length=12), nullable=False),
+    sa.Column('valid_from', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('valid_until', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('committed_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('committed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['committed_by'], ['partner.id'], name=op.f('fk_learning_redeem_code_committed_by_partner')),
+    sa.ForeignKeyConstraint(['order_id'], ['market_order.id'], name=op.f('fk_learning_redeem_code_order_id_market_order')),
+    sa.ForeignKeyConstraint(['session_id'], ['course_session.id'], name=op.f('fk_learning_redeem_code_session_id_course_session')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learning_redeem_code')),
+    sa.UniqueConstraint('code', name=op.f('uq_learning_redeem_code_code')),
+    sa.UniqueConstraint('order_id', 'session_id', name=op.f('uq_learning_redeem_code_order_id_session_id'))
+    )
+    with op.batch_alter_table('learning_redeem_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_learning_redeem_code_session_id'), ['session_id'], unique=False)
+
+    op.create_table('learning_review',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('course_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('stars', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('stars BETWEEN 1 AND 5', name=op.f('ck_learning_review_stars_1_to_5')),
+    sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_learning_review_course_id_course')),
+    sa.ForeignKeyConstraint(['order_id'], ['market_order.id'], name=op.f('fk_learning_review_order_id_market_order')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_learning_review_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learning_review')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_learning_review_order_id'))
+    )
+    with op.batch_alter_table('learning_review', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_learning_review_course_id'), ['course_id'], unique=False)
+
     op.create_table('purchase_code',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -810,6 +940,28 @@ def downgrade() -> None:
         batch_op.drop_index('ix_purchase_code_card')
 
     op.drop_table('purchase_code')
+    with op.batch_alter_table('learning_review', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_learning_review_course_id'))
+
+    op.drop_table('learning_review')
+    with op.batch_alter_table('learning_redeem_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_learning_redeem_code_session_id'))
+
+    op.drop_table('learning_redeem_code')
+    with op.batch_alter_table('learning_completion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_learning_completion_person_id'))
+        batch_op.drop_index('ix_learning_completion_course')
+
+    op.drop_table('learning_completion')
+    with op.batch_alter_table('learning_certificate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_learning_certificate_person_id'))
+        batch_op.drop_index(batch_op.f('ix_learning_certificate_course_id'))
+
+    op.drop_table('learning_certificate')
+    with op.batch_alter_table('learning_attendance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_learning_attendance_session_id'))
+
+    op.drop_table('learning_attendance')
     with op.batch_alter_table('market_order', schema=None) as batch_op:
         batch_op.drop_index('uq_market_order_open_per_card', sqlite_where=sa.text("status IN ('pending', 'confirmed')"), postgresql_where=sa.text("status IN ('pending', 'confirmed')"))
         batch_op.drop_index('ix_market_order_platform')
@@ -828,6 +980,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ledger_entry_account')
 
     op.drop_table('ledger_entry')
+    with op.batch_alter_table('learning_course_quality', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_learning_course_quality_provider_id'))
+
+    op.drop_table('learning_course_quality')
     with op.batch_alter_table('feedback_triage_correction', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_triage_correction_message_id'))
 

@@ -1,0 +1,229 @@
+"""Exclusion and priority list imports: a `nik,reason[,kk]` CSV loaded onto a list.
+
+Valid rows load set-based (INSERT ... ON CONFLICT DO NOTHING in chunks); bad rows are reported
+with their line numbers; a re-import adds nothing. Each import is written to the audit chain.
+NIK and KK are stored only as blind indexes, never raw in rows, logs or audit.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from prakerja.identity import vault
+from prakerja.kit import audit
+from prakerja.kit.clock import jakarta_date
+from prakerja.kit.db import is_postgres
+from prakerja.kit.errors import Invalid, NotFound
+from prakerja.registration import eligibility
+from prakerja.registration.model_policy import ListedPerson, ListImport
+from prakerja.registration.nik import parse_nik
+
+_CHUNK = 5_000
+
+ROW_MESSAGES = {
+    "duplicate_in_file": "This NIK already appears on row %(first)s of the file",
+    "kk_format": "The family card (KK) number must be exactly 16 digits",
+    "reason_too_long": "The reason is longer than 200 characters",
+}
+MAX_STORED_ERRORS = 1_000
+
+
+class ListFileInvalid(Invalid):
+    code = "list_file_invalid"
+    title = "The list file cannot be read"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row: its line number in the file (header = 1), a code and an English msgid."""
+
+    row: int
+    code: str
+    message: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ListImportReport:
+    """Counts are exact; `errors` holds the first MAX_STORED_ERRORS rejected rows."""
+
+    import_id: int
+    file_name: str
+    kind: str
+    source: str
+    rows_total: int
+    rows_loaded: int
+    rows_existing: int
+    rows_rejected: int
+    errors: tuple[RowError, ...]
+
+
+def _check_list_row(
+    line: int, row: dict[str, str | None], seen: dict[str, int], today: dt.date
+) -> tuple[dict[str, str] | None, RowError | None]:
+    nik = (row.get("nik") or "").strip()
+    parsed = parse_nik(nik, today=today)
+    if not parsed.valid:
+        first = parsed.errors[0]
+        return None, RowError(line, first.code, first.message, first.params)
+    if parsed.nik in seen:
+        return None, RowError(
+            line,
+            "duplicate_in_file",
+            ROW_MESSAGES["duplicate_in_file"],
+            (("first", str(seen[parsed.nik])),),
+        )
+    seen[parsed.nik] = line
+    kk = "".join((row.get("kk") or "").split())
+    if kk and (len(kk) != 16 or not kk.isascii() or not kk.isdigit()):
+        return None, RowError(line, "kk_format", ROW_MESSAGES["kk_format"])
+    reason = (row.get("reason") or "").strip()
+    if len(reason) > 200:
+        return None, RowError(line, "reason_too_long", ROW_MESSAGES["reason_too_long"])
+    return {"nik": parsed.nik, "kk": kk, "reason": reason}, None
+
+
+def read_list_file(path: Path, today: dt.date) -> tuple[list[dict[str, str]], list[RowError], int]:
+    """Valid rows, every rejected row, and the number of data rows; ListFileInvalid when the
+    file is not UTF-8 CSV with `nik` and `reason` columns."""
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = {h.strip().lower() for h in reader.fieldnames or ()}
+            missing = [c for c in ("nik", "reason") if c not in header]
+            if missing:
+                raise ListFileInvalid(
+                    f"Missing column: {', '.join(missing)}", missing_columns=missing
+                )
+            reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or ()]
+            numbered = [(reader.line_num, row) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ListFileInvalid("The file is not a UTF-8 CSV file") from exc
+    good: list[dict[str, str]] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, row in numbered:
+        ok, error = _check_list_row(line, row, seen, today)
+        if ok is not None:
+            good.append(ok)
+        elif error is not None:
+            errors.append(error)
+    return good, errors, len(numbered)
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING in chunks: entries already listed stay as they are."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if is_postgres(session) else sqlite
+    stmt = dialect.insert(ListedPerson).on_conflict_do_nothing(
+        index_elements=["list_kind", "nik_bidx", "source"]
+    )
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(stmt, rows[start : start + _CHUNK])
+
+
+def _check_import_args(kind: str, source: str) -> str:
+    if kind not in eligibility.LIST_KINDS:
+        raise Invalid("Unknown list kind", field_errors=[{"field": "kind", "code": "kind"}])
+    source = source.strip()
+    if not 1 <= len(source) <= 120:
+        raise Invalid(
+            "The source must be 1 to 120 characters",
+            field_errors=[{"field": "source", "code": "source"}],
+        )
+    return source
+
+
+def _load(session: Session, batch: ListImport, good: list[dict[str, str]], now: dt.datetime) -> int:
+    """Insert the valid rows under `batch` (blind indexes only); returns how many were new."""
+    _insert_new(
+        session,
+        [
+            {
+                "list_kind": batch.kind,
+                "nik_bidx": vault.blind_index(r["nik"], "nik"),
+                "kk_bidx": vault.blind_index(r["kk"], "kk") if r["kk"] else None,
+                "source": batch.source,
+                "reason": r["reason"],
+                "batch_id": batch.id,
+                "imported_at": now,
+            }
+            for r in good
+        ],
+    )
+    count = select(func.count()).select_from(ListedPerson).where(ListedPerson.batch_id == batch.id)
+    return int(session.scalar(count) or 0)
+
+
+def _record(
+    session: Session, batch: ListImport, *, good: int, errors: list[RowError], now: dt.datetime
+) -> ListImportReport:
+    """Store the outcome on the batch, audit it and build the report."""
+    loaded = batch.rows_loaded
+    batch.rows_existing, batch.rows_rejected = good - loaded, len(errors)
+    kept = errors[:MAX_STORED_ERRORS]
+    batch.errors = [
+        {"row": e.row, "code": e.code, "message": e.message, "params": dict(e.params)} for e in kept
+    ]
+    session.flush()
+    data = {"kind": batch.kind, "source": batch.source, "file": batch.file_name,
+            "total": batch.rows_total, "loaded": loaded, "rejected": len(errors)}  # fmt: skip
+    audit.record(session, actor=batch.created_by, action="lists.import",
+                 target=f"list_import:{batch.id}", now=now, data=data)  # fmt: skip
+    return ListImportReport(batch.id, batch.file_name, batch.kind, batch.source,
+                            batch.rows_total, loaded, good - loaded, len(errors),
+                            tuple(kept))  # fmt: skip
+
+
+def import_list(
+    session: Session,
+    *,
+    path: Path,
+    kind: str,
+    source: str,
+    actor: str,
+    now: dt.datetime,
+    file_name: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ListImportReport:
+    """Load a `nik,reason[,kk]` CSV onto a list: valid rows load, bad rows are reported with
+    their line numbers; NIKs already on the list from this source add nothing (idempotent)."""
+    step = progress or (lambda _msg: None)
+    source = _check_import_args(kind, source)
+    step("validate")
+    good, errors, total = read_list_file(Path(path), jakarta_date(now))
+    batch = ListImport(
+        file_name=(file_name or Path(path).name)[:200],
+        kind=kind,
+        source=source,
+        rows_total=total,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(batch)
+    session.flush()
+    step("load")
+    batch.rows_loaded = _load(session, batch, good, now)
+    return _record(session, batch, good=len(good), errors=errors, now=now)
+
+
+def list_imports(session: Session, limit: int = 100) -> list[ListImport]:
+    """The newest list imports."""
+    return list(session.scalars(select(ListImport).order_by(ListImport.id.desc()).limit(limit)))
+
+
+def get_import(session: Session, import_id: int) -> ListImport:
+    """One list import, or NotFound."""
+    batch = session.get(ListImport, import_id)
+    if batch is None:
+        raise NotFound()
+    return batch
