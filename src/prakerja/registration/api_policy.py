@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends
 
 from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
+from prakerja.identity.schemas import problems
 from prakerja.kit.web import DbSession
 from prakerja.registration import policy
 from prakerja.registration import service_eligibility as service
-from prakerja.identity.schemas import problems
 from prakerja.registration.model_policy import PolicyVersion
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
