@@ -28,14 +28,15 @@ INSERT INTO account (id, public_id, email, password_hash, kind, roles, status, l
 SELECT g, md5(g::text), 'b' || g || '@bench.id', 'x', 'citizen', '', 'active', 'id', 0,
        :now, :now FROM generate_series(1, :n) g;
 INSERT INTO person (id, account_id, nik_bidx, kk_bidx, nik_masked, birth_date, sex, province_code,
-    regency_code, registry_status, registry_detail, registry_attempts, occupation, other_aid,
+    regency_code, registry_status, registry_detail, registry_attempts, registry_attempts_today,
+    occupation, other_aid,
     employment_status, disability, migrant_status, village_type, face_status, face_attempts,
     statement, identity_done_at, profile_done_at, ktp_done_at, face_done_at, phone_done_at,
     statement_done_at, test_done_at, created_at, updated_at)
 SELECT g, g, md5('n' || g), md5('k' || (g / 2)), '3201********0000',
        DATE '1975-01-01' + ((g::bigint * 7919) % 12000)::int,
        CASE WHEN g % 2 = 0 THEN 'P' ELSE 'L' END,
-       substr(r.code, 1, 2), r.code, 'matched', '{}', 1,
+       substr(r.code, 1, 2), r.code, 'matched', '{}', 1, 0,
        CASE WHEN g % 97 = 0 THEN 'civil_servant' ELSE 'none' END, '', 'unemployed',
        g % 33 = 0, CASE WHEN g % 45 = 0 THEN 'former' ELSE 'none' END,
        CASE WHEN g % 10 < 7 THEN 'rural' ELSE 'urban' END, 'pass', 1, '{}',
@@ -149,7 +150,8 @@ def run(n: int | None = None) -> dict[str, Any]:
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
         }
     finally:
-        _admin("DROP DATABASE IF EXISTS prakerja_bench_wave WITH (FORCE)")
+        if not os.environ.get("BENCH_KEEP"):  # keep the database to inspect plans
+            _admin("DROP DATABASE IF EXISTS prakerja_bench_wave WITH (FORCE)")
 
 
 if __name__ == "__main__":

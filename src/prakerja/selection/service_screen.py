@@ -28,7 +28,7 @@ from prakerja.registration.service_eligibility import (
     iter_facts,
     rules_of,
 )
-from prakerja.selection import bulk, poolfile
+from prakerja.selection import bulk, poolfile, screen_sql
 from prakerja.selection.model import Application, Wave
 from prakerja.selection.service import get_wave, transition
 
@@ -127,27 +127,18 @@ def evaluate_all(
     return reasons, tier, kk_prior
 
 
-def screen(
-    session: Session,
-    *,
-    wave_id: int,
-    actor: str,
-    now: dt.datetime,
-    timer: dict[str, float] | None = None,
+def _screen_python(
+    session: Session, wave: Wave, now: dt.datetime, key: bytes, seconds: dict[str, float]
 ) -> ScreenReport:
-    """closed -> screening: every application becomes eligible or screened_out with reasons."""
+    """The portable path: facts and rules in Python, then one bulk UPDATE."""
     import time
 
-    seconds, mark = timer if timer is not None else {}, time.perf_counter()
-    wave = get_wave(session, wave_id)
-    transition(
-        session, wave, allowed=("closed",), to="screening", actor=actor, now=now, step="start"
-    )
+    mark = time.perf_counter()
     ids, kks, flags = _applicants(session, wave.id)
     seconds["applicants"], mark = time.perf_counter() - mark, time.perf_counter()
     reasons, tier, kk_prior = evaluate_all(session, wave, ids, kks, now)
     seconds["evaluate"], mark = time.perf_counter() - mark, time.perf_counter()
-    pids, kk_pids = _pseudonyms(vault.decrypt(wave.pseudonym_key_enc), ids, kks)
+    pids, kk_pids = _pseudonyms(key, ids, kks)
     seconds["pseudonyms"], mark = time.perf_counter() - mark, time.perf_counter()
     ok = np.array([not r for r in reasons], bool)
     bulk.update_applications(
@@ -178,10 +169,42 @@ def screen(
     for codes in reasons:
         for code in codes:
             counts[code] = counts.get(code, 0) + 1
-    wave.screened_at = now
-    report = ScreenReport(
+    return ScreenReport(
         len(ids), int(ok.sum()), int((~ok).sum()), int(((tier > 0) & ok).sum()), counts
     )
+
+
+def screen(
+    session: Session,
+    *,
+    wave_id: int,
+    actor: str,
+    now: dt.datetime,
+    timer: dict[str, float] | None = None,
+    use_sql: bool | None = None,
+) -> ScreenReport:
+    """closed -> screening: every application becomes eligible or screened_out with reasons.
+
+    On PostgreSQL with pgcrypto the rules run as one SQL statement (screen_sql); elsewhere, or
+    with use_sql=False, in Python. Both write identical results.
+    """
+    import time
+
+    seconds, mark = timer if timer is not None else {}, time.perf_counter()
+    wave = get_wave(session, wave_id)
+    transition(
+        session, wave, allowed=("closed",), to="screening", actor=actor, now=now, step="start"
+    )
+    key = vault.decrypt(wave.pseudonym_key_enc)
+    if use_sql is not False and screen_sql.available(session):
+        total, eligible, priority, counts = screen_sql.screen_in_sql(
+            session, wave.id, wave_rules(session, wave), jakarta_date(now), key
+        )
+        seconds["screen_sql"] = time.perf_counter() - mark
+        report = ScreenReport(total, eligible, total - eligible, priority, counts)
+    else:
+        report = _screen_python(session, wave, now, key, seconds)
+    wave.screened_at = now
     from prakerja.selection.service import record_action
 
     record_action(
@@ -192,6 +215,6 @@ def screen(
         now,
         eligible=report.eligible,
         screened_out=report.screened_out,
-        reasons=counts,
+        reasons=report.reasons,
     )
     return report
