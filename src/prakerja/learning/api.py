@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from prakerja.identity.deps import CurrentCitizen
+from prakerja.identity.schemas import problems
 from prakerja.kit.clock import utc_now
 from prakerja.kit.web import DbSession
 from prakerja.learning import certificates, rules, service_completion, service_review, signing
@@ -48,13 +49,14 @@ def enrolment_read(e: Enrolment) -> EnrolmentRead:
                           created_at=review.created_at) if review else None)
 
 
-@router.get("/api/v1/learning/enrolments")
+@router.get("/api/v1/learning/enrolments", responses=problems(401, 403))
 def my_enrolments(session: DbSession, account: CurrentCitizen) -> list[EnrolmentRead]:
     """Your courses: sessions with redeem codes and windows, progress, completion, certificate."""
     return [enrolment_read(e) for e in enrolments(session, account_id=account.id, now=utc_now())]
 
 
-@router.post("/api/v1/learning/reviews", status_code=201)
+@router.post("/api/v1/learning/reviews", status_code=201,
+             responses=problems(401, 403, 404, 409, 422))
 def give_review(body: ReviewIn, session: DbSession, account: CurrentCitizen) -> ReviewRead:
     """Rate a completed course (required; it unlocks the next course and the incentive)."""
     review = service_review.submit_review(session, account_id=account.id,
