@@ -38,9 +38,35 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(portal.router)
     for module in import_all("api") + import_all("views"):
         app.include_router(module.router)
+    _problem_json_errors(app)
     if settings.run_worker_in_web:
         _start_inline_worker(app)
     return app
+
+
+def _problem_json_errors(app: FastAPI) -> None:
+    """Document every error response as application/problem+json, which is what kit.web sends
+    (FastAPI documents its built-in 422 as application/json)."""
+    from typing import Any
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for operation in (op for item in schema.get("paths", {}).values()
+                          for op in item.values() if isinstance(op, dict)):
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if str(status)[0] in "45" and "application/json" in content:
+                    content.setdefault("application/problem+json",
+                                       {"schema": {"type": "object"}})
+                    del content["application/json"]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override hook
 
 
 def _start_inline_worker(app: FastAPI) -> None:

@@ -274,7 +274,7 @@ def holds_nik(db: Database, account_id: int) -> bool:
 def field_errors(page: Any, name: str) -> list[str]:
     """The errors shown next to a field (which is marked invalid)."""
     assert page.locator(f"#{name}").get_attribute("aria-invalid") == "true"
-    return list(page.locator(f"#{name}-error").all_inner_texts())
+    return list(page.locator(f"#{name}-error p.error").all_inner_texts())
 
 
 def test_bad_and_duplicate_nik_show_errors_next_to_the_field_without_javascript(

@@ -75,9 +75,14 @@ def _deliver_sms(note: Notification) -> None:
     resp = httpx.post(
         f"{s.sms_gateway_url}/sms",
         timeout=s.adapter_timeout_s,
-        json={"to": note.recipient, "text": note.body, "client_ref": f"n{note.id}"},
+        json={"to": note.recipient, "text": note.body, "client_ref": _client_ref(note)},
     )
     resp.raise_for_status()
+
+
+def _client_ref(note: Notification) -> str:
+    """Stable across retries of one notification, distinct across databases (ids restart)."""
+    return f"n{note.id}.{int(note.created_at.timestamp() * 1_000_000)}"
 
 
 @jobs.handler("notify.deliver")
