@@ -228,6 +228,9 @@ def sms_sim(sms_sim_session: SmsSim) -> SmsSim:
     """The session's SMS gateway simulator with an empty outbox: each test database restarts
     notification ids, so client_refs from an earlier test must not count as duplicates."""
     sms_sim_session.clear()
+    # Point at it again: another test in this worker may have left the setting elsewhere.
+    os.environ["PRAKERJA_SMS_GATEWAY_URL"] = sms_sim_session.url
+    get_settings.cache_clear()
     return sms_sim_session
 
 
