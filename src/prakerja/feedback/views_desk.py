@@ -20,7 +20,7 @@ from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.kit import audit
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, csrf_protect, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 Agent = Annotated[Account, Depends(require_staff("agent", "operator"))]
@@ -98,7 +98,7 @@ def _canned(session: Session, ticket: Ticket, name: str) -> list[tuple[str, str]
 
 
 @router.get("/desk/tickets/{ticket_id}", response_class=HTMLResponse)
-def desk_ticket(request: Request, session: DbSession, agent: Agent, ticket_id: int) -> HTMLResponse:
+def desk_ticket(request: Request, session: DbSession, agent: Agent, ticket_id: RowId) -> HTMLResponse:
     ticket = service_ticket.get_ticket(session, ticket_id)
     mine = ticket.assigned_agent_id == agent.id
     messages = service_ticket.messages_of(session, ticket.id)
@@ -132,20 +132,20 @@ def desk_ticket(request: Request, session: DbSession, agent: Agent, ticket_id: i
 
 
 @router.post("/desk/tickets/{ticket_id}/take")
-def desk_take(session: DbSession, agent: Agent, ticket_id: int) -> RedirectResponse:
+def desk_take(session: DbSession, agent: Agent, ticket_id: RowId) -> RedirectResponse:
     service_ticket.take(session, ticket_id=ticket_id, agent_id=agent.id, now=utc_now())
     return _back(ticket_id)
 
 
 @router.post("/desk/tickets/{ticket_id}/reply")
-def desk_reply(session: DbSession, agent: Agent, ticket_id: int, body: Text) -> RedirectResponse:
+def desk_reply(session: DbSession, agent: Agent, ticket_id: RowId, body: Text) -> RedirectResponse:
     service_ticket.reply(session, ticket_id=ticket_id, agent_id=agent.id, body=body, now=utc_now())
     return _back(ticket_id)
 
 
 @router.post("/desk/tickets/{ticket_id}/escalate")
 def desk_escalate(
-    session: DbSession, agent: Agent, ticket_id: int, note: Text = ""
+    session: DbSession, agent: Agent, ticket_id: RowId, note: Text = ""
 ) -> RedirectResponse:
     service_ticket.escalate(
         session, ticket_id=ticket_id, agent_id=agent.id, note=note, now=utc_now()
@@ -155,7 +155,7 @@ def desk_escalate(
 
 @router.post("/desk/tickets/{ticket_id}/merge")
 def desk_merge(
-    session: DbSession, agent: Agent, ticket_id: int, into: Annotated[int, Form()]
+    session: DbSession, agent: Agent, ticket_id: RowId, into: Annotated[int, Form(ge=1, le=2**63 - 1)]
 ) -> RedirectResponse:
     keep = service_ticket.merge(
         session, ticket_id=ticket_id, into_id=into, agent_id=agent.id, now=utc_now()
@@ -165,7 +165,7 @@ def desk_merge(
 
 @router.post("/desk/tickets/{ticket_id}/resolve")
 def desk_resolve(
-    session: DbSession, agent: Agent, ticket_id: int, code: Text, message: Text = ""
+    session: DbSession, agent: Agent, ticket_id: RowId, code: Text, message: Text = ""
 ) -> RedirectResponse:
     service_ticket.resolve(
         session, ticket_id=ticket_id, agent_id=agent.id, code=code, message=message, now=utc_now()
@@ -177,10 +177,10 @@ def desk_resolve(
 def desk_correct(
     session: DbSession,
     agent: Agent,
-    message_id: int,
+    message_id: RowId,
     field: Text,
     value: Text,
-    ticket_id: Annotated[int, Form()],
+    ticket_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
 ) -> RedirectResponse:
     service_ticket.correct_triage(
         session, message_id=message_id, agent_id=agent.id, field=field, value=value, now=utc_now()
@@ -202,7 +202,7 @@ def desk_stats(request: Request, session: DbSession, operator: Operator) -> HTML
 
 @router.post("/desk/incidents/{incident_id}/note")
 def desk_incident_note(
-    session: DbSession, operator: Operator, incident_id: int, note: Text, fixed: Text = ""
+    session: DbSession, operator: Operator, incident_id: RowId, note: Text, fixed: Text = ""
 ) -> RedirectResponse:
     grouping.post_note(
         session,

@@ -15,7 +15,7 @@ from prakerja.identity.views import client_ip, message, set_session_cookie
 from prakerja.kit import audit, jobs
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
-from prakerja.kit.web import DbSession, csrf_protect, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -86,7 +86,7 @@ def jobs_page(request: Request, session: DbSession, staff: JobsStaff) -> HTMLRes
 
 
 @router.post("/admin/jobs/{job_id}/retry")
-def retry_job(job_id: int, session: DbSession, staff: JobsStaff) -> Response:
+def retry_job(job_id: RowId, session: DbSession, staff: JobsStaff) -> Response:
     now = utc_now()
     job = session.get(jobs.Job, job_id)
     if job is not None and job.status == jobs.DEAD:

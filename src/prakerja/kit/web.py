@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -47,6 +47,9 @@ def _db_session(request: Request) -> Iterator[Session]:
 # The transaction ends before the response is sent, so a failed commit is never reported as a
 # success. Views that catch a DomainError to re-render a form must call session.rollback().
 DbSession = Annotated[Session, Depends(_db_session, scope="function")]
+
+#: A row id in a URL path: bounded so a huge number is a 422, never a database overflow.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def current_language() -> str:

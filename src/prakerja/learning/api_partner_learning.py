@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, RowId
 from prakerja.learning import certificates, service_attendance, service_completion
 from prakerja.learning.model import Certificate, Completion, RedeemCode
 from prakerja.learning.schemas import (
@@ -54,7 +54,7 @@ def cert_ref(cert: Certificate) -> CertificateRef:
 
 
 @router.post("/sessions/{session_id}/redeem-codes/check", responses=_ERRORS)
-def check_code(session_id: int, body: RedeemCodeIn, session: DbSession,
+def check_code(session_id: RowId, body: RedeemCodeIn, session: DbSession,
                partner: PartnerAuth) -> RedeemCodeRead:
     """Is this code valid for this session now? Changes nothing."""
     redeem = service_attendance.check_redeem_code(session, partner_id=partner.id,
@@ -64,7 +64,7 @@ def check_code(session_id: int, body: RedeemCodeIn, session: DbSession,
 
 
 @router.post("/sessions/{session_id}/redeem-codes/commit", responses=_ERRORS)
-def commit_code(session_id: int, body: RedeemCodeIn, session: DbSession,
+def commit_code(session_id: RowId, body: RedeemCodeIn, session: DbSession,
                 partner: PartnerAuth) -> RedeemCodeRead:
     """Use the code (once, within one hour either side of the session's start)."""
     redeem = service_attendance.commit_redeem_code(session, partner_id=partner.id,

@@ -28,7 +28,7 @@ class AttendanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: str = Field(min_length=1, max_length=32)
-    session_id: int
+    session_id: int = Field(ge=1, le=2**63 - 1)
     method: Literal["face", "qr"] = Field(description="face (online) or qr (offline)")
     attended_at: dt.datetime | None = None
 

@@ -16,7 +16,7 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, render
 from prakerja.learning import (
     api,
     certificates,
@@ -82,13 +82,13 @@ def _face_page(request: Request, session: DbSession, account: Account, order_id:
 
 @router.get("/learning/{order_id}/sessions/{session_id}/face", response_class=HTMLResponse)
 def face_page(request: Request, session: DbSession, account: CurrentCitizen, order_id: str,
-              session_id: int) -> HTMLResponse:
+              session_id: RowId) -> HTMLResponse:
     return _face_page(request, session, account, order_id, session_id)
 
 
 @router.post("/learning/{order_id}/sessions/{session_id}/face", response_class=HTMLResponse)
 async def face_submit(request: Request, session: DbSession, account: CurrentCitizen,
-                      form: Form, order_id: str, session_id: int) -> Response:
+                      form: Form, order_id: str, session_id: RowId) -> Response:
     """Run the face check for one session (within its redeem window)."""
     photo = form.get("photo")
     image = await photo.read(get_settings().upload_max_bytes + 1) if isinstance(

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import counting_refusals
 from prakerja.kit.clock import utc_now
+from prakerja.kit.money import MAX_RUPIAH
 from prakerja.kit.web import DbSession
 from prakerja.marketplace import service_catalogue, service_purchase
 from prakerja.marketplace.model import Course, Order
@@ -30,9 +31,9 @@ def _read(session: DbSession, order: Order) -> OrderRead:
 @router.get("/courses")
 def search_courses(session: DbSession, q: str = Query("", max_length=100),
                    category: str = Query("", max_length=60), mode: str = Query("", max_length=12),
-                   max_price: int | None = Query(None, ge=0),
+                   max_price: int | None = Query(None, ge=0, le=MAX_RUPIAH),
                    limit: int = Query(20, ge=1, le=100),
-                   offset: int = Query(0, ge=0)) -> list[CourseRead]:
+                   offset: int = Query(0, ge=0, le=100_000)) -> list[CourseRead]:
     """Courses on sale, cheapest first (public)."""
     found = service_catalogue.search(session, q=q, category=category, mode=mode,
                                      max_price=max_price, limit=limit, offset=offset)

@@ -17,7 +17,7 @@ from prakerja.identity.service import settle
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, render
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
 from prakerja.marketplace.model import Course
 from prakerja.wallet import service as ledger
@@ -175,7 +175,7 @@ def partner_apply(request: Request, session: DbSession, staff: Curator, form: Fo
 
 @router.post("/admin/partners/{partner_id}/advance", response_class=HTMLResponse)
 def partner_advance(request: Request, session: DbSession, staff: Curator, form: Form,
-                    partner_id: int) -> Response:
+                    partner_id: RowId) -> Response:
     """One curation step, audited under the operator's name."""
     return _staff_action(request, session, lambda: service_partner.advance(
         session, partner_id=partner_id, to=str(form.get("to", "")),
@@ -193,7 +193,7 @@ def courses_board(request: Request, session: DbSession, staff: Curator,
 
 @router.post("/admin/courses/{course_id}/assess", response_class=HTMLResponse)
 def course_assess(request: Request, session: DbSession, staff: Curator, form: Form,
-                  course_id: int) -> Response:
+                  course_id: RowId) -> Response:
     """An assessor approves or rejects a submitted course (audited)."""
     service_catalogue.assess_course(session, course_id=course_id,
                                     approve=form.get("verdict") == "approve",

@@ -15,7 +15,7 @@ from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, Invalid, http_status
-from prakerja.kit.web import DbSession, csrf_protect, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, render
 from prakerja.registration import eligibility, policy, service_lists
 from prakerja.registration import service_eligibility as service
 
@@ -129,7 +129,7 @@ def _version_page(
 
 @router.get("/admin/policy/{version_id}", response_class=HTMLResponse)
 def policy_view(
-    request: Request, session: DbSession, staff: Reader, version_id: int
+    request: Request, session: DbSession, staff: Reader, version_id: RowId
 ) -> HTMLResponse:
     return _version_page(request, session, version_id)
 
@@ -143,7 +143,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
 
 @router.post("/admin/policy/{version_id}/edit", response_class=HTMLResponse)
 def policy_edit(
-    request: Request, session: DbSession, staff: Writer, form: Form, version_id: int
+    request: Request, session: DbSession, staff: Writer, form: Form, version_id: RowId
 ) -> Response:
     values = _form_values(form)
     rules, errors = policy.rules_from_form(values)
@@ -165,7 +165,7 @@ def policy_edit(
 
 @router.post("/admin/policy/{version_id}/publish", response_class=HTMLResponse)
 def policy_publish(
-    request: Request, session: DbSession, staff: Writer, version_id: int
+    request: Request, session: DbSession, staff: Writer, version_id: RowId
 ) -> Response:
     try:
         service.publish(session, version_id=version_id, actor=_actor(staff), now=utc_now())
@@ -177,7 +177,7 @@ def policy_publish(
 
 @router.get("/admin/policy/{version_id}/diff", response_class=HTMLResponse)
 def policy_diff(
-    request: Request, session: DbSession, staff: Reader, version_id: int
+    request: Request, session: DbSession, staff: Reader, version_id: RowId
 ) -> HTMLResponse:
     report = service.diff_preview(session, draft_id=version_id, now=utc_now())
     reasons = sorted(
@@ -218,7 +218,7 @@ def lists_import_form(request: Request, session: DbSession, staff: Writer) -> HT
 
 @router.get("/admin/lists/{import_id}", response_class=HTMLResponse)
 def list_import_view(
-    request: Request, session: DbSession, staff: Reader, import_id: int
+    request: Request, session: DbSession, staff: Reader, import_id: RowId
 ) -> HTMLResponse:
     return render(
         request,

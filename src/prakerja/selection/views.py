@@ -14,7 +14,7 @@ from prakerja.identity.model import Account
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, render
 from prakerja.registration import service as registration
 from prakerja.registration import steps
 from prakerja.registration.eligibility import MESSAGES
@@ -255,7 +255,7 @@ def admin_action(
 
 
 @router.post("/admin/reviews/{review_id}", response_model=None)
-def decide(review_id: int, session: DbSession, staff: Operator, form: Form) -> Response:
+def decide(review_id: RowId, session: DbSession, staff: Operator, form: Form) -> Response:
     service_review.decide_review(
         session,
         review_id=review_id,
