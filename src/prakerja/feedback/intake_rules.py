@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ _EN = frozenset({"the", "is", "are", "my", "i", "you", "not", "have", "has", "wa
 _ID = frozenset({"saya", "tidak", "sudah", "belum", "yang", "dan", "ini", "itu", "kak", "min",
                  "tolong", "kenapa", "ga", "gak"})
 TICKET_TOKEN = re.compile(r"\[#([0-9a-f]{32})\]")
+HASHED_MAIL_ID = re.compile(r"<sha256\.[0-9a-f]{64}@inbound>")
 NO_TICKET_TOPICS = frozenset({"praise_suggestion", "other"})
 
 
@@ -112,3 +114,9 @@ def ticket_token(subject: str) -> str | None:
     """The ticket public id quoted in a reply's subject ("[#...]"), if any."""
     match = TICKET_TOKEN.search(subject)
     return match.group(1) if match else None
+
+
+def hashed_mail_id(raw: bytes) -> str:
+    """The stand-in source id of a mail without a Message-ID (matches HASHED_MAIL_ID); it names
+    no mail the sender knows, so it is never sent back as In-Reply-To or References."""
+    return f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"

@@ -1,4 +1,5 @@
-"""Jobs of the desk: a healed record updates its tickets and tells the citizen."""
+"""Jobs of the desk: a healed record updates its tickets and tells the citizen; the periodic
+spike detection, SLA scan, regrouping and re-check of linked records run on a schedule."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from prakerja.feedback import linking, service_ticket
+from prakerja.feedback import grouping, linking, routing, service_ticket
 from prakerja.feedback.model import OPEN_STATUSES, Ticket
 from prakerja.kit import jobs
+
+DETECT_SPIKES = "feedback.detect_spikes"
+SCAN_SLA = "feedback.scan_sla"
+REGROUP = "feedback.regroup"
+RECHECK_LINKS = "feedback.recheck_links"
 
 HEALED_TEXT = (
     "Kabar baik: masalah pada data Anda ({kind}) sudah diperbaiki. Silakan coba lagi. "
@@ -59,3 +65,36 @@ def recheck_links(session: Session, *, now: dt.datetime) -> int:
             continue
         linking.notify_record_healed(session, kind=kind, record_id=record_id, now=now)
     return len(rows)
+
+
+@jobs.handler(DETECT_SPIKES)
+def detect_spikes(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Open incidents for spikes of the last hour (an open incident is only updated)."""
+    grouping.detect(session, now=now)
+
+
+@jobs.handler(SCAN_SLA)
+def scan_sla(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Alert operators about SLA deadlines that passed (once per ticket and deadline)."""
+    routing.scan_breaches(session, now=now)
+
+
+@jobs.handler(REGROUP)
+def regroup(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Recompute the near-duplicate groups of the last day (writes only changed keys)."""
+    grouping.regroup(session, now=now)
+
+
+@jobs.handler(RECHECK_LINKS)
+def recheck_links_job(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Catch heal notices a context missed: one heal check per linked record of an open ticket."""
+    recheck_links(session, now=now)
+
+
+# A spike or a missed first response must reach on-call within minutes. Regrouping a day of
+# messages costs seconds of CPU, and a re-check queues one job per linked record, so those run
+# less often.
+jobs.every(DETECT_SPIKES, minutes=5)
+jobs.every(SCAN_SLA, minutes=5)
+jobs.every(REGROUP, minutes=15)
+jobs.every(RECHECK_LINKS, minutes=60)

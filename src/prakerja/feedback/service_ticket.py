@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from prakerja.feedback import linking, routing
+from prakerja.feedback.intake_rules import HASHED_MAIL_ID
 from prakerja.feedback.model import OPEN_STATUSES, CannedReply, Message, Reply, Ticket
 from prakerja.kit import audit, notify
 from prakerja.kit.errors import Conflict, Invalid, NotFound
@@ -104,8 +105,11 @@ def take(session: Session, *, ticket_id: int, agent_id: int, now: dt.datetime) -
     return ticket
 
 
-def _send(session: Session, ticket: Ticket, body: str, now: dt.datetime) -> tuple[str, int | None]:
-    """Deliver text to the citizen on the ticket's channel; (channel used, notification id)."""
+def _send(
+    session: Session, ticket: Ticket, body: str, now: dt.datetime, threading: dict[str, str]
+) -> tuple[str, int | None]:
+    """Deliver text to the citizen on the ticket's channel; (channel used, notification id).
+    `threading` (In-Reply-To / References) goes on an email so it joins the citizen's thread."""
     if ticket.contact_email:
         note = notify.send_email(
             session,
@@ -113,6 +117,7 @@ def _send(session: Session, ticket: Ticket, body: str, now: dt.datetime) -> tupl
             subject=f"Re: {ticket.subject[:150]} [#{ticket.public_id}]",
             body=body,
             now=now,
+            headers=threading,
         )
         return "email", note.id
     if ticket.contact_phone and (phone := linking.phone_e164(ticket.contact_phone)):
@@ -120,13 +125,28 @@ def _send(session: Session, ticket: Ticket, body: str, now: dt.datetime) -> tupl
     return ticket.channel, None  # a public comment: the agent answers on the platform
 
 
-def _last_email_id(session: Session, ticket_id: int) -> str | None:
-    return session.scalar(
-        select(Message.source_id)
+def _last_email(session: Session, ticket_id: int) -> tuple[str | None, dict[str, str]]:
+    """The newest inbound mail of the ticket, and the headers that thread an answer to it:
+    In-Reply-To that mail, References its thread's root (which the citizen's client knows, and
+    by which our intake threads their next answer) then that mail. Stand-in ids of mails that
+    had no Message-ID, and ids unfit for a header, are left out."""
+    row = session.execute(
+        select(Message.source_id, Message.thread_id)
         .where(Message.ticket_id == ticket_id, Message.channel == "email")
         .order_by(Message.received_at.desc(), Message.id.desc())
         .limit(1)
-    )
+    ).first()
+    if row is None:
+        return None, {}
+    root = (row.thread_id or "").removeprefix("email:")
+    refs = [
+        r
+        for r in dict.fromkeys((root, row.source_id))
+        if notify.MESSAGE_ID.fullmatch(r) and not HASHED_MAIL_ID.fullmatch(r)
+    ]
+    if row.source_id not in refs:
+        return row.source_id, {}
+    return row.source_id, {"In-Reply-To": row.source_id, "References": " ".join(refs)}
 
 
 def reply(session: Session, *, ticket_id: int, agent_id: int, body: str, now: dt.datetime) -> Reply:
@@ -135,13 +155,14 @@ def reply(session: Session, *, ticket_id: int, agent_id: int, body: str, now: dt
     if not text:
         raise EmptyReply()
     ticket = _open(session, ticket_id)
-    channel, note_id = _send(session, ticket, text, now)
+    in_reply_to, threading = _last_email(session, ticket.id)
+    channel, note_id = _send(session, ticket, text, now, threading)
     out = Reply(
         ticket_id=ticket.id,
         channel=channel,
         body=text[:20_000],
         agent_id=agent_id,
-        in_reply_to=_last_email_id(session, ticket.id),
+        in_reply_to=in_reply_to,
         notification_id=note_id,
         sent_at=now,
     )
@@ -237,13 +258,15 @@ def resolve(
     text = (message.strip() + "\n\n" if message.strip() else "") + (
         "Laporan Anda telah kami selesaikan. Bagaimana layanan kami? Beri nilai 1-5 di: " + link
     )
-    channel, note_id = _send(session, ticket, text, now)
+    in_reply_to, threading = _last_email(session, ticket.id)
+    channel, note_id = _send(session, ticket, text, now, threading)
     session.add(
         Reply(
             ticket_id=ticket.id,
             channel=channel,
             body=text,
             agent_id=agent_id,
+            in_reply_to=in_reply_to,
             notification_id=note_id,
             sent_at=now,
         )

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
-import hashlib
 import re
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -20,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from prakerja.feedback.intake_rules import Incoming
+from prakerja.feedback.intake_rules import Incoming, hashed_mail_id
 from prakerja.feedback.service_intake import MessageRejected, ingest
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import Database
@@ -57,7 +56,7 @@ def parse_mail(raw: bytes, *, now: dt.datetime) -> Incoming:
     msg: EmailMessage = email.message_from_bytes(
         raw, policy=email.policy.default)
     own = _MSGID.findall(str(msg.get("Message-ID", "")))
-    source = own[0] if own else f"<sha256.{hashlib.sha256(raw).hexdigest()}@inbound>"
+    source = own[0] if own else hashed_mail_id(raw)
     refs = _MSGID.findall(str(msg.get("References", ""))) + _MSGID.findall(
         str(msg.get("In-Reply-To", ""))
     )

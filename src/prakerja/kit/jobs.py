@@ -183,9 +183,14 @@ def run_until_idle(db: Database, max_batches: int = 1000) -> int:
     return total
 
 
-# Periodic jobs: kind -> (Jakarta hour of day, payload builder from the Jakarta date).
-# Each period is enqueued once with a dedupe key, so any number of workers may tick.
+# Periodic jobs. Each period ("slot") is enqueued once under a dedupe key naming the kind and
+# the slot, so any number of workers may tick any number of times.
+# Daily: kind -> (Jakarta hour of day, payload builder from the Jakarta date).
 SCHEDULE: dict[str, tuple[int, Callable[[dt.date], dict[str, Any]]]] = {}
+# Interval: kind -> (minutes, payload builder from the slot's start, UTC).
+INTERVALS: dict[str, tuple[int, Callable[[dt.datetime], dict[str, Any]]]] = {}
+# How often `work_forever` ticks: well under the shortest interval, so no slot is skipped.
+TICK_SECONDS = 30.0
 
 
 def every_day(
@@ -194,32 +199,65 @@ def every_day(
     payload: Callable[[dt.date], dict[str, Any]] = lambda d: {"today": d.isoformat()},
 ) -> None:
     """Run `kind` once per Jakarta day, from `hour` o'clock on."""
+    INTERVALS.pop(kind, None)
     SCHEDULE[kind] = (hour, payload)
 
 
-def tick(db: Database, now: dt.datetime) -> int:
-    """Enqueue every scheduled job whose time has come today; returns how many were new."""
-    from sqlalchemy.exc import IntegrityError
+def every(
+    kind: str,
+    minutes: int,
+    payload: Callable[[dt.datetime], dict[str, Any]] = lambda s: {"slot": s.isoformat()},
+) -> None:
+    """Run `kind` once per slot of `minutes`; slots are aligned to the clock (5 -> :00, :05 ...).
 
+    Only the current slot is enqueued: after a pause of the workers the job runs once, not once
+    per missed slot."""
+    if minutes < 1:
+        raise ValueError("an interval is at least one minute")
+    SCHEDULE.pop(kind, None)
+    INTERVALS[kind] = (minutes, payload)
+
+
+def slot_start(now: dt.datetime, minutes: int) -> dt.datetime:
+    """Start (UTC) of the `minutes`-long slot holding `now`, counted from the Unix epoch."""
+    seconds = int(now.timestamp())
+    return dt.datetime.fromtimestamp(seconds - seconds % (minutes * 60), tz=dt.UTC)
+
+
+def _due(now: dt.datetime) -> dict[str, tuple[str, dict[str, Any]]]:
+    """dedupe key -> (kind, payload) of every scheduled job whose slot holds `now`."""
     from prakerja.kit.clock import JAKARTA
 
     local = now.astimezone(JAKARTA)
+    due = {
+        f"schedule:{kind}:{local.date().isoformat()}": (kind, payload(local.date()))
+        for kind, (hour, payload) in SCHEDULE.items()
+        if local.hour >= hour
+    }
+    for kind, (minutes, build) in INTERVALS.items():
+        start = slot_start(now, minutes)
+        due[f"schedule:{kind}:{start:%Y-%m-%dT%H:%MZ}"] = (kind, build(start))
+    return due
+
+
+def tick(db: Database, now: dt.datetime) -> int:
+    """Enqueue every scheduled job whose slot has come and is not queued yet; returns how many
+    were new. One query finds the slots already taken; each new one is its own transaction."""
+    from sqlalchemy.exc import IntegrityError
+
+    due = _due(now)
+    if not due:
+        return 0
+    with db.transaction() as session:
+        stmt = select(Job.dedupe_key).where(Job.dedupe_key.in_(list(due)))
+        taken = set(session.scalars(stmt))
     added = 0
-    for kind, (hour, payload) in SCHEDULE.items():
-        if local.hour < hour:
+    for key, (kind, payload) in due.items():
+        if key in taken:
             continue
         try:
             with db.transaction() as session:
-                added += (
-                    enqueue(
-                        session,
-                        kind,
-                        payload(local.date()),
-                        now=now,
-                        key=f"schedule:{kind}:{local.date().isoformat()}",
-                    )
-                    is not None
-                )
+                added += enqueue(session, kind, payload, now=now, key=key) is not None
         except IntegrityError:  # another worker enqueued it at the same moment
             continue
     return added
@@ -228,11 +266,11 @@ def tick(db: Database, now: dt.datetime) -> int:
 def work_forever(
     db: Database, idle_sleep: float = 0.5, should_stop: Callable[[], bool] = lambda: False
 ) -> None:
-    """The worker loop behind `prakerja worker`: scheduled ticks once a minute, then jobs."""
+    """The worker loop behind `prakerja worker`: a scheduler tick every TICK_SECONDS, then jobs."""
     log.info("worker_started")
-    last_tick = 0.0
+    last_tick = -TICK_SECONDS
     while not should_stop():
-        if time.monotonic() - last_tick > 60:
+        if time.monotonic() - last_tick >= TICK_SECONDS:
             tick(db, utc_now())
             last_tick = time.monotonic()
         ok, failed = run_batch(db)

@@ -2,20 +2,25 @@
 
 `send_email` / `send_sms` write a Notification row and its delivery job in the caller's
 transaction. The job delivers it; a retry after a delivery whose result was lost can send twice,
-so the message carries its notification id (SMTP Message-ID, gateway `client_ref`) for the
-receiving side to de-duplicate. Every notification stays visible on the dev inbox page in demo.
+so the message carries an id fixed when it was queued (SMTP Message-ID, gateway `client_ref`)
+for the receiving side to de-duplicate. An email may carry threading headers (In-Reply-To,
+References) so a reply lands in the recipient's conversation; only those names are accepted and
+only message ids as values, so no caller can inject a header. Every notification stays visible
+on the dev inbox page in demo.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import smtplib
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
 import httpx
-from sqlalchemy import String, Text, select
+from sqlalchemy import JSON, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from prakerja.kit import jobs
@@ -34,13 +39,52 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | sent
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # email only: Message-ID (set when queued, so a retry sends the same one) + THREAD_HEADERS
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+
+
+# Headers a caller may add to an email; each value is one or more message ids.
+THREAD_HEADERS = ("In-Reply-To", "References")
+MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")  # printable ASCII, no <, >, space
+MAX_REFERENCES = 20
+
+
+class BadHeader(ValueError):
+    """A caller passed a header name outside THREAD_HEADERS or a value that is not message ids."""
+
+
+def thread_headers(extra: Mapping[str, str]) -> dict[str, str]:
+    """Validated threading headers, names in canonical spelling; raises BadHeader."""
+    canonical = {name.lower(): name for name in THREAD_HEADERS}
+    out: dict[str, str] = {}
+    for name, value in extra.items():
+        key = canonical.get(name.lower())
+        if key is None:
+            raise BadHeader(f"header {name!r} is not allowed")
+        ids = value.split(" ")
+        if not 0 < len(ids) <= MAX_REFERENCES or not all(MESSAGE_ID.fullmatch(i) for i in ids):
+            raise BadHeader(f"{key} must be message ids separated by single spaces")
+        out[key] = value
+    return out
 
 
 def _queue(
-    session: Session, channel: str, to: str, subject: str, body: str, now: dt.datetime
+    session: Session,
+    channel: str,
+    to: str,
+    subject: str,
+    body: str,
+    now: dt.datetime,
+    headers: dict[str, str] | None = None,
 ) -> Notification:
     note = Notification(
-        channel=channel, recipient=to, subject=subject, body=body, status="queued", created_at=now
+        channel=channel,
+        recipient=to,
+        subject=subject,
+        body=body,
+        status="queued",
+        created_at=now,
+        headers=headers,
     )
     session.add(note)
     session.flush()
@@ -49,10 +93,18 @@ def _queue(
 
 
 def send_email(
-    session: Session, *, to: str, subject: str, body: str, now: dt.datetime
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    now: dt.datetime,
+    headers: Mapping[str, str] | None = None,
 ) -> Notification:
-    """Queue an email; it is delivered by the `notify.deliver` job."""
-    return _queue(session, "email", to, subject, body, now)
+    """Queue an email; it is delivered by the `notify.deliver` job. `headers` may hold
+    In-Reply-To / References (see `thread_headers`); the Message-ID is generated here."""
+    own = {"Message-ID": make_msgid(domain="prakerja.local")}
+    return _queue(session, "email", to, subject, body, now, own | thread_headers(headers or {}))
 
 
 def send_sms(session: Session, *, to: str, body: str, now: dt.datetime) -> Notification:
@@ -64,7 +116,8 @@ def _deliver_email(note: Notification) -> None:
     s = get_settings()
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = s.smtp_sender, note.recipient, note.subject
-    msg["Message-ID"] = make_msgid(idstring=f"n{note.id}", domain="prakerja.local")
+    for name, value in (note.headers or {}).items():
+        msg[name] = value
     msg.set_content(note.body)
     with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.adapter_timeout_s * 5) as smtp:
         smtp.send_message(msg)

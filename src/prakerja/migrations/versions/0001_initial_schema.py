@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 16:40:21.707609
+Create Date: 2026-11-28 18:41:45.725763
 """
 from collections.abc import Sequence
 
@@ -202,6 +202,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('headers', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
