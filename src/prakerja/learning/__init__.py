@@ -15,7 +15,8 @@ course finished and enqueues `payout.incentive_eligible` (person_id, order_id, c
 
 Public functions for other contexts:
 - `service_enrolment.issue_redeem_codes(session, *, order_id, now) -> list[RedeemCode]`
-  (marketplace: call when an order is confirmed; also issued lazily when the citizen looks)
+  (issued lazily: the citizen's courses page and API and the face check issue them first)
+- `service_enrolment.has_enrolment(session, card_id) -> bool` (registration's dashboard)
 - `service_attendance.check_redeem_code / commit_redeem_code(session, *, partner_id,
   session_id, code, now)`, `report_attendance(...)`, `face_check(...)`
 - `service_completion.record_completion(session, *, order_id, pre_score, post_score,

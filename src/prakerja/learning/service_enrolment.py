@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,13 +40,25 @@ def citizen_order(session: Session, account_id: int, order_public_id: str) -> tu
     return row[0], row[1]
 
 
+def has_enrolment(session: Session, card_id: int) -> bool:
+    """True once the card has a confirmed (or completed) order: the learning page has something
+    to show."""
+    return bool(session.scalar(select(exists().where(Order.card_id == card_id,
+                                                     Order.status.in_(ENROLLED)))))
+
+
 def _new_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
 
 
 def issue_redeem_codes(session: Session, *, order_id: int, now: dt.datetime) -> list[RedeemCode]:
     """One code per session of a confirmed order's course, created once; later-added sessions
-    get theirs on the next call. Safe to call any number of times, concurrently too."""
+    get theirs on the next call. Safe to call any number of times, concurrently too.
+
+    Issued lazily by every reader of codes (the citizen's courses page and API, the face check)
+    rather than when the platform confirms: a code is of use only once the citizen has read it,
+    and each read also follows moved sessions. A pending order (SMS code given, platform not
+    yet confirmed) gets none, since the platform may still refuse it."""
     order = session.get(Order, order_id)
     if order is None or order.status != CONFIRMED:
         return list(session.scalars(select(RedeemCode).where(RedeemCode.order_id == order_id)))

@@ -1,8 +1,12 @@
-"""`marketplace.deliver_webhook`: a signed POST of one event to the partner's webhook URL.
+"""Marketplace jobs: webhook delivery, and cancelling orders whose card was revoked or closed.
 
+`marketplace.deliver_webhook`: a signed POST of one event to the partner's webhook URL.
 A delivery runs at least once; partners de-duplicate by the event `id` (also X-Event-Id).
 A failed attempt is recorded and a new job is queued with kit.jobs' exponential backoff, up to
 `MAX_ATTEMPTS`; after that the delivery is `failed` and shows on the partners board.
+
+`marketplace.cancel_voided_orders`: enqueued by the wallet, in the transaction that revokes or
+closes a card, with the ids of the order holds it voided (`wallet.service_card._void_holds`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import httpx
 from sqlalchemy.orm import Session
 
 from prakerja.kit import jobs
-from prakerja.marketplace import service_partner, signing
+from prakerja.kit.errors import Invalid
+from prakerja.marketplace import service_partner, service_purchase, signing
 from prakerja.marketplace.model import Partner, WebhookDelivery
 from prakerja.marketplace.service_webhook import JOB, MAX_ATTEMPTS, body_of
 from prakerja.settings import get_settings
+from prakerja.wallet.service_card import CANCEL_VOIDED_ORDERS
 
 
 def _post(url: str, client_id: str, secret: str, delivery: WebhookDelivery) -> int:
@@ -63,3 +69,15 @@ def deliver_webhook(session: Session, payload: dict[str, Any], now: dt.datetime)
     jobs.enqueue(session, JOB, {"id": delivery.id}, now=now,
                  run_after=now + jobs.backoff(delivery.attempts),
                  key=f"webhook:{delivery.id}:{delivery.attempts}")
+
+
+@jobs.handler(CANCEL_VOIDED_ORDERS)
+def cancel_voided_orders(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Cancel the orders still pending on the voided holds (a rerun changes nothing)."""
+    ids = payload.get("transfer_ids")
+    if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+        raise Invalid("job payload field 'transfer_ids' must be a list of integers")
+    reason = payload.get("reason")
+    if not isinstance(reason, str):
+        reason = "card_closed"
+    service_purchase.cancel_voided_orders(session, hold_transfer_ids=ids, reason=reason, now=now)

@@ -5,6 +5,8 @@
 re-checks the rules, takes a seat, holds the price on the card's account towards the platform's
 payable account (key `order:<id>`) and tells the platform (`order.placed`). At most one open
 order per card is enforced by a unique index, so concurrent purchases can never both succeed.
+`cancel_voided_orders` cancels a placed order whose hold the wallet voided when it revoked or
+closed the card before the platform confirmed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from prakerja.kit.db import new_id
 from prakerja.kit.i18n import gettext
 from prakerja.kit.money import format_rupiah
 from prakerja.marketplace import rules, service_catalogue, service_order, service_webhook
-from prakerja.marketplace.model import AWAITING_CODE, EXPIRED, PENDING, Course, Order, PurchaseCode
+from prakerja.marketplace.model import (
+    AWAITING_CODE,
+    EXPIRED,
+    PENDING,
+    Course,
+    Order,
+    Partner,
+    PurchaseCode,
+)
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 from prakerja.wallet.model_card import ACTIVE, Card
@@ -198,3 +208,19 @@ def orders_of_account(session: Session, account_id: int) -> list[Order]:
     return list(session.scalars(select(Order).where(Order.card_id == card.id,
                                                     Order.status != AWAITING_CODE)
                                 .order_by(Order.id.desc())))
+
+
+def cancel_voided_orders(session: Session, *, hold_transfer_ids: list[int], reason: str,
+                         now: dt.datetime) -> list[Order]:
+    """Cancel the placed orders whose holds the wallet voided because their card was revoked or
+    closed (job `marketplace.cancel_voided_orders`): the same path as a cancellation by the
+    selling platform (the void is a no-op, the seat is released, `order.cancelled` carries
+    `reason`). Only pending orders are touched: a voided hold can no longer be confirmed, and a
+    rerun finds the orders cancelled and changes nothing."""
+    rows = session.execute(select(Order, Partner).join(Partner, Partner.id == Order.platform_id)
+                           .where(Order.hold_transfer_id.in_(hold_transfer_ids),
+                                  Order.status == PENDING)
+                           .order_by(Order.id)).all()
+    return [service_order.cancel_order(session, partner=platform, order_public_id=order.public_id,
+                                       reason=reason, now=now)
+            for order, platform in rows]

@@ -21,10 +21,12 @@ from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError
 from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.learning import service_enrolment
 from prakerja.registration import forms as vs
 from prakerja.registration import service, service_media, service_profile, steps
 from prakerja.registration.model import Person
 from prakerja.settings import get_settings
+from prakerja.wallet import service_card
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -62,12 +64,26 @@ async def _attempt(
         return None, vs.errors_of(exc, current_language(), field)
 
 
+def _next_places(session: Session, account_id: int) -> dict[str, bool]:
+    """Which later pages apply once registration is done: the waves always, the card page once
+    a card is issued, the courses page once a course is confirmed. Read through the wallet's
+    and learning's public functions (this page composes them; registration's services do not
+    depend on later contexts)."""
+    card = service_card.card_for_account(session, account_id)
+    return {
+        "waves": True,
+        "card": card is not None,
+        "learning": card is not None and service_enrolment.has_enrolment(session, card.id),
+    }
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> HTMLResponse:
-    """Status, the single next step, masked NIK and region; eligibility once registered."""
+    """Status, the single next step, masked NIK and region; once registered, eligibility and
+    links to the waves, the card and the courses that apply."""
     person = service.find_person(session, account.id)
     step = steps.next_step(person, account)
-    ctx = {
+    ctx: dict[str, Any] = {
         "person": person,
         "step": step,
         "step_url": steps.STEP_URLS[step],
@@ -78,9 +94,11 @@ def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> 
         "all_steps": steps.STEP_TITLES,
         "region": service.region_of(person),
         "eligibility": None,
+        "places": {},
     }
     if step == "done":
         ctx["eligibility"] = vs.eligibility(session, person, utc_now(), current_language())
+        ctx["places"] = _next_places(session, account.id)
     return render(request, "registration/dashboard.html", ctx)
 
 

@@ -3,7 +3,8 @@
 A scan only enqueues per-card jobs, set-based, each with a dedupe key (`remind:<card>`,
 `revoke:<card>`, `spend_rest:<card>`, `yearend:<year>:<card>`), so a scan run twice enqueues
 nothing new; each per-card job re-checks the pure rule before acting, so a job run twice (or
-after the holder bought a course) changes nothing.
+after the holder bought a course) changes nothing. A revocation or sweep that voids a pending
+order hold enqueues `marketplace.cancel_voided_orders` (`service_card._void_holds`).
 """
 
 from __future__ import annotations

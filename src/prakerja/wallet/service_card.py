@@ -3,6 +3,9 @@
 Money moves only through the ledger (`service`): issuance is a transfer `budget -> card:<id>`
 with key `issue:<application_id>`; revocation and sweeps move what is left to `treasury` with key
 `sweep:<card_id>` after voiding pending holds. Services flush, never commit.
+
+The only holds on a card are marketplace orders awaiting the platform's confirmation. Voiding
+them enqueues `marketplace.cancel_voided_orders` in the same transaction (see `_void_holds`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prakerja.identity.model import Account
-from prakerja.kit import audit, notify
+from prakerja.kit import audit, jobs, notify
 from prakerja.kit.clock import jakarta_date
 from prakerja.kit.db import lock_for_update
 from prakerja.kit.errors import Conflict, NotFound
@@ -37,6 +40,7 @@ log = structlog.get_logger("prakerja.wallet")
 BUDGET, TREASURY = "budget", "treasury"
 BLACKLIST_SOURCE = "prakerja revocation"
 SYSTEM = "system:wallet"
+CANCEL_VOIDED_ORDERS = "marketplace.cancel_voided_orders"  # handled in marketplace/jobs.py
 SMS_SELECTED = (
     "Kartu Prakerja: you are selected. Card %(number)s, training balance "
     "%(balance)s. Buy your first course by %(deadline)s."
@@ -229,7 +233,20 @@ def record_first_course_finished(session: Session, *, card_id: int, now: dt.date
     return card
 
 
-def _void_holds(session: Session, account_id: int, now: dt.datetime) -> int:
+def _void_holds(
+    session: Session, card_id: int, account_id: int, reason: str, now: dt.datetime
+) -> int:
+    """Void the card's pending holds and, if there were any, tell the marketplace in the same
+    transaction by enqueuing `marketplace.cancel_voided_orders` with the voided transfer ids.
+
+    Why a job: the journey runs wallet -> marketplace, so the wallet neither imports the
+    marketplace nor knows its orders; cross-context effects go through jobs written in the
+    caller's transaction (as selection enqueues `wallet.issue_card`), so the step cannot be lost
+    and is retried until done. The money is settled here, atomically with the revocation or
+    sweep: no hold outlives the card and `prakerja wallet check` is clean at every commit. The
+    marketplace then cancels its own orders (status, seat, `order.cancelled` webhook) in its own
+    handler; a platform confirming in between cannot post the voided hold and is refused.
+    """
     pending = session.scalars(
         select(Transfer.id).where(
             Transfer.from_account_id == account_id, Transfer.status == PENDING
@@ -237,14 +254,24 @@ def _void_holds(session: Session, account_id: int, now: dt.datetime) -> int:
     ).all()
     for transfer_id in pending:
         ledger.void(session, transfer_id=transfer_id, now=now)
+    if pending:
+        jobs.enqueue(
+            session,
+            CANCEL_VOIDED_ORDERS,
+            {"card_id": card_id, "transfer_ids": list(pending), "reason": reason[:200]},
+            now=now,
+            key=f"holds_voided:{card_id}",  # a card is revoked or closed once
+        )
     return len(pending)
 
 
-def _sweep(session: Session, card: Card, now: dt.datetime) -> int:
-    """Void pending holds, then move the whole balance to the treasury; returns the amount."""
+def _sweep(session: Session, card: Card, reason: str, now: dt.datetime) -> int:
+    """Void pending holds, then move the whole balance to the treasury; returns the amount.
+    `reason` ("card_revoked:<why>", "card_closed:<why>") is what the marketplace tells
+    platforms when it cancels the orders whose holds were voided."""
     if card.ledger_account_id is None:  # set when the card was issued; never None in practice
         raise CardNotActive("card has no ledger account")
-    voided = _void_holds(session, card.ledger_account_id, now)
+    voided = _void_holds(session, card.id, card.ledger_account_id, reason, now)
     balance, _ = ledger.balance(session, card.ledger_account_id)
     if balance > 0:
         _, treasury_id = system_accounts(session, now)
@@ -297,7 +324,7 @@ def revoke(
         return card
     if card.status != ACTIVE:
         raise CardNotActive()
-    swept = _sweep(session, card, now)
+    swept = _sweep(session, card, f"card_revoked:{reason}", now)
     card.status, card.revoked_at, card.revoke_reason = REVOKED, now, reason[:200]
     _blacklist(session, card.person_id, reason, now)
     session.flush()
@@ -321,7 +348,7 @@ def sweep_remaining(
     card = get_card(session, card_id, lock=True)
     if card.status != ACTIVE:
         return card
-    swept = _sweep(session, card, now)
+    swept = _sweep(session, card, f"card_closed:{reason}", now)
     card.status, card.closed_at, card.close_reason = CLOSED, now, reason[:40]
     session.flush()
     audit.record(

@@ -1,0 +1,182 @@
+"""Revoking or closing a card settles the marketplace: an order still awaiting the platform's
+confirmation is cancelled (hold voided, seat released, platform told) and no hold is orphaned,
+on every path (direct revoke, the deadline scan, the year-end and spend-rest sweeps)."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from prakerja.kit import jobs
+from prakerja.marketplace import rules, service_order, service_purchase
+from prakerja.marketplace.jobs import cancel_voided_orders
+from prakerja.marketplace.model import Course, Order, Partner, WebhookDelivery
+from prakerja.wallet import jobs as card_jobs
+from prakerja.wallet import service as ledger
+from prakerja.wallet import service_card
+from prakerja.wallet.check import check_ledger
+from prakerja.wallet.model import Transfer
+from prakerja.wallet.rules import TransferNotPending
+from tests.marketplace.conftest import NOW, make_buyer, make_course, make_partner, sms_code
+
+BALANCE, PRICE = 3_500_000, 1_000_000
+AFTER_DEADLINE = dt.date(2026, 12, 14)  # cards issued on NOW must buy by 13 December
+
+
+@pytest.fixture
+def shop(db):
+    with db.transaction() as s:
+        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
+        return platform.id, make_course(s, platform, provider, price=PRICE, capacity=5).id
+
+
+def _placed(db, course_id, *, confirm=False):
+    """A buyer whose order passed the SMS code (pending), optionally confirmed by the platform."""
+    with db.transaction() as s:
+        buyer = make_buyer(s)
+        course = s.get(Course, course_id)
+        order = service_purchase.start_purchase(s, account_id=buyer.account_id,
+                                                course_public_id=course.public_id,
+                                                card_number=buyer.card_number, key="key-00001",
+                                                now=NOW)
+        order = service_purchase.confirm_purchase(s, account_id=buyer.account_id,
+                                                  order_public_id=order.public_id,
+                                                  code=sms_code(s, buyer.phone), now=NOW)
+        if confirm:
+            service_order.confirm_order(s, partner=s.get(Partner, order.platform_id),
+                                        order_public_id=order.public_id, now=NOW)
+        return buyer, order.id
+
+
+def _run_jobs(db):
+    with db.transaction() as s:  # the SMS gateway is not under test here
+        s.execute(jobs.Job.__table__.update().where(jobs.Job.kind == "notify.deliver")
+                  .values(status="done"))
+    jobs.run_until_idle(db)
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(jobs.Job)
+                        .where(jobs.Job.status != "done", jobs.Job.kind != "notify.deliver")) == 0
+
+
+def _cancellations(s):
+    return s.scalars(select(WebhookDelivery).where(WebhookDelivery.event == "order.cancelled")
+                     .order_by(WebhookDelivery.id)).all()
+
+
+def _assert_cancelled(s, order_id, reason, *, seats_taken=0):
+    order = s.get(Order, order_id)
+    assert (order.status, order.cancel_reason) == ("cancelled", reason)
+    assert order.closed_at is not None
+    assert s.get(Transfer, order.hold_transfer_id).status == "voided"
+    assert s.get(Course, order.course_id).seats_taken == seats_taken
+    (event,) = _cancellations(s)
+    assert event.payload["order_id"] == order.public_id
+    assert event.payload["reason"] == reason
+    assert not service_order.has_unfinished_course(s, order.card_id)
+    assert check_ledger(s) == []
+
+
+def test_revoking_cancels_the_order_awaiting_the_platform(db, shop):
+    _, course_id = shop
+    buyer, order_id = _placed(db, course_id)
+    with db.transaction() as s:
+        assert s.get(Course, course_id).seats_taken == 1
+        service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
+    with db.transaction() as s:  # the money is settled in the revoking transaction itself
+        assert check_ledger(s) == []
+        assert ledger.balance(s, buyer.account_code) == (0, 0)
+        assert ledger.account_by_code(s, "treasury").balance == BALANCE
+        job = s.scalar(select(jobs.Job).where(jobs.Job.kind == service_card.CANCEL_VOIDED_ORDERS))
+        assert job.payload["card_id"] == buyer.card_id
+    _run_jobs(db)
+    with db.transaction() as s:
+        _assert_cancelled(s, order_id, "card_revoked:fraud")
+
+
+def test_a_platform_confirming_before_the_marketplace_job_is_refused(db, shop):
+    platform_id, course_id = shop
+    buyer, order_id = _placed(db, course_id)
+    with db.transaction() as s:
+        service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
+        public_id = s.get(Order, order_id).public_id
+    with pytest.raises(TransferNotPending), db.transaction() as s:
+        service_order.confirm_order(s, partner=s.get(Partner, platform_id),
+                                    order_public_id=public_id, now=NOW)
+    _run_jobs(db)
+    with db.transaction() as s:
+        _assert_cancelled(s, order_id, "card_revoked:fraud")
+        with pytest.raises(rules.OrderStateConflict):
+            service_order.confirm_order(s, partner=s.get(Partner, platform_id),
+                                        order_public_id=public_id, now=NOW)
+
+
+def test_the_deadline_scan_revokes_and_cancels(db, shop):
+    _, course_id = shop
+    buyer, order_id = _placed(db, course_id)
+    with db.transaction() as s:
+        assert card_jobs.scan_deadlines(s, today=AFTER_DEADLINE, now=NOW)["revoke"] == 1
+    _run_jobs(db)
+    with db.transaction() as s:
+        assert service_card.get_card(s, buyer.card_id).status == "revoked"
+        _assert_cancelled(s, order_id, f"card_revoked:{card_jobs.REVOCATION_REASON}")
+
+
+def test_year_end_cancels_a_pending_order_and_keeps_a_confirmed_one(db, shop):
+    platform_id, course_id = shop
+    _, pending_id = _placed(db, course_id)
+    _, confirmed_id = _placed(db, course_id, confirm=True)
+    with db.transaction() as s:
+        assert card_jobs.year_end_cutoff(s, year=2026, now=NOW) == 2
+    _run_jobs(db)
+    with db.transaction() as s:
+        assert s.get(Order, confirmed_id).status == "confirmed"
+        assert ledger.account_by_code(s, f"platform:{platform_id}").balance == PRICE
+        _assert_cancelled(s, pending_id, "card_closed:year_end", seats_taken=1)
+        assert ledger.account_by_code(s, "treasury").balance == 2 * BALANCE - PRICE
+
+
+def test_the_spend_rest_sweep_cancels_a_second_pending_order(db, shop):
+    platform_id, course_id = shop
+    buyer, first_id = _placed(db, course_id, confirm=True)
+    with db.transaction() as s:
+        service_order.mark_order_completed(s, order_id=first_id, now=NOW)
+        card = service_card.record_first_course_finished(s, card_id=buyer.card_id, now=NOW)
+        course = s.get(Course, course_id)
+        second = service_purchase.start_purchase(s, account_id=buyer.account_id,
+                                                 course_public_id=course.public_id,
+                                                 card_number=buyer.card_number,
+                                                 key="key-00002", now=NOW)
+        service_purchase.confirm_purchase(s, account_id=buyer.account_id,
+                                          order_public_id=second.public_id,
+                                          code=sms_code(s, buyer.phone), now=NOW)
+        today = card.spend_rest_deadline + dt.timedelta(days=1)
+        assert card_jobs.scan_deadlines(s, today=today, now=NOW)["spend_rest"] == 1
+        second_id = second.id
+    _run_jobs(db)
+    with db.transaction() as s:
+        assert service_card.get_card(s, buyer.card_id).status == "closed"
+        assert s.get(Order, first_id).status == "completed"
+        _assert_cancelled(s, second_id, "card_closed:spend_rest", seats_taken=1)
+        assert ledger.account_by_code(s, f"platform:{platform_id}").balance == PRICE
+
+
+def test_the_marketplace_job_is_idempotent(db, shop):
+    _, course_id = shop
+    buyer, order_id = _placed(db, course_id)
+    with db.transaction() as s:
+        service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
+    _run_jobs(db)
+    with db.transaction() as s:
+        payload = s.scalar(select(jobs.Job.payload)
+                           .where(jobs.Job.kind == service_card.CANCEL_VOIDED_ORDERS))
+        cancel_voided_orders(s, payload, NOW + dt.timedelta(hours=1))
+        _assert_cancelled(s, order_id, "card_revoked:fraud")  # unchanged, one webhook only
+
+
+def test_a_card_without_an_open_hold_enqueues_nothing(db):
+    with db.transaction() as s:
+        buyer = make_buyer(s)
+        service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
+        assert s.scalar(select(func.count()).select_from(jobs.Job)
+                        .where(jobs.Job.kind == service_card.CANCEL_VOIDED_ORDERS)) == 0
+    assert service_card.CANCEL_VOIDED_ORDERS in jobs.HANDLERS
