@@ -110,7 +110,7 @@ def run(n: int | None = None) -> dict[str, Any]:
     import prakerja.models  # noqa: F401
     from prakerja.kit import migrate
     from prakerja.kit.db import Database
-    from prakerja.selection import service, service_draw, service_screen
+    from prakerja.selection import bulk, service, service_draw
 
     n = n or int(os.environ.get("BENCH_WAVE_N", "6700000"))
     places = 800_000 if n >= 6_700_000 else max(1000, n * 8 // 67)
@@ -125,18 +125,14 @@ def run(n: int | None = None) -> dict[str, Any]:
         clock = time.perf_counter()
         with db.transaction() as s:
             service.close_wave(s, wave_id=wave_id, actor=ACTOR, now=NOW)
-            screen_phases: dict[str, float] = {}
-            report = service_screen.screen(
-                s, wave_id=wave_id, actor=ACTOR, now=NOW, timer=screen_phases
+            phases: dict[str, float] = {}
+            report, drawn = service_draw.screen_and_draw(
+                s, wave_id=wave_id, actor=ACTOR, now=NOW, timer=phases
             )
-        seconds["screen"] = time.perf_counter() - clock
-        seconds.update({f"screen.{k}": v for k, v in screen_phases.items()})
-        draw_clock = time.perf_counter()
-        phases: dict[str, float] = {}
-        with db.transaction() as s:
-            drawn = service_draw.run_draw(s, wave_id=wave_id, actor=ACTOR, now=NOW, timer=phases)
-        phases["commit"] = time.perf_counter() - draw_clock - sum(phases.values())
-        seconds.update({f"draw.{k}": v for k, v in phases.items()})
+            mark = time.perf_counter()
+        phases["commit"] = time.perf_counter() - mark
+        seconds.update(phases)
+        seconds.update({f"draw.persist.{k}": v for k, v in bulk.LAST_REWRITE.items()})
         seconds["total (screen..commit)"] = time.perf_counter() - clock
         db.dispose()
         return {

@@ -3,11 +3,12 @@
 Partitioning: `application` is the one table that grows by millions per wave (6.7 million rows
 in the largest real wave), and every bulk statement (screen, draw, announce, export) reads or
 writes one wave at a time. Its primary key is therefore `(wave_id, person_id)` with `wave_id`
-first, every unique index includes `wave_id` (the bulk ones lead with it), and the table can
-become `PARTITION BY RANGE (wave_id)` on PostgreSQL without changing a key: PostgreSQL requires the
-partition key in every primary key and unique index. A wave's rows then live in one partition
-that the planner prunes to, that VACUUM and backups handle separately, and that can be detached
-and archived whole once the wave is settled. For the same reason there is no surrogate serial
+first, every unique index includes `wave_id` (the bulk ones lead with it), and on PostgreSQL the
+table is `PARTITION BY LIST (wave_id)` (PostgreSQL requires the partition key in every primary key
+and unique index). Each wave's rows live in their own partition, created with the wave: the
+planner prunes to it, VACUUM and backups handle it separately, a settled wave can be detached and
+archived whole, and the wave run replaces it in bulk (selection.bulk.rewrite_wave) rather than
+updating millions of indexed rows in place. For the same reason there is no surrogate serial
 key: `application_id` is derived from the key as `wave_id * 10**12 + person_id` (readable, unique
 across waves, an integer for the jobs that carry it). `wave_quota` is keyed the same way.
 """
@@ -27,7 +28,10 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    event,
+    text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from prakerja.kit.db import Base, BigId, UTCDateTime
@@ -123,6 +127,10 @@ class Application(Base):
         Index("ix_application_wave_receipt", "wave_id", "receipt", unique=True),
         Index("ix_application_wave_status_rank", "wave_id", "status", "rank"),
         Index("ix_application_person", "person_id", "status"),
+        # PostgreSQL keeps each wave in its own partition, so a national wave run can rewrite
+        # its wave in bulk and swap it in (selection.bulk.rewrite_wave) instead of updating
+        # millions of indexed rows one by one. SQLite ignores this.
+        {"postgresql_partition_by": "LIST (wave_id)"},
     )
 
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), primary_key=True)
@@ -159,3 +167,20 @@ class ManualReview(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
     note: Mapped[str] = mapped_column(String(500), default="")
+
+
+def partition_name(wave_id: int) -> str:
+    """The PostgreSQL partition of `application` that holds one wave's rows."""
+    return f"application_w{int(wave_id)}"
+
+
+@event.listens_for(Wave, "after_insert")
+def _create_partition(_mapper: Any, connection: Connection, wave: Wave) -> None:
+    """Every wave gets its partition on PostgreSQL in the transaction that creates the wave."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {partition_name(wave.id)} PARTITION OF application"
+                f" FOR VALUES IN ({int(wave.id)})"
+            )
+        )

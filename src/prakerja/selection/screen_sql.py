@@ -9,12 +9,14 @@ test compares the two on a random population. Pseudonyms need pgcrypto's `hmac`;
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from prakerja.registration.policy import PolicyRules
+from prakerja.selection import bulk
 
 # Per person: list membership, KK recipients from lists, own and KK selections in other waves.
 _FACTS = """
@@ -35,7 +37,7 @@ WITH lst AS (
   JOIN person p ON p.id = o.person_id
   WHERE o.wave_id <> :w AND o.status = 'selected' AND p.kk_bidx <> '' GROUP BY p.kk_bidx
 ), f AS (
-  SELECT a.person_id, p.kk_bidx, p.disability, p.migrant_status,
+  SELECT a.person_id, a.regency_code, p.kk_bidx, p.disability, p.migrant_status,
     (p.identity_done_at IS NOT NULL AND p.profile_done_at IS NOT NULL
      AND p.ktp_done_at IS NOT NULL AND p.face_done_at IS NOT NULL
      AND p.phone_done_at IS NOT NULL AND p.statement_done_at IS NOT NULL
@@ -81,7 +83,7 @@ WITH lst AS (
     ]::text[], NULL) AS codes
   FROM f
 ), c AS (
-  SELECT person_id, codes, prior,
+  SELECT person_id, regency_code, codes, prior,
     CASE WHEN prio THEN 1 ELSE 0 END AS tier,
     (CASE WHEN disability THEN 1 ELSE 0 END) | (CASE WHEN migrant_status = 'former' THEN 2
                                                    ELSE 0 END) AS flags,
@@ -90,7 +92,13 @@ WITH lst AS (
                                    ELSE 'person:' || person_id END, 'UTF8'), :key, 'sha256')
               FROM 1 FOR 16) AS kkp
   FROM r
-), u AS (
+)
+"""
+
+# The portable form: update the rows in place (a database without per-wave partitions).
+_UPDATE = (
+    _FACTS.rstrip()
+    + """, u AS (
   UPDATE application a SET
     status = CASE WHEN cardinality(c.codes) = 0 THEN 'eligible' ELSE 'screened_out' END,
     reasons = to_json(c.codes), priority_tier = c.tier, inclusion_flags = c.flags,
@@ -100,6 +108,50 @@ WITH lst AS (
 )
 SELECT status, priority_tier > 0, codes, count(*) FROM u GROUP BY 1, 2, 3
 """
+)
+
+# The partitioned form: every column of the wave's new partition (bulk.rewrite_wave).
+_RESULT = {
+    "status": "CASE WHEN cardinality(c.codes) = 0 THEN 'eligible' ELSE 'screened_out' END",
+    "reasons": "to_json(c.codes)",
+    "pseudonym": "c.pid",
+    "kk_pseudonym": "c.kkp",
+    "priority_tier": "c.tier",
+    "inclusion_flags": "c.flags",
+    "kk_prior": "least(c.prior, 255)",
+}
+_REWRITE = (
+    _FACTS.rstrip()
+    + "\nSELECT "
+    + ", ".join(_RESULT.get(name, f"a.{name}") for name in bulk.COLUMNS)
+    + "\nFROM application a JOIN c ON c.person_id = a.person_id WHERE a.wave_id = :w"
+)
+# The staged form (screen and draw in one transaction): the results in a temporary table with
+# the column names of `application`, written to the wave's partition once, with the outcomes.
+STAGE = "screen_stage"
+_STAGE_COLUMNS = ("person_id", "regency_code", *_RESULT)
+# Typed like `application`; filled by an INSERT (a CREATE TABLE AS cannot take parameters).
+_STAGE_TABLE = (
+    f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS SELECT {', '.join(_STAGE_COLUMNS)}"
+    " FROM application WITH NO DATA"
+)
+_STAGE = (
+    f"INSERT INTO {STAGE} ({', '.join(_STAGE_COLUMNS)}) "
+    + _FACTS.rstrip()
+    + "\nSELECT c.person_id, c.regency_code, "
+    + ", ".join(_RESULT.values())
+    + " FROM c"
+)
+#: What the wave's rewrite takes from the stage (alias s) for the columns screening decides.
+STAGED = {name: f"s.{name}" for name in _RESULT}
+
+# Reason codes only exist on screened-out rows, so only those are grouped by their text.
+_COUNTS = """
+SELECT status, priority_tier > 0,
+       CASE WHEN status = 'eligible' THEN '[]' ELSE CAST(reasons AS text) END, count(*)
+FROM application WHERE wave_id = :w GROUP BY 1, 2, 3
+"""
+_STAGE_COUNTS = _COUNTS.replace("FROM application WHERE wave_id = :w", f"FROM {STAGE}")
 
 
 def available(session: Session) -> bool:
@@ -134,13 +186,39 @@ def _params(wave_id: int, rules: PolicyRules, today: dt.date, key: bytes) -> dic
 
 
 def screen_in_sql(
-    session: Session, wave_id: int, rules: PolicyRules, today: dt.date, key: bytes
+    session: Session,
+    wave_id: int,
+    rules: PolicyRules,
+    today: dt.date,
+    key: bytes,
+    *,
+    stage: bool = False,
 ) -> tuple[int, int, int, dict[str, int]]:
-    """Write every application's screening result; (applications, eligible, priority, reasons)."""
+    """Write every application's screening result; (applications, eligible, priority, reasons).
+
+    stage=True (partitioned PostgreSQL only) leaves the results in the temporary table STAGE,
+    for a draw in the same transaction to write them together with its outcomes.
+    """
     # One big statement: hash joins in memory, no JIT compile time (it costs more than it saves).
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(text("SET LOCAL jit = off"))
-    rows = session.execute(text(_FACTS), _params(wave_id, rules, today, key)).all()
+    params = _params(wave_id, rules, today, key)
+    if stage:
+        session.execute(text(_STAGE_TABLE))
+        session.execute(text(_STAGE), params)
+        session.execute(text(f"ANALYZE {STAGE}"))
+        rows = [
+            (status, prio, ",".join(json.loads(codes)), n)
+            for status, prio, codes, n in session.execute(text(_STAGE_COUNTS))
+        ]
+    elif bulk.partitioned(session):
+        bulk.rewrite_wave(session, wave_id, _REWRITE, params)
+        rows = [
+            (status, prio, ",".join(json.loads(codes)), n)
+            for status, prio, codes, n in session.execute(text(_COUNTS), {"w": wave_id})
+        ]
+    else:
+        rows = list(session.execute(text(_UPDATE), params).tuples())
     total = eligible = priority = 0
     reasons: dict[str, int] = {}
     for status, prio, codes, n in rows:

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from prakerja.identity import vault
 from prakerja.kit.errors import Conflict
-from prakerja.selection import bulk, poolfile
+from prakerja.selection import bulk, poolfile, screen_sql, service_screen
 from prakerja.selection import draw as drawing
 from prakerja.selection.model import Wave, WaveQuota
 from prakerja.selection.service import get_wave, quotas_of, record_action, transition
-from prakerja.selection.service_screen import wave_rules
+from prakerja.selection.service_screen import ScreenReport, wave_rules
 from prakerja.settings import get_settings
 
 ISSUE_CARD = "wallet.issue_card"
@@ -69,9 +69,16 @@ def _hex16(values: pl.Series) -> np.ndarray:
     return np.frombuffer(raw, np.uint8).reshape(-1, 16)
 
 
-def load_pool(session: Session, wave_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical pool rows of a screened wave, and the person id of each row."""
+def load_pool(
+    session: Session, wave_id: int, *, staged: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical pool rows of a screened wave, and the person id of each row (staged: from the
+    screening staged in this transaction)."""
     sql = _POOL_SQL if bulk.is_postgres(session) else _POOL_SQL_LITE
+    if staged:
+        sql = sql.replace(
+            "FROM application WHERE wave_id = :w AND", f"FROM {screen_sql.STAGE} WHERE"
+        )
     frame = bulk.fetch_frame(session, sql, {"w": wave_id})
     rows = np.zeros(frame.height, drawing.POOL_DTYPE)
     if frame.height == 0:
@@ -135,7 +142,14 @@ def reveal_seed(wave: Wave) -> bytes:
     return secret
 
 
-def _persist(session: Session, wave: Wave, person: np.ndarray, result: drawing.DrawResult) -> None:
+def _persist(
+    session: Session,
+    wave: Wave,
+    person: np.ndarray,
+    result: drawing.DrawResult,
+    *,
+    staged: bool = False,
+) -> None:
     rank = np.zeros(len(person), np.int64)
     rank[result.order] = np.arange(1, len(result.order) + 1)
     elig = result.order
@@ -150,6 +164,8 @@ def _persist(session: Session, wave: Wave, person: np.ndarray, result: drawing.D
             "phase": result.phase[elig].tolist(),
         },
         kinds={"status": "s", "rank": "i", "phase": "i"},
+        staged=screen_sql.STAGED if staged else None,
+        stage=screen_sql.STAGE,
     )
     filled = [{"c": code, "n": n} for code, n in result.filled.items()]
     if filled:
@@ -170,8 +186,11 @@ def run_draw(
     now: dt.datetime,
     workers: int = 2,
     timer: dict[str, float] | None = None,
+    staged: bool = False,
 ) -> DrawReport:
-    """screening -> drawn: publish the files, draw, persist outcomes, enqueue card issuance."""
+    """screening -> drawn: publish the files, draw, persist outcomes, enqueue card issuance.
+
+    staged: the screening was staged in this transaction (screen_and_draw)."""
     import time
 
     clock, seconds = time.perf_counter(), timer if timer is not None else {}
@@ -180,7 +199,7 @@ def run_draw(
         session, wave, allowed=("screening",), to="drawn", actor=actor, now=now, step="start"
     )
     seed = reveal_seed(wave)
-    rows, person = load_pool(session, wave.id)
+    rows, person = load_pool(session, wave.id, staged=staged)
     pool = poolfile.encode_pool(rows)
     params = draw_params(session, wave, seed, pool, len(rows))
     seconds["freeze"] = time.perf_counter() - clock
@@ -196,7 +215,7 @@ def run_draw(
     wave.params_sha256, wave.winners_sha256 = poolfile.sha256_hex(sealed), outcome["winners_sha256"]
     wave.winners, wave.drawn_at = outcome["winners"], now
     mark = time.perf_counter()
-    _persist(session, wave, person, result)
+    _persist(session, wave, person, result, staged=staged)
     seconds["persist"] = time.perf_counter() - mark
     mark = time.perf_counter()
     bulk.enqueue_for_applications(
@@ -230,3 +249,42 @@ def run_draw(
         out,
         {k: round(v, 3) for k, v in seconds.items()},
     )
+
+
+def screen_and_draw(
+    session: Session,
+    *,
+    wave_id: int,
+    actor: str,
+    now: dt.datetime,
+    workers: int = 2,
+    timer: dict[str, float] | None = None,
+) -> tuple[ScreenReport, DrawReport]:
+    """closed -> screening -> drawn in one transaction: the national wave run.
+
+    On partitioned PostgreSQL the screening results stay in a temporary table until the draw,
+    and the wave's partition is rewritten once with both (instead of once per step); elsewhere
+    it is exactly `screen` then `run_draw`. Either way the outcome is the same.
+    """
+    import time
+
+    seconds = timer if timer is not None else {}
+    staged = service_screen.can_stage(session)
+    mark = time.perf_counter()
+    screened: dict[str, float] = {}
+    report = service_screen.screen(
+        session, wave_id=wave_id, actor=actor, now=now, timer=screened, stage=staged
+    )
+    seconds["screen"] = time.perf_counter() - mark
+    drawn: dict[str, float] = {}
+    result = run_draw(
+        session,
+        wave_id=wave_id,
+        actor=actor,
+        now=now,
+        workers=workers,
+        timer=drawn,
+        staged=staged,
+    )
+    seconds.update({f"draw.{k}": v for k, v in drawn.items()})
+    return report, result

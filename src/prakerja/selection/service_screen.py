@@ -174,6 +174,11 @@ def _screen_python(
     )
 
 
+def can_stage(session: Session) -> bool:
+    """Whether screening can be staged for a draw in the same transaction."""
+    return bulk.partitioned(session) and screen_sql.available(session)
+
+
 def screen(
     session: Session,
     *,
@@ -182,11 +187,14 @@ def screen(
     now: dt.datetime,
     timer: dict[str, float] | None = None,
     use_sql: bool | None = None,
+    stage: bool = False,
 ) -> ScreenReport:
     """closed -> screening: every application becomes eligible or screened_out with reasons.
 
     On PostgreSQL with pgcrypto the rules run as one SQL statement (screen_sql); elsewhere, or
-    with use_sql=False, in Python. Both write identical results.
+    with use_sql=False, in Python. Both write identical results. stage=True (see
+    `can_stage`) keeps the results in a temporary table for a draw in the same transaction
+    (service_draw.screen_and_draw), which writes them with its outcomes in one pass.
     """
     import time
 
@@ -196,9 +204,11 @@ def screen(
         session, wave, allowed=("closed",), to="screening", actor=actor, now=now, step="start"
     )
     key = vault.decrypt(wave.pseudonym_key_enc)
+    if stage and not can_stage(session):
+        raise ValueError("staged screening needs partitioned PostgreSQL with pgcrypto")
     if use_sql is not False and screen_sql.available(session):
         total, eligible, priority, counts = screen_sql.screen_in_sql(
-            session, wave.id, wave_rules(session, wave), jakarta_date(now), key
+            session, wave.id, wave_rules(session, wave), jakarta_date(now), key, stage=stage
         )
         seconds["screen_sql"] = time.perf_counter() - mark
         report = ScreenReport(total, eligible, total - eligible, priority, counts)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 18:41:45.725763
+Create Date: 2026-11-28 18:48:19.093612
 """
 from collections.abc import Sequence
 
@@ -637,7 +637,8 @@ def upgrade() -> None:
     sa.Column('announced_at', prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_application_person_id_person')),
     sa.ForeignKeyConstraint(['wave_id'], ['wave.id'], name=op.f('fk_application_wave_id_wave')),
-    sa.PrimaryKeyConstraint('wave_id', 'person_id', name=op.f('pk_application'))
+    sa.PrimaryKeyConstraint('wave_id', 'person_id', name=op.f('pk_application')),
+    postgresql_partition_by='LIST (wave_id)'
     )
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.create_index('ix_application_person', ['person_id', 'status'], unique=False)
