@@ -25,16 +25,25 @@ def _files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(get_settings(), "var_dir", tmp_path)
 
 
-def _run(db, wave_id: int) -> None:
+def _run(db, wave_id: int, *, one_step: bool = False) -> None:
     with db.transaction() as s:
         service.close_wave(s, wave_id=wave_id, actor=ACTOR, now=NOW)
+    if one_step:  # `prakerja waves run`: screen and draw in one transaction, one bulk write
+        from prakerja.selection import service_ops
+
+        with db.transaction() as s:
+            code = service.get_wave(s, wave_id).code
+            result = service_ops.run_action(s, code=code, action="run", actor=ACTOR, now=NOW)
+        assert result["winners"] > 0 and result["eligible"] > 0
+        return
     with db.transaction() as s:
         service_screen.screen(s, wave_id=wave_id, actor=ACTOR, now=NOW)
     with db.transaction() as s:
         service_draw.run_draw(s, wave_id=wave_id, actor=ACTOR, now=NOW, workers=1)
 
 
-def test_a_full_wave_draws_within_quota_and_publishes_files_that_verify(db):
+@pytest.mark.parametrize("one_step", [False, True], ids=["two_steps", "one_step"])
+def test_a_full_wave_draws_within_quota_and_publishes_files_that_verify(db, one_step):
     with db.transaction() as s:
         wave = open_committed(s, places=4)
         people = [add_person(s, regency=c) for c in ["32.01"] * 5 + ["32.02"] * 3 + ["33.01"]]
@@ -44,7 +53,7 @@ def test_a_full_wave_draws_within_quota_and_publishes_files_that_verify(db):
         for p in people:
             service.join_wave(s, account_id=p.account_id, wave_id=wave.id, consent=True, now=NOW)
         wave_id, code, excluded_id = wave.id, wave.code, excluded.id
-    _run(db, wave_id)
+    _run(db, wave_id, one_step=one_step)
     with db.transaction() as s:
         apps = {a.person_id: a for a in s.scalars(select(Application)
                                                   .where(Application.wave_id == wave_id))}

@@ -138,6 +138,12 @@ def draw(code: str) -> None:
 
 
 @app.command()
+def run(code: str) -> None:
+    """closed -> drawn in one step: screen and draw a national wave with one bulk write."""
+    _act(code, "run")
+
+
+@app.command()
 def announce(code: str) -> None:
     """drawn -> announced: one announcement job per applicant."""
     _act(code, "announce")

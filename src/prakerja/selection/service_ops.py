@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from prakerja.kit.errors import NotFound
 from prakerja.selection import service, service_announce, service_draw, service_screen
 
-ACTIONS = ("commit", "open", "close", "screen", "draw", "announce", "purchase_window", "settle")
+ACTIONS = (
+    "commit", "open", "close", "screen", "draw", "run", "announce", "purchase_window", "settle"
+)
 
 
 def _draw(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dict[str, Any]:
@@ -35,6 +37,20 @@ def _screen(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dic
     return {"eligible": report.eligible, "screened_out": report.screened_out}
 
 
+def _run(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dict[str, Any]:
+    """closed -> drawn in one transaction (service_draw.screen_and_draw: one bulk write)."""
+    if service.get_wave(session, wave_id).is_recovery:
+        return {**_screen(session, wave_id, actor, now), **_draw(session, wave_id, actor, now)}
+    screened, drawn = service_draw.screen_and_draw(session, wave_id=wave_id, actor=actor, now=now)
+    return {
+        "eligible": screened.eligible,
+        "screened_out": screened.screened_out,
+        "winners": drawn.winners,
+        "pool_sha256": drawn.pool_sha256,
+        "winners_sha256": drawn.winners_sha256,
+    }
+
+
 _RUN: dict[str, Callable[[Session, int, str, dt.datetime], Any]] = {
     "commit": lambda s, w, a, n: {
         "seed_commitment": service.publish_commitment(s, wave_id=w, actor=a, now=n)
@@ -43,6 +59,7 @@ _RUN: dict[str, Callable[[Session, int, str, dt.datetime], Any]] = {
     "close": lambda s, w, a, n: service.close_wave(s, wave_id=w, actor=a, now=n) and {},
     "screen": _screen,
     "draw": _draw,
+    "run": _run,
     "announce": lambda s, w, a, n: {
         "jobs": service_announce.announce(s, wave_id=w, actor=a, now=n)
     },
