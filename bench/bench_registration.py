@@ -379,6 +379,10 @@ def read_profiles(spies: list[tuple[Path, Any]], top: int = 25) -> dict[str, flo
         proc.send_signal(signal.SIGINT)  # ends sampling early; py-spy still writes the file
         proc.wait(timeout=30)
         lines = path.read_text().splitlines() if path.exists() else []
+        if lines and os.environ.get("BENCH_PROFILE_DIR"):  # keep the raw stacks to read later
+            keep = Path(os.environ["BENCH_PROFILE_DIR"])
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / path.name).write_text("\n".join(lines))
         for line in lines:
             stack, _, n = line.rpartition(" ")
             total += int(n)

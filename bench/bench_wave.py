@@ -48,9 +48,12 @@ SELECT CASE WHEN g % 5 = 0 THEN 'priority' WHEN g % 5 = 1 THEN 'exclusion'
             ELSE 'student' END, md5('n' || g), md5('k' || (g / 2)), 'bench', '', :now
 FROM generate_series(1, :n, 37) g;
 INSERT INTO application (wave_id, person_id, regency_code, receipt, joined_at, consent_at,
-    status, reasons, priority_tier, inclusion_flags, kk_prior, phase)
+    status, reasons, priority_tier, inclusion_flags, kk_prior, phase, pseudonym, kk_pseudonym)
 SELECT :wave, p.id, p.regency_code, upper(substr(md5('r' || p.id), 1, 11)), :now, :now,
-       'joined', '[]', 0, 0, 0, 0 FROM person p;
+       'joined', '[]', 0, 0, 0, 0,
+       substring(hmac(convert_to(p.id::text, 'UTF8'), :key, 'sha256') FROM 1 FOR 16),
+       substring(hmac(convert_to('kk:' || p.kk_bidx, 'UTF8'), :key, 'sha256') FROM 1 FOR 16)
+FROM person p;
 """
 
 
@@ -62,6 +65,7 @@ def _admin(sql: str) -> None:
 
 
 def _generate(db: Any, n: int, places: int) -> int:
+    from prakerja.identity import vault
     from prakerja.region import service as region
     from prakerja.selection import service
     from prakerja.selection.service import WavePlan
@@ -88,7 +92,11 @@ def _generate(db: Any, n: int, places: int) -> int:
         service.publish_commitment(s, wave_id=wave.id, actor=ACTOR, now=NOW)
         service.open_wave(s, wave_id=wave.id, actor=ACTOR, now=NOW)
         wave_id = wave.id
+        # Citizens get their pseudonyms when they join (selection.service.join_wave); the
+        # generator does the same for its synthetic joiners, in SQL.
+        key = vault.decrypt(wave.pseudonym_key_enc)
     with db.engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pgcrypto"))
         conn.execute(text("CREATE TABLE bench_region (i int PRIMARY KEY, code text)"))
         conn.execute(
             text("INSERT INTO bench_region VALUES (:i, :c)"),
@@ -97,7 +105,8 @@ def _generate(db: Any, n: int, places: int) -> int:
         for stmt in _PEOPLE_SQL.split(";"):
             if stmt.strip():
                 conn.execute(
-                    text(stmt), {"n": n, "now": NOW, "wave": wave_id, "regions": len(codes)}
+                    text(stmt),
+                    {"n": n, "now": NOW, "wave": wave_id, "regions": len(codes), "key": key},
                 )
         conn.execute(text("SELECT setval('account_id_seq', :n)"), {"n": n})
         conn.execute(text("SELECT setval('person_id_seq', :n)"), {"n": n})

@@ -53,9 +53,11 @@ _TYPES = {"i": Integer, "s": String, "b": LargeBinary, "j": String}
 _CHUNK = 50_000
 
 
-def _temp_table(kinds: Mapping[str, str]) -> Table:
+def _temp_table(kinds: Mapping[str, str], *, keyed: bool) -> Table:
+    """keyed: a primary key on person_id (SQLite's UPDATE ... FROM needs it to find rows;
+    PostgreSQL joins the whole table by hash, and COPY is faster without an index)."""
     name = f"tmp_app_{uuid.uuid4().hex[:10]}"
-    cols = [Column("person_id", BigInteger, primary_key=True)]
+    cols = [Column("person_id", BigInteger, primary_key=keyed, nullable=False)]
     cols += [Column(n, _TYPES[k]()) for n, k in kinds.items()]
     return Table(name, MetaData(), *cols, prefixes=["TEMPORARY"])
 
@@ -228,15 +230,18 @@ def update_applications(
         raise ValueError("staged columns need the partitioned PostgreSQL layout")
     if len(person_ids) == 0 and not staged:
         return 0
-    table = _temp_table(kinds)
+    pg = is_postgres(session)
+    table = _temp_table(kinds, keyed=not pg)
     table.create(session.connection())
     try:
-        pg = is_postgres(session)
         if pg:
+            clock = time.perf_counter()
             _copy_pg(session, table, person_ids, columns, kinds)
             session.execute(text(f"ANALYZE {table.name}"))
             if partitioned(session):
+                loaded = time.perf_counter() - clock
                 _rewrite_from(session, wave_id, table, kinds, staged or {}, stage)
+                LAST_REWRITE["load"] = round(loaded, 3)
                 return len(person_ids)
         else:
             _insert_sqlite(session, table, person_ids, columns)

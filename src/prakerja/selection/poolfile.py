@@ -64,6 +64,13 @@ def pseudonym(secret: bytes, person_id: bytes) -> bytes:
     return hmac.new(secret, person_id, hashlib.sha256).digest()[:16]
 
 
+def pseudonyms_of(secret: bytes, person_id: int, kk_bidx: str | None) -> tuple[bytes, bytes]:
+    """(person pseudonym, family pseudonym) of one applicant: a person without a KK is their
+    own family. Set when the citizen joins, so the national screening has none to compute."""
+    family = f"kk:{kk_bidx}" if kk_bidx else f"person:{person_id}"
+    return pseudonym(secret, str(person_id).encode()), pseudonym(secret, family.encode())
+
+
 def commit(secret: bytes) -> str:
     """The public commitment to a seed: lowercase hex SHA-256 of the secret."""
     return hashlib.sha256(secret).hexdigest()

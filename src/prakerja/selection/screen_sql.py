@@ -37,7 +37,8 @@ WITH lst AS (
   JOIN person p ON p.id = o.person_id
   WHERE o.wave_id <> :w AND o.status = 'selected' AND p.kk_bidx <> '' GROUP BY p.kk_bidx
 ), f AS (
-  SELECT a.person_id, a.regency_code, p.kk_bidx, p.disability, p.migrant_status,
+  SELECT a.person_id, a.regency_code, a.pseudonym AS pid0, a.kk_pseudonym AS kkp0,
+    p.kk_bidx, p.disability, p.migrant_status,
     (p.identity_done_at IS NOT NULL AND p.profile_done_at IS NOT NULL
      AND p.ktp_done_at IS NOT NULL AND p.face_done_at IS NOT NULL
      AND p.phone_done_at IS NOT NULL AND p.statement_done_at IS NOT NULL
@@ -87,10 +88,12 @@ WITH lst AS (
     CASE WHEN prio THEN 1 ELSE 0 END AS tier,
     (CASE WHEN disability THEN 1 ELSE 0 END) | (CASE WHEN migrant_status = 'former' THEN 2
                                                    ELSE 0 END) AS flags,
-    substring(hmac(convert_to(person_id::text, 'UTF8'), :key, 'sha256') FROM 1 FOR 16) AS pid,
-    substring(hmac(convert_to(CASE WHEN coalesce(kk_bidx, '') <> '' THEN 'kk:' || kk_bidx
-                                   ELSE 'person:' || person_id END, 'UTF8'), :key, 'sha256')
-              FROM 1 FOR 16) AS kkp
+    coalesce(pid0, substring(hmac(convert_to(person_id::text, 'UTF8'), :key, 'sha256')
+                             FROM 1 FOR 16)) AS pid,
+    coalesce(kkp0, substring(hmac(convert_to(CASE WHEN coalesce(kk_bidx, '') <> ''
+                                                  THEN 'kk:' || kk_bidx
+                                                  ELSE 'person:' || person_id END, 'UTF8'),
+                                  :key, 'sha256') FROM 1 FOR 16)) AS kkp
   FROM r
 )
 """

@@ -435,9 +435,14 @@ def join_wave(
         or session.get(Application, (wave.id, person.id)) is not None
     ):
         raise AlreadyJoined()
+    pid, kkp = poolfile.pseudonyms_of(
+        vault.decrypt(wave.pseudonym_key_enc), person.id, person.kk_bidx
+    )
     application = Application(
         wave_id=wave.id,
         person_id=person.id,
+        pseudonym=pid,
+        kk_pseudonym=kkp,
         regency_code=cell,
         receipt=new_receipt(),
         joined_at=now,

@@ -12,7 +12,15 @@ from prakerja.kit.errors import NotFound
 from prakerja.selection import service, service_announce, service_draw, service_screen
 
 ACTIONS = (
-    "commit", "open", "close", "screen", "draw", "run", "announce", "purchase_window", "settle"
+    "commit",
+    "open",
+    "close",
+    "screen",
+    "draw",
+    "run",
+    "announce",
+    "purchase_window",
+    "settle",
 )
 
 

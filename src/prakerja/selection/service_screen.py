@@ -54,9 +54,18 @@ def wave_rules(session: Session, wave: Wave) -> PolicyRules:
     return rules_of(get_version(session, wave.policy_version_id))
 
 
-def _applicants(session: Session, wave_id: int) -> tuple[np.ndarray, list[str | None], np.ndarray]:
+def _applicants(
+    session: Session, wave_id: int
+) -> tuple[np.ndarray, list[str | None], np.ndarray, list[tuple[bytes | None, bytes | None]]]:
     rows = session.execute(
-        select(Application.person_id, Person.kk_bidx, Person.disability, Person.migrant_status)
+        select(
+            Application.person_id,
+            Person.kk_bidx,
+            Person.disability,
+            Person.migrant_status,
+            Application.pseudonym,
+            Application.kk_pseudonym,
+        )
         .join(Person, Person.id == Application.person_id)
         .where(Application.wave_id == wave_id)
         .order_by(Application.person_id)
@@ -70,7 +79,7 @@ def _applicants(session: Session, wave_id: int) -> tuple[np.ndarray, list[str | 
         np.int64,
         len(rows),
     )
-    return ids, [r[1] for r in rows], flags
+    return ids, [r[1] for r in rows], flags, [(r[4], r[5]) for r in rows]
 
 
 def _prior_selected(session: Session, wave_id: int) -> tuple[set[int], dict[str, int]]:
@@ -87,13 +96,18 @@ def _prior_selected(session: Session, wave_id: int) -> tuple[set[int], dict[str,
 
 
 def _pseudonyms(
-    key: bytes, ids: np.ndarray, kks: list[str | None]
+    key: bytes,
+    ids: np.ndarray,
+    kks: list[str | None],
+    stored: list[tuple[bytes | None, bytes | None]],
 ) -> tuple[list[bytes], list[bytes]]:
-    pids = [poolfile.pseudonym(key, str(i).encode()) for i in ids.tolist()]
-    kk = [
-        poolfile.pseudonym(key, (f"kk:{k}" if k else f"person:{i}").encode())
-        for i, k in zip(ids.tolist(), kks, strict=True)
-    ]
+    """The pseudonyms set at joining; computed for an application that has none."""
+    pids, kk = [], []
+    for i, k, (pid, kkp) in zip(ids.tolist(), kks, stored, strict=True):
+        if pid is None or kkp is None:
+            pid, kkp = poolfile.pseudonyms_of(key, i, k)
+        pids.append(pid)
+        kk.append(kkp)
     return pids, kk
 
 
@@ -134,11 +148,11 @@ def _screen_python(
     import time
 
     mark = time.perf_counter()
-    ids, kks, flags = _applicants(session, wave.id)
+    ids, kks, flags, stored = _applicants(session, wave.id)
     seconds["applicants"], mark = time.perf_counter() - mark, time.perf_counter()
     reasons, tier, kk_prior = evaluate_all(session, wave, ids, kks, now)
     seconds["evaluate"], mark = time.perf_counter() - mark, time.perf_counter()
-    pids, kk_pids = _pseudonyms(key, ids, kks)
+    pids, kk_pids = _pseudonyms(key, ids, kks, stored)
     seconds["pseudonyms"], mark = time.perf_counter() - mark, time.perf_counter()
     ok = np.array([not r for r in reasons], bool)
     bulk.update_applications(
