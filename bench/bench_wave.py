@@ -49,7 +49,7 @@ SELECT CASE WHEN g % 5 = 0 THEN 'priority' WHEN g % 5 = 1 THEN 'exclusion'
 FROM generate_series(1, :n, 37) g;
 INSERT INTO application (wave_id, person_id, regency_code, receipt, joined_at, consent_at,
     status, reasons, priority_tier, inclusion_flags, kk_prior, phase, pseudonym, kk_pseudonym)
-SELECT :wave, p.id, p.regency_code, upper(substr(md5('r' || p.id), 1, 11)), :now, :now,
+SELECT :wave, p.id, p.regency_code, 'R' || lpad(p.id::text, 10, '0'), :now, :now,
        'joined', '[]', 0, 0, 0, 0,
        substring(hmac(convert_to(p.id::text, 'UTF8'), :key, 'sha256') FROM 1 FOR 16),
        substring(hmac(convert_to('kk:' || p.kk_bidx, 'UTF8'), :key, 'sha256') FROM 1 FOR 16)

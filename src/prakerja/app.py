@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -15,6 +18,15 @@ from prakerja.kit import jobs, web
 from prakerja.kit.db import Database
 from prakerja.kit.logging import configure_logging
 from prakerja.settings import Settings, get_settings
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Sync routes run on anyio's thread pool; as many threads as pooled database connections,
+    # so a burst queues for a thread instead of opening and closing extra connections.
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = app.state.settings.web_threads
+    yield
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -28,8 +40,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
-    app.state.db = db or Database(settings.database_url)
+    app.state.db = db or Database(
+        settings.database_url, pool_size=settings.web_threads, max_overflow=10
+    )
     app.state.settings = settings
     web.install(app)
     static = str(resources.files("prakerja").joinpath("static"))

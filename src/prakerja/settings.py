@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     default_language: str = "id"
     environment: str = "dev"  # dev | test | prod
     var_dir: Path = Path("./var")
+    # Threads per web process for sync routes, and as many pooled database connections.
+    web_threads: int = 24
 
     # Secrets. In dev they fall back to fixed demo values so restarts keep sessions readable;
     # `prod` refuses to start without explicit ones (see check_production).

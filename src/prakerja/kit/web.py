@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -23,7 +23,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from jinja2_fragments.fastapi import Jinja2Blocks
 from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from prakerja.kit import i18n
 from prakerja.kit.db import Database
@@ -144,47 +146,63 @@ SECURITY_HEADERS = {
 }
 
 
-def install(app: FastAPI) -> None:
-    """Add middleware and error handlers to an app."""
+class RequestContext:
+    """Pure ASGI middleware: request id, language, a CSRF cookie for new browsers, security
+    headers. (Starlette's BaseHTTPMiddleware costs a task and a stream per request; this runs
+    inline, and the context variables it sets reach the endpoint as they are.)"""
 
-    @app.middleware("http")
-    async def _context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get("x-request-id", "")
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        state = scope.setdefault("state", {})
+        given = conn.headers.get("x-request-id", "")
         request_id = given[:64] if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex[:16]
-        request.state.request_id = request_id
-        lang = i18n.pick_language(
-            request.query_params.get("lang"),
-            request.cookies.get(LANG_COOKIE),
-            get_settings().default_language,
+        state["request_id"] = request_id
+        asked = conn.query_params.get("lang")
+        token = _lang.set(
+            i18n.pick_language(
+                asked, conn.cookies.get(LANG_COOKIE), get_settings().default_language
+            )
         )
-        token = _lang.set(lang)
-        if not request.cookies.get(CSRF_COOKIE):
-            request.state.new_csrf = secrets.token_urlsafe(24)
+        if not conn.cookies.get(CSRF_COOKIE):
+            state["new_csrf"] = secrets.token_urlsafe(24)
+        secure = "; secure" if scope.get("scheme") == "https" else ""
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                for key, value in SECURITY_HEADERS.items():
+                    headers.setdefault(key, value)
+                if state.get("new_csrf"):
+                    headers.append(
+                        "set-cookie",
+                        f"{CSRF_COOKIE}={state['new_csrf']}; HttpOnly; Path=/"
+                        f"; SameSite=lax{secure}",
+                    )
+                if asked in i18n.LANGUAGES:
+                    headers.append(
+                        "set-cookie",
+                        f"{LANG_COOKIE}={asked}; Max-Age=31536000; Path=/; SameSite=lax",
+                    )
+            await send(message)
+
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_headers)
         finally:
             structlog.contextvars.clear_contextvars()
             _lang.reset(token)
-        response.headers["X-Request-ID"] = request_id
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        if getattr(request.state, "new_csrf", None):
-            response.set_cookie(
-                CSRF_COOKIE,
-                request.state.new_csrf,
-                httponly=True,
-                samesite="lax",
-                secure=request.url.scheme == "https",
-            )
-        if request.query_params.get("lang") in i18n.LANGUAGES:
-            response.set_cookie(
-                LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax"
-            )
-        return response
 
+
+def install(app: FastAPI) -> None:
+    """Add middleware and error handlers to an app."""
+    app.add_middleware(RequestContext)
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

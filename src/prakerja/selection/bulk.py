@@ -125,8 +125,9 @@ def rewrite_wave(session: Session, wave_id: int, select_sql: str, params: Mappin
     `select_sql` must yield every column of COLUMNS, in that order, exactly one row per
     application of the wave (checked: otherwise ValueError and, with the caller's transaction,
     nothing changes). The new table gets its keys, indexes and foreign keys before the swap, so
-    ATTACH only adopts them. Concurrent writes to the wave's rows wait (SHARE lock) and reads of
-    other waves are blocked only for the swap itself, until the caller commits.
+    ATTACH only adopts them. Writes to the wave's rows wait from the start (SHARE lock on the
+    partition); from the swap on (DETACH locks `application` exclusively) every read of
+    `application` waits until the caller commits, so callers swap last and commit soon after.
     """
     clock = time.perf_counter()
     LAST_REWRITE.clear()
