@@ -27,9 +27,10 @@ SEED = (
               '+62812' || lpad(g::text, 8, '0'), 'id', 0, now()
        FROM generate_series(1, :n) g""",
     """INSERT INTO person (id, account_id, nik_bidx, registry_status, registry_detail,
-                           registry_attempts, disability, migrant_status, other_aid,
+                           registry_attempts, registry_attempts_today, disability,
+                           migrant_status, other_aid,
                            face_status, face_attempts, statement, created_at, updated_at)
-       SELECT g, g, md5('nik' || g), 'matched', '{}', 1, false, 'none', '', 'pass', 0, '{}',
+       SELECT g, g, md5('nik' || g), 'matched', '{}', 1, 0, false, 'none', '', 'pass', 0, '{}',
               now(), now()
        FROM generate_series(1, :n) g""",
     """INSERT INTO job (kind, payload, status, attempts, max_attempts, run_after, created_at)
