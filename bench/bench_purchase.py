@@ -175,7 +175,13 @@ async def _phase(bases: list[str], jobs: list[tuple[str, str, dict[str, Any]]]) 
             async with sem:
                 t0 = time.perf_counter()
                 base = bases[i % len(bases)]
-                resp = await client.post(base + path, json=body, cookies={"pk_session": token})
+                try:
+                    resp = await client.post(
+                        base + path, json=body, cookies={"pk_session": token}
+                    )
+                except httpx.HTTPError as exc:  # counted as status 0, never fatal to the run
+                    answers[i] = (0, {"transport_error": type(exc).__name__})
+                    return
                 lat.append(time.perf_counter() - t0)
                 answers[i] = (resp.status_code, resp.json())
 

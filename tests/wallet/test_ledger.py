@@ -211,3 +211,28 @@ def test_concurrent_purchases_never_overspend_one_card(db):
         if is_postgres(s):
             assert errors == []
     assert len(ok) == 3
+
+
+def test_two_requests_opening_the_same_account_at_once_both_get_it(db):
+    # Found by the purchase benchmark: the first purchases of a new platform raced to create
+    # its payable account and all but one failed with a unique violation (HTTP 500).
+    if not is_postgres(db.engine):
+        pytest.skip("SQLite has one writer at a time; the race needs concurrent writers")
+    first = db.sessions()
+    made = service.open_account(first, code="platform:race", kind="platform", now=NOW)
+    got: list[int] = []
+
+    def second() -> None:
+        with db.transaction() as s:  # waits on the first one's uncommitted row
+            got.append(service.open_account(s, code="platform:race", kind="platform", now=NOW).id)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # blocked, not failed
+    first.commit()
+    thread.join(timeout=10)
+    first.close()
+    assert got == [made.id]
+    with db.transaction() as s:
+        assert s.query(LedgerAccount).filter_by(code="platform:race").count() == 1

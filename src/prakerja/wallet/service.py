@@ -7,6 +7,8 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from prakerja.wallet import rules
@@ -16,15 +18,22 @@ from prakerja.wallet.model import PENDING, POSTED, VOIDED, Entry, LedgerAccount,
 def open_account(
     session: Session, *, code: str, kind: str, now: dt.datetime, allow_negative: bool = False
 ) -> LedgerAccount:
-    """The account with this code, created if missing (idempotent)."""
-    account = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-    if account is None:
-        account = LedgerAccount(
+    """The account with this code, created if missing (idempotent, also under concurrency: two
+    requests opening the same account at once both get it; the second waits for the first)."""
+    by_code = select(LedgerAccount).where(LedgerAccount.code == code)
+    account = session.scalar(by_code)
+    if account is not None:
+        return account
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(LedgerAccount)
+        .values(
             code=code, kind=kind, allow_negative=allow_negative, balance=0, held=0, created_at=now
         )
-        session.add(account)
-        session.flush()
-    return account
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
+    return session.scalars(by_code).one()
 
 
 def account_by_code(session: Session, code: str) -> LedgerAccount:
