@@ -243,12 +243,13 @@ def _verify(url: str, buyers: int) -> dict[str, Any]:
         balance = s.scalar(
             select(func.sum(LedgerAccount.balance)).where(LedgerAccount.kind == "recipient")
         )
-        per_card = s.scalar(
-            select(func.max(func.count()))
-            .select_from(Order)
+        open_orders = (
+            select(func.count().label("n"))
             .where(Order.status == "pending")
             .group_by(Order.card_id)
+            .subquery()
         )
+        per_card = s.scalar(select(func.max(open_orders.c.n)))
     db.dispose()
     ok = (
         not problems
