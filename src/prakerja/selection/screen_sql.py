@@ -2,8 +2,14 @@
 
 The reason codes, their order, the priority tier, inclusion flags, KK prior recipients and both
 pseudonyms are exactly those the portable Python path (service_screen.evaluate_all) writes; a
-test compares the two on a random population. Pseudonyms need pgcrypto's `hmac`; without it
-`available` is False and screening takes the Python path.
+test compares the two on a random population. Pseudonyms are set when a citizen joins; for an
+application without them the statement computes them with pgcrypto's `hmac`, so without
+pgcrypto `available` is False and screening takes the Python path.
+
+One query (`_FACTS`), three ways to write its result: into the wave's new partition
+(`_REWRITE`, via bulk.rewrite_wave: the partitioned layout every migration creates), into a
+temporary stage for a draw in the same transaction (`_STAGE`), or in place (`_UPDATE`, a database
+whose `application` is not partitioned).
 """
 
 from __future__ import annotations
