@@ -141,7 +141,7 @@ STAGE = "screen_stage"
 _STAGE_COLUMNS = ("person_id", "regency_code", *_RESULT)
 # Typed like `application`; filled by an INSERT (a CREATE TABLE AS cannot take parameters).
 _STAGE_TABLE = (
-    f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS SELECT {', '.join(_STAGE_COLUMNS)}"
+    f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS SELECT {', '.join(_STAGE_COLUMNS)}"  # noqa: S608
     " FROM application WITH NO DATA"
 )
 _STAGE = (
