@@ -182,3 +182,21 @@ def test_announce_texts_the_selected_once_and_recovery_reoffers_the_waitlist(db)
         chosen = s.scalars(select(Application.person_id).where(
             Application.wave_id == recovery.id)).all()
         assert sorted(best) == sorted(chosen)
+
+
+def test_the_one_step_run_of_a_recovery_wave_draws_it_from_the_waitlist(db):
+    from prakerja.selection import service_ops
+
+    with db.transaction() as s:
+        wave = open_committed(s, places=1, cells=["32.01"])
+        for p in [add_person(s) for _ in range(4)]:
+            service.join_wave(s, account_id=p.account_id, wave_id=wave.id, consent=True, now=NOW)
+        wave_id = wave.id
+    _run(db, wave_id, one_step=True)
+    with db.transaction() as s:
+        announce_svc.plan_recovery(s, parent_id=wave_id, code="REC-RUN", revoked_count=2,
+                                   actor=ACTOR, now=NOW)
+    with db.transaction() as s:  # nothing to screen: `run` draws it like `draw` does
+        result = service_ops.run_action(s, code="REC-RUN", action="run", actor=ACTOR, now=NOW)
+        assert result == {"winners": 2}
+        assert service.wave_by_code(s, "REC-RUN").status == "drawn"

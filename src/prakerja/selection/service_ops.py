@@ -46,9 +46,10 @@ def _screen(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dic
 
 
 def _run(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dict[str, Any]:
-    """closed -> drawn in one transaction (service_draw.screen_and_draw: one bulk write)."""
+    """closed -> drawn in one transaction (service_draw.screen_and_draw: one bulk write). A
+    recovery wave has nothing to screen (it re-offers its parent's waitlist): it is drawn."""
     if service.get_wave(session, wave_id).is_recovery:
-        return {**_screen(session, wave_id, actor, now), **_draw(session, wave_id, actor, now)}
+        return _draw(session, wave_id, actor, now)
     screened, drawn = service_draw.screen_and_draw(session, wave_id=wave_id, actor=actor, now=now)
     return {
         "eligible": screened.eligible,
