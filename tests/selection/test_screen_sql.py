@@ -177,3 +177,26 @@ def test_the_one_pass_wave_run_writes_what_screen_then_draw_write(db, tmp_path, 
     rows, status, _ = results[0]
     assert status == "drawn"
     assert {v[0] for v in rows.values()} == {"selected", "not_selected", "screened_out"}
+
+
+def test_a_rewrite_that_would_lose_applications_is_refused_and_changes_nothing(db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("waves are rewritten as partitions on PostgreSQL only")
+    from prakerja.selection import bulk
+
+    rng = random.Random(5)
+    with db.transaction() as s:
+        wave = plan(s)
+        _apply(s, wave, [_person(s, rng, ["fam"]) for _ in range(6)])
+        wave_id = wave.id
+    every = ", ".join(f"a.{c}" for c in bulk.COLUMNS)
+    short = f"SELECT {every} FROM application a WHERE a.wave_id = :w AND a.person_id % 2 = 0"
+    s = db.sessions()
+    try:
+        with pytest.raises(ValueError, match="produced"):
+            bulk.rewrite_wave(s, wave_id, short, {"w": wave_id})
+    finally:
+        s.rollback()
+        s.close()
+    with db.transaction() as s:
+        assert len(_outcome(s, wave_id)) == 6

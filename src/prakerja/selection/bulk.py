@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Column,
     Integer,
@@ -28,7 +27,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    cast,
     text,
     update,
 )
@@ -41,7 +39,6 @@ __all__ = [
     "enqueue_for_applications",
     "fetch_frame",
     "is_postgres",
-    "partitioned",
     "rewrite_wave",
     "update_applications",
 ]
@@ -103,18 +100,6 @@ def _insert_sqlite(
         session.execute(table.insert(), batch)
 
 
-def partitioned(session: Session) -> bool:
-    """True on PostgreSQL when `application` is partitioned by wave (every migrated database)."""
-    return is_postgres(session) and bool(
-        session.scalar(
-            text(
-                "SELECT 1 FROM pg_partitioned_table t JOIN pg_class c ON c.oid = t.partrelid"
-                " WHERE c.relname = 'application' AND pg_table_is_visible(c.oid)"
-            )
-        )
-    )
-
-
 #: Seconds per step of the last rewrite_wave in this process (benchmarks report them).
 LAST_REWRITE: dict[str, float] = {}
 
@@ -140,7 +125,6 @@ def rewrite_wave(session: Session, wave_id: int, select_sql: str, params: Mappin
     wave_id = int(wave_id)
     part = partition_name(wave_id)
     new = f"{part}_{uuid.uuid4().hex[:8]}"
-    table: Table = Application.__table__  # type: ignore[assignment]  # a Table at runtime
     session.execute(text(f"LOCK TABLE {part} IN SHARE MODE"))
     session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     session.execute(text(f"CREATE TABLE {new} (LIKE application INCLUDING DEFAULTS)"))
@@ -153,8 +137,26 @@ def rewrite_wave(session: Session, wave_id: int, select_sql: str, params: Mappin
     step("count")
     if written != before:
         raise ValueError(f"rewrite of wave {wave_id} produced {written} rows for {before}")
+    _add_keys(session, new, wave_id, step)
+    session.execute(text(f"ALTER TABLE application DETACH PARTITION {part}"))
+    session.execute(text(f"DROP TABLE {part}"))
+    session.execute(text(f"ALTER TABLE {new} RENAME TO {part}"))
     session.execute(
-        text(f"ALTER TABLE {new} ADD CONSTRAINT {new}_wave CHECK (wave_id = {wave_id})")
+        text(f"ALTER TABLE application ATTACH PARTITION {part} FOR VALUES IN ({wave_id})")
+    )
+    step("swap")
+    session.execute(text(f"ANALYZE {part}"))  # fresh statistics for the rest of the run
+    step("analyze")
+    return written
+
+
+def _add_keys(session: Session, new: str, wave_id: int, step: Any) -> None:
+    """Give the table `new` what the partition of `wave_id` must have (its partition bound as a
+    CHECK, the primary key, every index and foreign key of `application`), so ATTACH adopts
+    them instead of building or validating them under its lock."""
+    table: Table = Application.__table__  # type: ignore[assignment]  # a Table at runtime
+    session.execute(
+        text(f"ALTER TABLE {new} ADD CONSTRAINT {new}_wave CHECK (wave_id = {int(wave_id)})")
     )
     keys = ", ".join(c.name for c in table.primary_key.columns)
     session.execute(text(f"ALTER TABLE {new} ADD CONSTRAINT {new}_pkey PRIMARY KEY ({keys})"))
@@ -172,16 +174,6 @@ def rewrite_wave(session: Session, wave_id: int, select_sql: str, params: Mappin
             )
         )
     step("foreign_keys")
-    session.execute(text(f"ALTER TABLE application DETACH PARTITION {part}"))
-    session.execute(text(f"DROP TABLE {part}"))
-    session.execute(text(f"ALTER TABLE {new} RENAME TO {part}"))
-    session.execute(
-        text(f"ALTER TABLE application ATTACH PARTITION {part} FOR VALUES IN ({wave_id})")
-    )
-    step("swap")
-    session.execute(text(f"ANALYZE {part}"))  # fresh statistics for the rest of the run
-    step("analyze")
-    return written
 
 
 def _rewrite_from(
@@ -224,37 +216,31 @@ def update_applications(
     """Set `columns` (name -> values aligned with person_ids) on the wave's applications.
 
     kinds: 'i' integer, 's' string, 'b' bytes, 'j' JSON given as its text. Returns rows changed.
-    staged (partitioned PostgreSQL only): more columns, as SQL over alias s, read from the
+    staged (PostgreSQL only): more columns, as SQL over alias s, read from the
     temporary table `stage` (a screening staged in the same transaction) and written in the
     same rewrite.
     """
-    if staged and not partitioned(session):
-        raise ValueError("staged columns need the partitioned PostgreSQL layout")
+    pg = is_postgres(session)
+    if staged and not pg:
+        raise ValueError("staged columns need PostgreSQL")
     if len(person_ids) == 0 and not staged:
         return 0
-    pg = is_postgres(session)
     table = _temp_table(kinds, keyed=not pg)
     table.create(session.connection())
     try:
-        if pg:
+        if pg:  # every migrated PostgreSQL database keeps a partition per wave: rewrite it
             clock = time.perf_counter()
             _copy_pg(session, table, person_ids, columns, kinds)
             session.execute(text(f"ANALYZE {table.name}"))
-            if partitioned(session):
-                loaded = time.perf_counter() - clock
-                _rewrite_from(session, wave_id, table, kinds, staged or {}, stage)
-                LAST_REWRITE["load"] = round(loaded, 3)
-                return len(person_ids)
-        else:
-            _insert_sqlite(session, table, person_ids, columns)
-        values = {
-            n: (cast(table.c[n], JSON) if pg else table.c[n]) if kinds[n] == "j" else table.c[n]
-            for n in columns
-        }
+            loaded = time.perf_counter() - clock
+            _rewrite_from(session, wave_id, table, kinds, staged or {}, stage)
+            LAST_REWRITE["load"] = round(loaded, 3)
+            return len(person_ids)
+        _insert_sqlite(session, table, person_ids, columns)
         result = session.execute(
             update(Application)
             .where(Application.wave_id == wave_id, Application.person_id == table.c.person_id)
-            .values(**values)
+            .values(**{n: table.c[n] for n in columns})
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

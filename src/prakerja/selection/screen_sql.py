@@ -6,10 +6,8 @@ test compares the two on a random population. Pseudonyms are set when a citizen 
 application without them the statement computes them with pgcrypto's `hmac`, so without
 pgcrypto `available` is False and screening takes the Python path.
 
-One query (`_FACTS`), three ways to write its result: into the wave's new partition
-(`_REWRITE`, via bulk.rewrite_wave: the partitioned layout every migration creates), into a
-temporary stage for a draw in the same transaction (`_STAGE`), or in place (`_UPDATE`, a database
-whose `application` is not partitioned).
+One query (`_FACTS`), two ways to write its result: into the wave's new partition (`_REWRITE`,
+via bulk.rewrite_wave), or into a temporary stage for a draw in the same transaction (`_STAGE`).
 """
 
 from __future__ import annotations
@@ -104,22 +102,7 @@ WITH lst AS (
 )
 """
 
-# The portable form: update the rows in place (a database without per-wave partitions).
-_UPDATE = (
-    _FACTS.rstrip()
-    + """, u AS (
-  UPDATE application a SET
-    status = CASE WHEN cardinality(c.codes) = 0 THEN 'eligible' ELSE 'screened_out' END,
-    reasons = to_json(c.codes), priority_tier = c.tier, inclusion_flags = c.flags,
-    kk_prior = least(c.prior, 255), pseudonym = c.pid, kk_pseudonym = c.kkp
-  FROM c WHERE a.wave_id = :w AND a.person_id = c.person_id
-  RETURNING a.status, a.priority_tier, array_to_string(c.codes, ',') AS codes
-)
-SELECT status, priority_tier > 0, codes, count(*) FROM u GROUP BY 1, 2, 3
-"""
-)
-
-# The partitioned form: every column of the wave's new partition (bulk.rewrite_wave).
+# Every column of the wave's new partition (bulk.rewrite_wave).
 _RESULT = {
     "status": "CASE WHEN cardinality(c.codes) = 0 THEN 'eligible' ELSE 'screened_out' END",
     "reasons": "to_json(c.codes)",
@@ -205,36 +188,29 @@ def screen_in_sql(
 ) -> tuple[int, int, int, dict[str, int]]:
     """Write every application's screening result; (applications, eligible, priority, reasons).
 
-    stage=True (partitioned PostgreSQL only) leaves the results in the temporary table STAGE,
+    stage=True leaves the results in the temporary table STAGE,
     for a draw in the same transaction to write them together with its outcomes.
     """
     # One big statement: hash joins in memory, no JIT compile time (it costs more than it saves).
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(text("SET LOCAL jit = off"))
     params = _params(wave_id, rules, today, key)
+    # Each way yields (status, priority?, reason codes as a JSON array, count) groups.
     if stage:
         session.execute(text(_STAGE_TABLE))
         session.execute(text(_STAGE), params)
         session.execute(text(f"ANALYZE {STAGE}"))
-        rows = [
-            (status, prio, ",".join(json.loads(codes)), n)
-            for status, prio, codes, n in session.execute(text(_STAGE_COUNTS))
-        ]
-    elif bulk.partitioned(session):
-        bulk.rewrite_wave(session, wave_id, _REWRITE, params)
-        rows = [
-            (status, prio, ",".join(json.loads(codes)), n)
-            for status, prio, codes, n in session.execute(text(_COUNTS), {"w": wave_id})
-        ]
+        groups = session.execute(text(_STAGE_COUNTS))
     else:
-        rows = list(session.execute(text(_UPDATE), params).tuples())
+        bulk.rewrite_wave(session, wave_id, _REWRITE, params)
+        groups = session.execute(text(_COUNTS), {"w": wave_id})
     total = eligible = priority = 0
     reasons: dict[str, int] = {}
-    for status, prio, codes, n in rows:
+    for status, prio, codes, n in groups:
         total += n
         if status == "eligible":
             eligible += n
             priority += n if prio else 0
-        for code in codes.split(",") if codes else ():
+        for code in json.loads(codes):
             reasons[code] = reasons.get(code, 0) + n
     return total, eligible, priority, reasons

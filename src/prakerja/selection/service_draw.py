@@ -262,7 +262,7 @@ def screen_and_draw(
 ) -> tuple[ScreenReport, DrawReport]:
     """closed -> screening -> drawn in one transaction: the national wave run.
 
-    On partitioned PostgreSQL the screening results stay in a temporary table until the draw,
+    On PostgreSQL (with pgcrypto) the screening results stay in a temporary table until the draw,
     and the wave's partition is rewritten once with both (instead of once per step); elsewhere
     it is exactly `screen` then `run_draw`. Either way the outcome is the same.
     """

@@ -190,7 +190,7 @@ def _screen_python(
 
 def can_stage(session: Session) -> bool:
     """Whether screening can be staged for a draw in the same transaction."""
-    return bulk.partitioned(session) and screen_sql.available(session)
+    return screen_sql.available(session)  # PostgreSQL with pgcrypto
 
 
 def screen(
@@ -219,7 +219,7 @@ def screen(
     )
     key = vault.decrypt(wave.pseudonym_key_enc)
     if stage and not can_stage(session):
-        raise ValueError("staged screening needs partitioned PostgreSQL with pgcrypto")
+        raise ValueError("staged screening needs PostgreSQL with pgcrypto")
     if use_sql is not False and screen_sql.available(session):
         total, eligible, priority, counts = screen_sql.screen_in_sql(
             session, wave.id, wave_rules(session, wave), jakarta_date(now), key, stage=stage
