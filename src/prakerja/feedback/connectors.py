@@ -68,6 +68,44 @@ def _guard(no: int, build: Callable[[Any], Incoming], row: Any) -> Parsed:
         return no, f"{type(exc).__name__}: {exc}"
 
 
+def _parse_csv(
+    data: bytes, required: tuple[str, ...], build: Callable[[dict[str, str]], Incoming]
+) -> Iterator[Parsed]:
+    """(line number, message or error) per row of a CSV export with the `required` columns."""
+    for no, row in _csv_rows(data, required):
+        if "__error__" in row:
+            yield no, row["__error__"]
+            continue
+        yield _guard(no, build, row)
+
+
+def _chat(row: dict[str, str]) -> Incoming:
+    return Incoming(
+        channel="chat",
+        source_id=row["message_id"],
+        thread_id=row["session_id"],
+        received_at=parse_time(row["sent_at"]),
+        body=row["text"],
+        author_name=row.get("author_name", ""),
+        author_email=row.get("author_email"),
+        author_phone=row.get("author_phone"),
+        partner=row.get("partner") or None,
+    )
+
+
+def _call(row: dict[str, str]) -> Incoming:
+    return Incoming(
+        channel="call",
+        source_id=row["call_id"],
+        received_at=parse_time(row["started_at"]),
+        body=row["note"],
+        author_name=row.get("caller_name", ""),
+        author_phone=row.get("caller_phone"),
+        author_email=row.get("caller_email"),
+        region=row.get("region") or None,
+    )
+
+
 class ChatCsv:
     """Live-chat transcripts: one row per citizen message; a chat session is one thread."""
 
@@ -75,25 +113,7 @@ class ChatCsv:
     required = ("session_id", "message_id", "sent_at", "text")
 
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        for no, row in _csv_rows(data, self.required):
-            if "__error__" in row:
-                yield no, row["__error__"]
-                continue
-            yield _guard(
-                no,
-                lambda row: Incoming(
-                    channel="chat",
-                    source_id=row["message_id"],
-                    thread_id=row["session_id"],
-                    received_at=parse_time(row["sent_at"]),
-                    body=row["text"],
-                    author_name=row.get("author_name", ""),
-                    author_email=row.get("author_email"),
-                    author_phone=row.get("author_phone"),
-                    partner=row.get("partner") or None,
-                ),
-                row,
-            )
+        return _parse_csv(data, self.required, _chat)
 
 
 class CallCsv:
@@ -103,24 +123,7 @@ class CallCsv:
     required = ("call_id", "started_at", "note")
 
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        for no, row in _csv_rows(data, self.required):
-            if "__error__" in row:
-                yield no, row["__error__"]
-                continue
-            yield _guard(
-                no,
-                lambda row: Incoming(
-                    channel="call",
-                    source_id=row["call_id"],
-                    received_at=parse_time(row["started_at"]),
-                    body=row["note"],
-                    author_name=row.get("caller_name", ""),
-                    author_phone=row.get("caller_phone"),
-                    author_email=row.get("caller_email"),
-                    region=row.get("region") or None,
-                ),
-                row,
-            )
+        return _parse_csv(data, self.required, _call)
 
 
 def _social(row: dict[str, Any]) -> Incoming:
@@ -171,11 +174,7 @@ class SocialCsv:
     required = ("id", "created_at", "text")
 
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        for no, row in _csv_rows(data, self.required):
-            if "__error__" in row:
-                yield no, row["__error__"]
-                continue
-            yield _guard(no, _social, row)
+        return _parse_csv(data, self.required, _social)
 
 
 def for_file(channel: str, filename: str) -> Connector:
