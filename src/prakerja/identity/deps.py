@@ -6,7 +6,7 @@ Each sets `request.state.user` so pages show the logout button. Use as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -43,7 +43,7 @@ def _optional_account(request: Request, session: DbSession) -> Account | None:
 OptionalAccount = Annotated[Account | None, Depends(_optional_account)]
 
 
-def _current_account(account: OptionalAccount) -> Account:
+async def _current_account(account: OptionalAccount) -> Account:
     if account is None:
         raise Unauthenticated()
     return account
@@ -52,7 +52,7 @@ def _current_account(account: OptionalAccount) -> Account:
 CurrentAccount = Annotated[Account, Depends(_current_account)]
 
 
-def _current_citizen(account: CurrentAccount) -> Account:
+async def _current_citizen(account: CurrentAccount) -> Account:
     if account.kind != CITIZEN:
         raise Forbidden()
     if account.email_verified_at is None:
@@ -63,10 +63,10 @@ def _current_citizen(account: CurrentAccount) -> Account:
 CurrentCitizen = Annotated[Account, Depends(_current_citizen)]
 
 
-def require_staff(*roles: str) -> Callable[..., Account]:
+def require_staff(*roles: str) -> Callable[..., Awaitable[Account]]:
     """A dependency admitting staff holding any of `roles` (any staff if none; admin always)."""
 
-    def _staff(account: OptionalAccount) -> Account:
+    async def _staff(account: OptionalAccount) -> Account:
         if account is None:
             raise Unauthenticated(login_url=STAFF_LOGIN_URL)
         if account.kind != STAFF or (roles and not account.has_role(*roles)):

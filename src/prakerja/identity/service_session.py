@@ -33,13 +33,17 @@ def account_for_token(session: Session, *, token: str, now: dt.datetime) -> Acco
     """The active account behind a live session token (touching its idle timer), else None."""
     if not token or len(token) > 100:
         return None
-    web = session.scalar(
-        select(WebSession).where(WebSession.token_hash == tokens.token_hash(token))
-    )
-    if web is None or web.revoked_at is not None or now - web.last_seen_at > rules.SESSION_IDLE:
+    row = session.execute(  # one round trip for both rows: this runs on every signed-in request
+        select(WebSession, Account)
+        .join(Account, Account.id == WebSession.account_id)
+        .where(WebSession.token_hash == tokens.token_hash(token))
+    ).first()
+    if row is None:
         return None
-    account = session.get(Account, web.account_id)
-    if account is None or account.status != "active":
+    web, account = row.tuple()
+    if web.revoked_at is not None or now - web.last_seen_at > rules.SESSION_IDLE:
+        return None
+    if account.status != "active":
         return None
     if now - web.last_seen_at > rules.SESSION_TOUCH:
         web.last_seen_at = now
