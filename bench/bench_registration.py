@@ -339,6 +339,7 @@ def start_profiles(work: Path, pids: list[int], seconds: float) -> list[tuple[Pa
             "--format",
             "raw",
             "--nonblocking",
+            "--gil",  # only the thread holding the GIL: Python CPU, not waits on sockets
             "-o",
             str(path),
         ]
@@ -371,9 +372,38 @@ def _label(frame: str) -> str:
     return f"{name} ({where.rsplit('/', 1)[-1].split(':')[0]})"
 
 
-def read_profiles(spies: list[tuple[Path, Any]], top: int = 25) -> dict[str, float]:
-    """Share of on-CPU samples (inclusive) per function of prakerja and the libraries it calls."""
+# Where a sample's innermost frame lives says which layer spent the CPU (self time).
+LAYERS = (
+    ("prakerja code", ("/prakerja/",)),
+    ("SQLAlchemy (ORM, SQL compile, pool)", ("/sqlalchemy/",)),
+    ("psycopg (PostgreSQL driver)", ("/psycopg",)),
+    ("registry HTTP client (httpx, httpcore, h11)", ("/httpx/", "/httpcore/", "/h11/")),
+    ("pydantic (request/response models)", ("/pydantic",)),
+    (
+        "web stack (uvicorn, starlette, fastapi, anyio, asyncio, threads)",
+        (
+            *("/uvicorn/", "/starlette/", "/fastapi/", "/anyio/", "/asyncio/", "/uvloop/"),
+            *("threading.py", "queue.py", "contextlib.py", "selectors.py"),
+        ),
+    ),
+    ("crypto (cryptography, argon2)", ("/cryptography/", "/argon2/")),
+    ("logging (structlog)", ("/structlog/", "/logging/")),
+)
+
+
+def _layer(frame: str) -> str:
+    where = "/" + frame.partition(" (")[2]  # py-spy names site-packages files relatively
+    for name, parts in LAYERS:
+        if any(part in where for part in parts):
+            return name
+    return "other (stdlib: json, re, datetime, ...)"
+
+
+def read_profiles(spies: list[tuple[Path, Any]], top: int = 25) -> dict[str, Any]:
+    """Share of on-CPU samples (inclusive) per function of prakerja and the libraries it calls,
+    and the self time per layer (the innermost frame's library), both in percent."""
     counts: dict[str, int] = {}
+    layers: dict[str, int] = {}
     total = 0
     for path, proc in spies:
         proc.send_signal(signal.SIGINT)  # ends sampling early; py-spy still writes the file
@@ -386,10 +416,20 @@ def read_profiles(spies: list[tuple[Path, Any]], top: int = 25) -> dict[str, flo
         for line in lines:
             stack, _, n = line.rpartition(" ")
             total += int(n)
-            for frame in dict.fromkeys(_label(f) for f in stack.split(";") if _ours(f)):
+            frames = stack.split(";")
+            layer = _layer(frames[-1])
+            layers[layer] = layers.get(layer, 0) + int(n)
+            for frame in dict.fromkeys(_label(f) for f in frames if _ours(f)):
                 counts[frame] = counts.get(frame, 0) + int(n)
+    if not total:
+        return {}
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
-    return {k: round(100 * v / total, 1) for k, v in ranked} if total else {}
+    return {
+        "self_time_by_layer": {
+            k: round(100 * v / total, 1) for k, v in sorted(layers.items(), key=lambda kv: -kv[1])
+        },
+        "inclusive_by_function": {k: round(100 * v / total, 1) for k, v in ranked},
+    }
 
 
 # --- the burst ---------------------------------------------------------------------------------
