@@ -15,7 +15,7 @@ def import_all(kind: str) -> list[ModuleType]:
 
     A context may split a module kind by use-case; each part is found by its name prefix.
     """
-    found = []
+    found: list[ModuleType] = []
     for ctx in CONTEXTS:
         try:
             package = importlib.import_module(f"prakerja.{ctx}")
