@@ -1,11 +1,16 @@
 """Partner completion reports per second through the signed API against `prakerja serve` on
-PostgreSQL (target 1,000/s).
+PostgreSQL (target 1,000/s), one report per call and in batches.
 
-Each report is POST /api/partner/v1/completions, HMAC-signed by the platform: the server
+Single: each report is POST /api/partner/v1/completions, HMAC-signed by the platform: the server
 verifies the signature (vault-decrypted secret, replay cache insert), records the completion
-and issues the signed certificate (Ed25519 over canonical facts + the Open Badges proof). The
-orders are seeded set-based as confirmed enrolments of a self-paced course (no sessions). A
-second, in-process pass times the parts of one report to show where the time goes.
+and issues the signed certificate (Ed25519 over canonical facts + the Open Badges proof).
+Batch: POST /api/partner/v1/completions/batch with BENCH_BATCH_SIZE reports per signed call,
+BENCH_BATCH_CALLERS calls in flight; the rate counts reports answered with a completion. Each
+pass has its own orders, seeded set-based as confirmed enrolments of a self-paced course (no
+sessions); afterwards the database must hold exactly one completion and one certificate per
+order. Each pass also reports the CPU per report it cost the server processes, the bench
+database's PostgreSQL backends and this load generator (from /proc), so a busy shared machine
+can be told apart from our own cost. A last, in-process pass times the parts of one report.
 Run: python -m bench.bench_completion  (or `make bench BENCH_ARGS=completion`).
 """
 
@@ -32,8 +37,13 @@ PG_ADMIN = os.environ.get(
 DB_NAME = "prakerja_bench_learning"
 TARGET_PER_S = 1000
 N_ORDERS = int(os.environ.get("BENCH_COMPLETIONS", "6000"))
+N_BATCH_ORDERS = int(os.environ.get("BENCH_BATCH_COMPLETIONS", "30000"))
+BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "100"))
+BATCH_CALLERS = int(os.environ.get("BENCH_BATCH_CALLERS", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
 CONCURRENCY = 32
+SINGLE_PATH = "/api/partner/v1/completions"
+BATCH_PATH = "/api/partner/v1/completions/batch"
 PORT = 8931
 
 
@@ -150,20 +160,26 @@ def _seed(url: str, n: int) -> dict[str, Any]:
     }
 
 
-async def _fire(base: str, seed: dict[str, Any]) -> tuple[float, list[float], dict[int, int]]:
+def _report(order: str) -> dict[str, Any]:
+    return {"order_id": order, "pre_score": 40, "post_score": 80}
+
+
+async def _fire(
+    base: str, seed: dict[str, Any], path: str, bodies: list[bytes], concurrency: int
+) -> dict[str, Any]:
+    """POST every body (signed when sent) with `concurrency` calls in flight."""
     from prakerja.marketplace import signing
 
-    path = "/api/partner/v1/completions"
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for order in seed["orders"]:
-        queue.put_nowait(order)
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
     latencies: list[float] = []
     statuses: dict[Any, int] = {}
+    accepted = [0]
 
     async def worker(client: httpx.AsyncClient) -> None:
         while not queue.empty():
-            order = queue.get_nowait()
-            body = json.dumps({"order_id": order, "pre_score": 40, "post_score": 80}).encode()
+            body = queue.get_nowait()
             headers = signing.sign(seed["client_id"], seed["secret"], "POST", path, body)
             headers["Content-Type"] = "application/json"
             t0 = time.perf_counter()
@@ -174,12 +190,105 @@ async def _fire(base: str, seed: dict[str, Any]) -> tuple[float, list[float], di
                 continue
             latencies.append(time.perf_counter() - t0)
             statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+            if resp.status_code == 200:
+                accepted[0] += resp.json().get("accepted", 1)  # a single call answers one
 
-    limits = httpx.Limits(max_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
-        return time.perf_counter() - started, latencies, statuses
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "reports": accepted[0],
+        "calls": len(latencies),
+        "seconds": round(seconds, 2),
+        "per_s": round(accepted[0] / seconds, 1),
+        "statuses": statuses,
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+        "concurrency": concurrency,
+    }
+
+
+def _single_bodies(orders: list[str]) -> list[bytes]:
+    return [json.dumps(_report(order)).encode() for order in orders]
+
+
+def _batch_bodies(orders: list[str]) -> list[bytes]:
+    return [
+        json.dumps({"reports": [_report(o) for o in orders[i : i + BATCH_SIZE]]}).encode()
+        for i in range(0, len(orders), BATCH_SIZE)
+    ]
+
+
+def _stored(url: str) -> dict[str, int]:
+    """Completions and certificates in the database (one per order: both are unique by order)."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        counts = {
+            "completions": int(conn.scalar(text("SELECT count(*) FROM learning_completion")) or 0),
+            "certificates": int(
+                conn.scalar(text("SELECT count(*) FROM learning_certificate")) or 0
+            ),
+        }
+    engine.dispose()
+    return counts
+
+
+def _proc_cpu(pid: int) -> float:
+    """User+system CPU seconds of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_snapshot(server: int) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the server's process tree and of the bench database's backends."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == server:
+                children.append(int(entry))
+    engine = create_engine(PG_ADMIN)
+    with engine.connect() as conn:
+        backends = conn.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": DB_NAME}
+        ).all()
+    engine.dispose()
+    return {
+        "server": {pid: _proc_cpu(pid) for pid in [server, *children]},
+        "postgres": {pid: _proc_cpu(pid) for pid in backends},
+    }
+
+
+def _cpu_per_report(
+    before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], reports: int
+) -> dict[str, float]:
+    """Milliseconds of CPU per report the pass cost the server and PostgreSQL."""
+    out = {}
+    for part in ("server", "postgres"):
+        spent = sum(cpu - before[part].get(pid, 0.0) for pid, cpu in after[part].items())
+        out[f"{part}_cpu_ms_per_report"] = round(spent * 1000 / max(reports, 1), 3)
+    return out
+
+
+def _pass(
+    base: str, seed: dict[str, Any], server: int, path: str, bodies: list[bytes], callers: int
+) -> dict[str, Any]:
+    """One timed pass, with the CPU it cost the server, PostgreSQL and this load generator."""
+    before, client0 = _cpu_snapshot(server), time.process_time()
+    result = asyncio.run(_fire(base, seed, path, bodies, callers))
+    client_s = time.process_time() - client0
+    result.update(_cpu_per_report(before, _cpu_snapshot(server), result["reports"]))
+    result["client_cpu_ms_per_report"] = round(client_s * 1000 / max(result["reports"], 1), 3)
+    return result
 
 
 def _wait_up(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -259,8 +368,9 @@ def run() -> dict[str, Any]:
     try:
         migrate.upgrade(url)
         t0 = time.perf_counter()
-        seed = _seed(url, N_ORDERS)
+        seed = _seed(url, N_ORDERS + N_BATCH_ORDERS)
         seed_s = time.perf_counter() - t0
+        single_orders, batch_orders = seed["orders"][:N_ORDERS], seed["orders"][N_ORDERS:]
         proc = subprocess.Popen(
             [
                 str(Path(sys.executable).with_name("prakerja")),
@@ -277,20 +387,24 @@ def run() -> dict[str, Any]:
         )
         base = f"http://127.0.0.1:{PORT}"
         _wait_up(base, proc)
-        seconds, lat, statuses = asyncio.run(_fire(base, seed))
-        lat.sort()
-        rate = len(lat) / seconds
+        single = _pass(
+            base, seed, proc.pid, SINGLE_PATH, _single_bodies(single_orders), CONCURRENCY
+        )
+        batch = _pass(base, seed, proc.pid, BATCH_PATH, _batch_bodies(batch_orders), BATCH_CALLERS)
+        batch["reports_per_call"] = BATCH_SIZE
+        stored = _stored(url)
         return {
-            "reports": len(lat),
-            "seconds": round(seconds, 2),
-            "per_s": round(rate, 1),
+            "single": single,
+            "batch": batch,
             "target_per_s": TARGET_PER_S,
-            "met": rate >= TARGET_PER_S,
-            "statuses": statuses,
-            "p50_ms": round(lat[len(lat) // 2] * 1000, 1),
-            "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 1),
+            "met_single": single["per_s"] >= TARGET_PER_S,
+            "met_batch": batch["per_s"] >= TARGET_PER_S,
+            "stored": stored,
+            "stored_as_answered": stored["completions"]
+            == stored["certificates"]
+            == single["reports"] + batch["reports"],
+            "orders": N_ORDERS + N_BATCH_ORDERS,
             "workers": WORKERS,
-            "concurrency": CONCURRENCY,
             "seed_s": round(seed_s, 1),
             "per_report_cpu": _breakdown(url),
         }

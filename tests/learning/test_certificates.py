@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prakerja.learning import certificates, jcs, signing
 
@@ -25,6 +27,20 @@ def test_canonical_json_sorts_keys_by_utf16_and_escapes_minimally() -> None:
     assert jcs.canonical({"\u20ac": 1, "\U0001f600": 2, "\ufb01": 3}) == (
         '{"\u20ac":1,"\U0001f600":2,"\ufb01":3}'.encode())  # surrogates sort before U+FB01
     assert jcs.canonical("a\"\\\n\x01é") == '"a\\"\\\\\\n\\u0001é"'.encode()
+
+
+def _reference_string(value: str) -> str:
+    """RFC 8785 section 3.2.2.2, one character at a time (what jcs once did itself)."""
+    named = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n",
+             "\r": "\\r", "\t": "\\t"}
+    out = [named.get(ch) or (f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch) for ch in value]
+    return '"' + "".join(out) + '"'
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"])))
+def test_string_escaping_matches_the_rfc_8785_reference(value: str) -> None:
+    assert jcs.canonical(value) == _reference_string(value).encode()
 
 
 @pytest.mark.parametrize("bad", [1.5, 2**53, {1: "x"}, {"a": object()}])

@@ -20,7 +20,9 @@ Public functions for other contexts:
 - `service_attendance.check_redeem_code / commit_redeem_code(session, *, partner_id,
   session_id, code, now)`, `report_attendance(...)`, `face_check(...)`
 - `service_completion.record_completion(session, *, order_id, pre_score, post_score,
-  partner_id, now) -> Completion`, `report_certificate(...)`, `check_certificate(cert)`
+  partner_id, now) -> Completion`, `record_completions(session, *, partner_id, reports, now)`
+  (a batch: one outcome per report, the recorded completion or the DomainError that refused
+  it alone), `report_certificate(...)`, `check_certificate(cert)`
 - `service_review.submit_review(session, *, account_id, order_public_id, stars, text, now)`,
   `service_review.eligible_orders(session, since=None)` (payout reconciliation)
 - `service_quality.refresh_quality(session, *, now)`, `course_board`, `provider_ranking`

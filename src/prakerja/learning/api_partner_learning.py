@@ -4,22 +4,34 @@ codes, attendance, completion with scores, and the partner's certificate.
 Every call is idempotent: a repeat changes nothing and answers the same. A call made before its
 prerequisite (attendance before the code is committed, completion before every session is
 attended, a certificate before completion) is a 409 problem+json naming the rule.
+
+Completions also come in batches (POST /completions/batch, up to 500): one signed call, one
+transaction, one result per report in order: the completion, or the problem that refused that
+report alone (nothing changed for it).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
+from fastapi import APIRouter
+from pydantic import ValidationError
+
+from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, RowId
+from prakerja.kit.errors import DomainError, http_status
+from prakerja.kit.web import DbSession, RowId, current_language
 from prakerja.learning import certificates, service_attendance, service_completion
 from prakerja.learning.model import Certificate, Completion, RedeemCode
 from prakerja.learning.schemas import (
     AttendanceIn,
     AttendanceRead,
     CertificateRef,
+    CompletionBatchIn,
+    CompletionBatchRead,
     CompletionIn,
     CompletionRead,
+    ItemProblem,
     PartnerCertificateIn,
     RedeemCodeIn,
     RedeemCodeRead,
@@ -103,6 +115,60 @@ def report_completion(body: CompletionIn, session: DbSession,
                                                 partner_id=partner.id, now=utc_now())
     return _completion_read(body.order_id, done,
                             service_completion.certificate_of_order(session, order.id))
+
+
+_BATCH_ERRORS: dict[int | str, dict[str, Any]] = {k: _ERRORS[k] for k in (401, 422)}
+
+
+@router.post("/completions/batch", responses=_BATCH_ERRORS, response_model_exclude_none=True)
+def report_completions(body: CompletionBatchIn, session: DbSession,
+                       partner: PartnerAuth) -> CompletionBatchRead:
+    """Up to 500 completion reports in one call; each is answered as the single call would
+    answer it, in order, and a refused one changes nothing."""
+    parsed = [_parse_report(i, item) for i, item in enumerate(body.reports)]
+    reports = [service_completion.Report(p.order_id, p.pre_score, p.post_score)
+               for p in parsed if isinstance(p, CompletionIn)]
+    outcomes = iter(service_completion.record_completions(
+        session, partner_id=partner.id, reports=reports, now=utc_now()))
+    results = [_result(next(outcomes), p.order_id) if isinstance(p, CompletionIn) else p
+               for p in parsed]
+    refused = sum(isinstance(r, ItemProblem) for r in results)
+    return CompletionBatchRead(results=results, accepted=len(results) - refused,
+                               refused=refused)
+
+
+def _parse_report(index: int, item: Any) -> CompletionIn | ItemProblem:
+    try:
+        return CompletionIn.model_validate(item)
+    except ValidationError as exc:
+        order_id = item.get("order_id") if isinstance(item, dict) else None
+        errors = [{"loc": ["body", "reports", str(index), *map(str, e["loc"])],
+                   "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        detail = "; ".join(f"{'.'.join(e['loc'][3:]) or 'report'}: {e['msg']}" for e in errors)
+        return ItemProblem(type="/problems/invalid", title=_title("Invalid input"), status=422,
+                           detail=detail, code="invalid", errors=errors,
+                           order_id=order_id if isinstance(order_id, str) else None)
+
+
+def _result(outcome: service_completion.Recorded | DomainError,
+            order_id: str) -> CompletionRead | ItemProblem:
+    if isinstance(outcome, DomainError):
+        title = _title(outcome.title)
+        detail = title if outcome.detail == outcome.title else outcome.detail
+        return ItemProblem(type=f"/problems/{outcome.code}", title=title,
+                           status=http_status(outcome), detail=detail, code=outcome.code,
+                           order_id=order_id, **outcome.extra)
+    return CompletionRead(
+        order_id=outcome.order_id, pre_score=outcome.pre_score, post_score=outcome.post_score,
+        completed_at=outcome.completed_at,
+        certificate=CertificateRef(certificate_id=outcome.certificate_id,
+                                   issued_at=outcome.issued_at,
+                                   verify_url=certificates.verify_url(
+                                       get_settings().base_url, outcome.certificate_id)))
+
+
+def _title(text: str) -> str:
+    return i18n.translations(current_language()).gettext(text)
 
 
 @router.post("/certificates", responses=_ERRORS)

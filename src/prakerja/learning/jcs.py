@@ -7,24 +7,19 @@ none. Keys are ordered by their UTF-16 code units; strings escape only what RFC 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
-            "\t": "\\t"}
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _SAFE_INT = 2**53
 
 
 def _string(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    """RFC 8785 string: escapes exactly what ECMAScript's JSON.stringify escapes (the quote, the
+    backslash, \\b \\f \\n \\r \\t, other controls below U+0020 as lowercase \\u00xx) and
+    nothing else. The standard library's encoder (C) with ensure_ascii=False does exactly that;
+    tests/learning/test_certificates.py checks it against a character-by-character reference."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _encode(value: Any, out: list[str]) -> None:  # noqa: C901  (one branch per JSON type)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+BATCH_MAX = 500  # completion reports per batch call
 
 
 class RedeemCodeIn(BaseModel):
@@ -62,6 +64,41 @@ class CompletionRead(BaseModel):
     post_score: int
     completed_at: dt.datetime
     certificate: CertificateRef
+
+
+# Each report is checked on its own (a malformed one is that item's 422, not the batch's), so the
+# body takes any JSON value per item; the documented schema is CompletionIn's.
+ReportItem = Annotated[Any, WithJsonSchema(CompletionIn.model_json_schema())]
+
+
+class CompletionBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[ReportItem] = Field(min_length=1, max_length=BATCH_MAX,
+                                      description=f"1 to {BATCH_MAX} CompletionIn reports")
+
+
+class ItemProblem(BaseModel):
+    """RFC 9457 problem details for one refused report of a batch (nothing changed for it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="/problems/<code>")
+    title: str
+    status: int = Field(description="The status this report alone would have got")
+    detail: str
+    code: str
+    order_id: str | None = None
+    errors: list[dict[str, Any]] | None = Field(default=None,
+                                                description="What was invalid (422 only)")
+
+
+class CompletionBatchRead(BaseModel):
+    results: list[CompletionRead | ItemProblem] = Field(
+        description="One per report, in the order sent: the completion (as the single call "
+                    "answers it) or the problem that refused it")
+    accepted: int = Field(description="Results that are completions (new or repeated)")
+    refused: int = Field(description="Results that are problems")
 
 
 class PartnerCertificateIn(BaseModel):
