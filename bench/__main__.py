@@ -24,13 +24,18 @@ import bench
 
 def main(argv: list[str]) -> int:
     console = Console(stderr=True)
-    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
+    )
     if argv:
         names = [n for n in names if any(a in n for a in argv)]
     out = Path("var/bench-results.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"cores": os.cpu_count(), "python": platform.python_version(),
-               "machine": platform.machine()}
+    machine = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
     failed = 0
     for name in names:
         console.rule(name)
@@ -41,8 +46,13 @@ def main(argv: list[str]) -> int:
             console.print(f"[red]{name} failed: {type(exc).__name__}: {exc}[/red]")
             failed += 1
             continue
-        row = {"bench": name, "date": dt.date.today().isoformat(), **machine,
-               "wall_s": round(time.perf_counter() - started, 2), "result": result}
+        row = {
+            "bench": name,
+            "date": dt.datetime.now(dt.UTC).date().isoformat(),
+            **machine,
+            "wall_s": round(time.perf_counter() - started, 2),
+            "result": result,
+        }
         line = json.dumps(row, default=str)
         print(line, flush=True)
         with out.open("a") as fh:

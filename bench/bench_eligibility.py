@@ -23,14 +23,20 @@ def _population(n: int, seed: int = 2025) -> list[ApplicantFacts]:
     people = []
     for _ in range(n):
         listed = frozenset(k for k in kinds if rng.random() < 0.02)
-        people.append(ApplicantFacts(
-            birth_date=TODAY - dt.timedelta(days=rng.randint(15 * 365, 75 * 365)),
-            occupation=occupations[rng.randrange(len(occupations))] if rng.random() < 0.3
-            else "unemployed",
-            other_aid=frozenset({"bsu"}) if rng.random() < 0.1 else frozenset(), lists=listed,
-            registry_status="matched" if rng.random() < 0.95 else "mismatch",
-            kk_recipients=rng.choice((0, 0, 0, 1, 2)), is_student=rng.random() < 0.05,
-            registration_complete=rng.random() < 0.9))
+        people.append(
+            ApplicantFacts(
+                birth_date=TODAY - dt.timedelta(days=rng.randint(15 * 365, 75 * 365)),
+                occupation=occupations[rng.randrange(len(occupations))]
+                if rng.random() < 0.3
+                else "unemployed",
+                other_aid=frozenset({"bsu"}) if rng.random() < 0.1 else frozenset(),
+                lists=listed,
+                registry_status="matched" if rng.random() < 0.95 else "mismatch",
+                kk_recipients=rng.choice((0, 0, 0, 1, 2)),
+                is_student=rng.random() < 0.05,
+                registration_complete=rng.random() < 0.9,
+            )
+        )
     return people
 
 
@@ -42,8 +48,11 @@ def run(n: int = N) -> dict[str, Any]:
         start = time.perf_counter()
         eligible = sum(eligibility.evaluate(f, rules, TODAY).eligible for f in people)
         seconds = time.perf_counter() - start
-        out[name] = {"seconds": round(seconds, 3), "per_second": int(n / seconds),
-                     "eligible": eligible}
+        out[name] = {
+            "seconds": round(seconds, 3),
+            "per_second": int(n / seconds),
+            "eligible": eligible,
+        }
     return out
 
 

@@ -176,9 +176,7 @@ async def _phase(bases: list[str], jobs: list[tuple[str, str, dict[str, Any]]]) 
                 t0 = time.perf_counter()
                 base = bases[i % len(bases)]
                 try:
-                    resp = await client.post(
-                        base + path, json=body, cookies={"pk_session": token}
-                    )
+                    resp = await client.post(base + path, json=body, cookies={"pk_session": token})
                 except httpx.HTTPError as exc:  # counted as status 0, never fatal to the run
                     answers[i] = (0, {"transport_error": type(exc).__name__})
                     return

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 os.environ.setdefault("PRAKERJA_ENVIRONMENT", "test")
 os.environ.setdefault("PRAKERJA_DEV_INBOX", "1")
 
-import prakerja.models  # noqa: E402
-from prakerja.contexts import import_all  # noqa: E402
-from prakerja.kit import migrate  # noqa: E402
-from prakerja.kit.db import Database  # noqa: E402
-from prakerja.settings import get_settings  # noqa: E402
+from prakerja.contexts import import_all
+from prakerja.kit import migrate
+from prakerja.kit.db import Database
+from prakerja.settings import get_settings
 
 import_all("jobs")
 
@@ -46,8 +45,9 @@ def pg_url() -> Iterator[str]:
     """A migrated PostgreSQL database for this xdist worker (skips locally if none; fails in CI)."""
     name = f"prakerja_test_{os.getpid()}"
     try:
-        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                              isolation_level="AUTOCOMMIT")
+        admin = create_engine(
+            PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -59,8 +59,9 @@ def pg_url() -> Iterator[str]:
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     migrate.upgrade(url)
     yield url
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -68,8 +69,12 @@ def pg_url() -> Iterator[str]:
 
 def _empty_pg(db: Database) -> None:
     with db.engine.begin() as conn:
-        names = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                                  "AND tablename <> 'alembic_version'")).all()
+        names = conn.scalars(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).all()
         if names:
             quoted = ", ".join(f'"{n}"' for n in names)
             conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))

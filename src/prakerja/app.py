@@ -70,13 +70,16 @@ def _problem_json_errors(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = build()
-        for operation in (op for item in schema.get("paths", {}).values()
-                          for op in item.values() if isinstance(op, dict)):
+        for operation in (
+            op
+            for item in schema.get("paths", {}).values()
+            for op in item.values()
+            if isinstance(op, dict)
+        ):
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if str(status)[0] in "45" and "application/json" in content:
-                    content.setdefault("application/problem+json",
-                                       {"schema": {"type": "object"}})
+                    content.setdefault("application/problem+json", {"schema": {"type": "object"}})
                     del content["application/json"]
         app.openapi_schema = schema
         return schema

@@ -6,8 +6,19 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-CONTEXTS = ("region", "identity", "registration", "selection", "wallet", "marketplace",
-            "learning", "payout", "survey", "feedback", "analytics")
+CONTEXTS = (
+    "region",
+    "identity",
+    "registration",
+    "selection",
+    "wallet",
+    "marketplace",
+    "learning",
+    "payout",
+    "survey",
+    "feedback",
+    "analytics",
+)
 
 
 def import_all(kind: str) -> list[ModuleType]:
@@ -23,7 +34,10 @@ def import_all(kind: str) -> list[ModuleType]:
             if exc.name != f"prakerja.{ctx}":
                 raise
             continue
-        names = sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                       if m.name == kind or m.name.startswith(kind + "_"))
+        names = sorted(
+            m.name
+            for m in pkgutil.iter_modules(package.__path__)
+            if m.name == kind or m.name.startswith(kind + "_")
+        )
         found.extend(importlib.import_module(f"prakerja.{ctx}.{n}") for n in names)
     return found

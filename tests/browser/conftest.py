@@ -11,9 +11,16 @@ import pytest
 from tests.livesrv import serve
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +45,9 @@ def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def page(browser, live_url):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="id-ID",
-                                  base_url=live_url)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="id-ID", base_url=live_url
+    )
     pg = context.new_page()
     pg.set_default_timeout(15000)
     yield pg

@@ -15,9 +15,19 @@ from tests.feedback.desk_helpers import chat, make_account
 def test_an_agent_works_the_queue(db, page, live_url):
     now = utc_now()
     with db.transaction() as s:
-        ingest_many(s, [chat("b1", "mau kasih saran", at=now),
-                        chat("b2", "ada penipuan minta uang daftar, joki!", at=now,
-                             author_email="korban@example.id")], now=now)
+        ingest_many(
+            s,
+            [
+                chat("b1", "mau kasih saran", at=now),
+                chat(
+                    "b2",
+                    "ada penipuan minta uang daftar, joki!",
+                    at=now,
+                    author_email="korban@example.id",
+                ),
+            ],
+            now=now,
+        )
     agent = make_account(db, roles="agent")
     page.context.add_cookies([{"name": COOKIE, "value": agent.token, "url": live_url}])
     page.goto("/desk")

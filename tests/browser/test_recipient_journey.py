@@ -47,8 +47,9 @@ def _partners(db: Database) -> tuple[str, str, str]:
     with db.transaction() as s:
         ids = []
         for kind, code in (("platform", "sim-platform"), ("provider", "lp-maju")):
-            partner = service_partner.apply(s, code=code, name=f"{code} Indonesia", kind=kind,
-                                            actor="test", now=now)
+            partner = service_partner.apply(
+                s, code=code, name=f"{code} Indonesia", kind=kind, actor="test", now=now
+            )
             for step in ("due_diligence", "assessment", "approved", "active"):
                 service_partner.advance(s, partner_id=partner.id, to=step, actor="t", now=now)
             ids.append(partner.id)
@@ -60,18 +61,30 @@ def _recipient(db: Database) -> tuple[str, str]:
     """An account with a verified phone and a card issued from a drawn application."""
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as s:
-        account = Account(public_id=uuid.uuid4().hex, email="dewi@example.id", password_hash="x",
-                          kind="citizen", roles="", status="active", language="id",
-                          failed_logins=0, created_at=now, email_verified_at=now, phone=PHONE,
-                          phone_verified_at=now)
+        account = Account(
+            public_id=uuid.uuid4().hex,
+            email="dewi@example.id",
+            password_hash="x",
+            kind="citizen",
+            roles="",
+            status="active",
+            language="id",
+            failed_logins=0,
+            created_at=now,
+            email_verified_at=now,
+            phone=PHONE,
+            phone_verified_at=now,
+        )
         s.add(account)
         s.flush()
-        person = Person(account_id=account.id, full_name="Dewi Lestari", created_at=now,
-                        updated_at=now)
+        person = Person(
+            account_id=account.id, full_name="Dewi Lestari", created_at=now, updated_at=now
+        )
         s.add(person)
         s.flush()
-        card = service_card.issue_card(s, application_id=9001, person_id=person.id, wave_id=1,
-                                       policy_version_id=None, now=now)
+        card = service_card.issue_card(
+            s, application_id=9001, person_id=person.id, wave_id=1, policy_version_id=None, now=now
+        )
         token = open_session(s, account_id=account.id, ip="127.0.0.1", now=now).token
         return card.number, token
 
@@ -86,13 +99,18 @@ def _publish(db: Database, platform: PlatformClient, provider: str) -> tuple[str
 
         row = s.scalar(select(Course).where(Course.public_id == course_id))
         assert row is not None
-        service_catalogue.assess_course(s, course_id=row.id, approve=True, actor="assessor",
-                                        now=dt.datetime.now(dt.UTC))
+        service_catalogue.assess_course(
+            s, course_id=row.id, approve=True, actor="assessor", now=dt.datetime.now(dt.UTC)
+        )
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=20)
-    sched = platform.add_schedule(course_id, {"external_ref": "sesi-1",
-                                              "starts_at": start.isoformat(),
-                                              "ends_at": (start + dt.timedelta(hours=2))
-                                              .isoformat()})
+    sched = platform.add_schedule(
+        course_id,
+        {
+            "external_ref": "sesi-1",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + dt.timedelta(hours=2)).isoformat(),
+        },
+    )
     assert sched.status_code == 200, sched.text
     return course_id, int(sched.json()["id"])
 
@@ -120,23 +138,25 @@ def test_recipient_journey(page: Any, live_url: str, db: Database, sms_sim: SmsS
 
     page.goto("/learning")
     redeem = page.locator(".redeem-code").first.inner_text().strip()
-    commit = platform.send("POST", f"{API}/sessions/{session_id}/redeem-codes/commit",
-                           {"code": redeem})
+    commit = platform.send(
+        "POST", f"{API}/sessions/{session_id}/redeem-codes/commit", {"code": redeem}
+    )
     assert commit.status_code == 200
     assert commit.json()["status"] == "committed"
     page.click(f"a[href='/learning/{order_id}/sessions/{session_id}/face']")
-    page.set_input_files("#photo", files=[{"name": "selfie.png", "mimeType": "image/png",
-                                           "buffer": sample_image("pass")}])
+    page.set_input_files(
+        "#photo",
+        files=[{"name": "selfie.png", "mimeType": "image/png", "buffer": sample_image("pass")}],
+    )
     page.check("input[name=blink]")
     page.click("form[enctype] button[type=submit]")
     assert page.locator("#face-passed").is_visible()
 
-    for path, body in (("/attendance", {"order_id": order_id, "session_id": session_id,
-                                        "method": "face"}),
-                       ("/completions", {"order_id": order_id, "pre_score": 45,
-                                         "post_score": 88}),
-                       ("/certificates", {"order_id": order_id,
-                                          "certificate_number": "SIM-0001"})):
+    for path, body in (
+        ("/attendance", {"order_id": order_id, "session_id": session_id, "method": "face"}),
+        ("/completions", {"order_id": order_id, "pre_score": 45, "post_score": 88}),
+        ("/certificates", {"order_id": order_id, "certificate_number": "SIM-0001"}),
+    ):
         resp = platform.send("POST", API + path, body)
         assert resp.status_code == 200, resp.text
 
@@ -156,6 +176,10 @@ def test_recipient_journey(page: Any, live_url: str, db: Database, sms_sim: SmsS
     assert page.locator(".review-done").is_visible()
     with db.transaction() as s:
         assert s.get(Order, order_pk).status == "completed"  # type: ignore[union-attr]
-        assert s.scalar(select(jobs.Job.payload).where(
-            jobs.Job.kind == "payout.incentive_eligible"))["order_id"] == order_pk
+        assert (
+            s.scalar(select(jobs.Job.payload).where(jobs.Job.kind == "payout.incentive_eligible"))[
+                "order_id"
+            ]
+            == order_pk
+        )
     platform.close()

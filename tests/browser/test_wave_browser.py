@@ -15,8 +15,9 @@ from tests.selection.wave_factories import add_person, open_committed
 pytestmark = pytest.mark.browser
 
 
-def test_a_citizen_joins_a_wave_and_reads_the_result(page, live_url, db, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch):
+def test_a_citizen_joins_a_wave_and_reads_the_result(
+    page, live_url, db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setattr(get_settings(), "var_dir", tmp_path)
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as s:
@@ -36,9 +37,12 @@ def test_a_citizen_joins_a_wave_and_reads_the_result(page, live_url, db, tmp_pat
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     for step in ("close", "screen", "draw", "announce"):
         with db.transaction() as s:
-            {"close": service.close_wave, "screen": service_screen.screen,
-             "draw": service_draw.run_draw, "announce": service_announce.announce}[step](
-                s, wave_id=wave_id, actor="staff:test", now=now)
+            {
+                "close": service.close_wave,
+                "screen": service_screen.screen,
+                "draw": service_draw.run_draw,
+                "announce": service_announce.announce,
+            }[step](s, wave_id=wave_id, actor="staff:test", now=now)
     page.reload()
     assert page.locator('[data-status="selected"]').is_visible()
     page.goto(f"/waves/{code}")

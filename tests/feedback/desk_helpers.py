@@ -31,16 +31,26 @@ class Who:
         return client
 
 
-def make_account(db: Database, *, roles: str = "", phone: str | None = None,
-                 status: str = "active") -> Who:
+def make_account(
+    db: Database, *, roles: str = "", phone: str | None = None, status: str = "active"
+) -> Who:
     """A citizen (no roles) or a staff account (roles like "agent"), with an open web session."""
     email = f"u{uuid.uuid4().hex[:10]}@example.id"
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as s:
-        account = Account(public_id=uuid.uuid4().hex, email=email, password_hash="x",
-                          kind="staff" if roles else "citizen", roles=roles, status=status,
-                          language="id", failed_logins=0, created_at=now, email_verified_at=now,
-                          phone=phone)
+        account = Account(
+            public_id=uuid.uuid4().hex,
+            email=email,
+            password_hash="x",
+            kind="staff" if roles else "citizen",
+            roles=roles,
+            status=status,
+            language="id",
+            failed_logins=0,
+            created_at=now,
+            email_verified_at=now,
+            phone=phone,
+        )
         s.add(account)
         s.flush()
         web = open_session(s, account_id=account.id, ip="127.0.0.1", now=now)
@@ -48,8 +58,9 @@ def make_account(db: Database, *, roles: str = "", phone: str | None = None,
 
 
 def chat(source: str, text: str, *, at: dt.datetime = NOW, **kw: Any) -> Incoming:
-    return Incoming(channel=kw.pop("channel", "chat"), source_id=source, received_at=at,
-                    body=text, **kw)
+    return Incoming(
+        channel=kw.pop("channel", "chat"), source_id=source, received_at=at, body=text, **kw
+    )
 
 
 def form_token(client: TestClient, path: str) -> str:

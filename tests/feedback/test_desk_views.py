@@ -16,9 +16,11 @@ from .desk_helpers import chat, form_token, make_account
 
 def _seed(db):
     now = utc_now()
-    rows = [chat("q1", "mau kasih saran fitur", at=now),
-            chat("q2", "ada penipuan, orang minta uang untuk daftar, joki", at=now),
-            chat("q3", "sertifikat belum muncul", at=now, author_email="q3@example.id")]
+    rows = [
+        chat("q1", "mau kasih saran fitur", at=now),
+        chat("q2", "ada penipuan, orang minta uang untuk daftar, joki", at=now),
+        chat("q3", "sertifikat belum muncul", at=now, author_email="q3@example.id"),
+    ]
     with db.transaction() as s:
         ingest_many(s, rows, now=now)
         return {t.subject[:5]: t.id for t in s.scalars(select(Ticket))}
@@ -44,8 +46,9 @@ def test_an_agent_replies_with_a_form_and_the_ticket_moves_on(db, client):
     ids = _seed(db)
     agent = make_account(db, roles="agent")
     token = form_token(agent.login(client), f"/desk/tickets/{ids['serti']}")
-    resp = client.post(f"/desk/tickets/{ids['serti']}/reply",
-                       data={"csrf_token": token, "body": "Sedang kami cek"})
+    resp = client.post(
+        f"/desk/tickets/{ids['serti']}/reply", data={"csrf_token": token, "body": "Sedang kami cek"}
+    )
     assert resp.status_code == 200
     assert "Sedang kami cek" in resp.text
     with db.transaction() as s:
@@ -56,17 +59,29 @@ def test_operators_see_charts_as_inline_svg_and_publish_a_fix(db, client):
     _seed(db)
     operator = make_account(db, roles="operator")
     with db.transaction() as s:
-        s.add(Incident(topic="login_otp", dimension="all", value="", window_start=utc_now(),
-                       opened_at=utc_now(), baseline_count=3, current_count=40,
-                       sample_message_ids=[], status="open"))
+        s.add(
+            Incident(
+                topic="login_otp",
+                dimension="all",
+                value="",
+                window_start=utc_now(),
+                opened_at=utc_now(),
+                baseline_count=3,
+                current_count=40,
+                sample_message_ids=[],
+                status="open",
+            )
+        )
     page = operator.login(client).get("/desk/stats")
     assert page.status_code == 200
     assert page.text.count("data:image/svg+xml;base64,") == 6
     assert "<script" not in page.text
     incident_id = db.sessions().scalar(select(Incident.id))
     token = form_token(client, "/desk/stats")
-    client.post(f"/desk/incidents/{incident_id}/note",
-                data={"csrf_token": token, "note": "Gateway SMS diganti", "fixed": "1"})
+    client.post(
+        f"/desk/incidents/{incident_id}/note",
+        data={"csrf_token": token, "note": "Gateway SMS diganti", "fixed": "1"},
+    )
     public = client.get("/kamu-bilang-kami-perbaiki")
     assert public.status_code == 200
     assert "Gateway SMS diganti" in public.text
@@ -79,11 +94,25 @@ def test_agents_cannot_open_the_operator_stats(db, client):
 
 def test_incident_notes_are_audited_and_open_ones_show_on_the_public_page(db, client):
     with db.transaction() as s:
-        s.add(Incident(topic="login_otp", dimension="all", value="", window_start=utc_now(),
-                       opened_at=utc_now(), baseline_count=0, current_count=25,
-                       sample_message_ids=[], status="open"))
+        s.add(
+            Incident(
+                topic="login_otp",
+                dimension="all",
+                value="",
+                window_start=utc_now(),
+                opened_at=utc_now(),
+                baseline_count=0,
+                current_count=25,
+                sample_message_ids=[],
+                status="open",
+            )
+        )
         s.flush()
-        grouping.post_note(s, incident_id=s.scalar(select(Incident.id)), actor_id=1,
-                           note="OTP terlambat, sedang diperbaiki", now=utc_now()
-                           + dt.timedelta(seconds=1))
+        grouping.post_note(
+            s,
+            incident_id=s.scalar(select(Incident.id)),
+            actor_id=1,
+            note="OTP terlambat, sedang diperbaiki",
+            now=utc_now() + dt.timedelta(seconds=1),
+        )
     assert "OTP terlambat" in client.get("/kamu-bilang-kami-perbaiki").text

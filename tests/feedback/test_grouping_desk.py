@@ -15,11 +15,14 @@ from .desk_helpers import NOW, chat, make_account
 
 
 def test_near_duplicates_share_a_key_and_distinct_texts_stand_alone():
-    texts = ["OTP tidak masuk dari tadi min, sudah coba berkali kali",
-             "otp tidak masuk dari tadi min sudah coba berkali kali!!",
-             "OTP TIDAK MASUK dari tadi min, sudah coba berkali kali 0812*****789",
-             "sertifikat pelatihan saya belum muncul di dashboard",
-             "", "12345"]
+    texts = [
+        "OTP tidak masuk dari tadi min, sudah coba berkali kali",
+        "otp tidak masuk dari tadi min sudah coba berkali kali!!",
+        "OTP TIDAK MASUK dari tadi min, sudah coba berkali kali 0812*****789",
+        "sertifikat pelatihan saya belum muncul di dashboard",
+        "",
+        "12345",
+    ]
     keys = grouping.group_keys([7, 3, 9, 4, 5, 6], texts)
     assert keys[:3] == ["g3", "g3", "g3"]
     assert keys[3:] == [None, None, None]
@@ -33,15 +36,20 @@ def test_spike_rule_needs_both_the_ratio_and_the_floor():
 
 
 def _burst(prefix: str, n: int, at: dt.datetime, text: str, channel: str = "chat"):
-    return [chat(f"{prefix}{i}", f"{text} {i}", at=at - dt.timedelta(minutes=1 + i % 50),
-                 channel=channel) for i in range(n)]
+    return [
+        chat(
+            f"{prefix}{i}", f"{text} {i}", at=at - dt.timedelta(minutes=1 + i % 50), channel=channel
+        )
+        for i in range(n)
+    ]
 
 
 def test_an_otp_surge_opens_one_incident_with_samples_and_alerts_the_operator(db):
     operator = make_account(db, roles="operator", phone="+6281200000001")
     week_ago = NOW - dt.timedelta(days=7)
-    rows = (_burst("now", 30, NOW, "OTP tidak masuk dari tadi")
-            + _burst("old", 5, week_ago, "OTP tidak masuk dari tadi"))
+    rows = _burst("now", 30, NOW, "OTP tidak masuk dari tadi") + _burst(
+        "old", 5, week_ago, "OTP tidak masuk dari tadi"
+    )
     with db.transaction() as s:
         ingest_many(s, rows, now=NOW)
         grouped = grouping.regroup(s, now=NOW)
@@ -57,24 +65,29 @@ def test_an_otp_surge_opens_one_incident_with_samples_and_alerts_the_operator(db
         total = by_dim[("all", "")]
         assert (total.current_count, total.baseline_count) == (30, 5)
         assert len(total.sample_message_ids) == 5
-        notes = s.scalars(select(Notification).where(
-            Notification.recipient.in_([operator.email, "+6281200000001"]))).all()
+        notes = s.scalars(
+            select(Notification).where(
+                Notification.recipient.in_([operator.email, "+6281200000001"])
+            )
+        ).all()
         assert {n.channel for n in notes} == {"email", "sms"}
     assert {i.topic for i in opened} == {"login_otp"}
 
 
 def test_no_incident_when_last_week_was_just_as_busy(db):
     week_ago = NOW - dt.timedelta(days=7)
-    rows = (_burst("now", 30, NOW, "OTP tidak masuk dari tadi")
-            + _burst("old", 25, week_ago, "OTP tidak masuk dari tadi"))
+    rows = _burst("now", 30, NOW, "OTP tidak masuk dari tadi") + _burst(
+        "old", 25, week_ago, "OTP tidak masuk dari tadi"
+    )
     with db.transaction() as s:
         ingest_many(s, rows, now=NOW)
         assert grouping.detect(s, now=NOW) == []
 
 
 def test_regrouping_writes_stable_keys(db):
-    rows = [chat(f"d{i}", "sertifikat saya belum muncul padahal sudah selesai kelas")
-            for i in range(4)] + [chat("solo", "akun diblokir tanpa alasan jelas")]
+    rows = [
+        chat(f"d{i}", "sertifikat saya belum muncul padahal sudah selesai kelas") for i in range(4)
+    ] + [chat("solo", "akun diblokir tanpa alasan jelas")]
     with db.transaction() as s:
         ingest_many(s, rows, now=NOW)
         grouping.regroup(s, now=NOW)

@@ -14,8 +14,9 @@ def test_desk_import_twice_adds_nothing(db, tmp_path, monkeypatch):
     monkeypatch.setenv("PRAKERJA_DATABASE_URL", db.url)
     get_settings.cache_clear()
     path = tmp_path / "calls.csv"
-    path.write_text("call_id,started_at,note\nk1,2026-03-02T08:00:00Z,akun diblokir\n"
-                    "k2,,kosong\n", "utf-8")
+    path.write_text(
+        "call_id,started_at,note\nk1,2026-03-02T08:00:00Z,akun diblokir\nk2,,kosong\n", "utf-8"
+    )
     runner = CliRunner()
     first = runner.invoke(app, ["desk", "import", "--channel", "call", str(path)])
     second = runner.invoke(app, ["desk", "import", "--channel", "call", str(path)])
@@ -23,5 +24,8 @@ def test_desk_import_twice_adds_nothing(db, tmp_path, monkeypatch):
     assert first.exit_code == 0, first.output
     assert json.loads(first.output)["created"] == 1
     assert json.loads(first.output)["errors"][0]["row"] == 3
-    assert json.loads(second.output) | {"errors": []} == {"created": 0, "duplicates": 1,
-                                                         "errors": []}
+    assert json.loads(second.output) | {"errors": []} == {
+        "created": 0,
+        "duplicates": 1,
+        "errors": [],
+    }

@@ -44,18 +44,37 @@ def test_a_chat_file_imported_twice_adds_nothing_the_second_time(db):
 
 
 def test_call_notes_and_social_exports_go_in_with_their_own_channels(db):
-    calls = (b"call_id,started_at,caller_name,caller_phone,note,region\n"
-             b"c-1,2026-03-02T07:55:00Z,Pak Joko,0812-1111-2222,Penelepon bilang akun diblokir "
-             b"setelah ganti HP,3201\n")
-    social = json.dumps({"comments": [
-        {"id": "1", "platform": "instagram", "created_at": "2026-03-02T07:00:00Z",
-         "username": "@rina", "text": "admin kok insentif blm cair udh sebulan 😡"},
-        {"id": "2", "platform": "instagram", "created_at": 1772434800, "username": "@doni",
-         "text": "Mantap programnya, makasih min! 👍"},
-        {"id": "3", "platform": "instagram", "created_at": "yesterday", "text": "x"},
-        "not an object"]}).encode()
-    social_csv = (b"id,platform,created_at,username,text\n"
-                  b"9,x,2026-03-02T07:10:00Z,@wawan,hati2 ada situs palsu minta bayar daftar\n")
+    calls = (
+        b"call_id,started_at,caller_name,caller_phone,note,region\n"
+        b"c-1,2026-03-02T07:55:00Z,Pak Joko,0812-1111-2222,Penelepon bilang akun diblokir "
+        b"setelah ganti HP,3201\n"
+    )
+    social = json.dumps(
+        {
+            "comments": [
+                {
+                    "id": "1",
+                    "platform": "instagram",
+                    "created_at": "2026-03-02T07:00:00Z",
+                    "username": "@rina",
+                    "text": "admin kok insentif blm cair udh sebulan 😡",
+                },
+                {
+                    "id": "2",
+                    "platform": "instagram",
+                    "created_at": 1772434800,
+                    "username": "@doni",
+                    "text": "Mantap programnya, makasih min! 👍",
+                },
+                {"id": "3", "platform": "instagram", "created_at": "yesterday", "text": "x"},
+                "not an object",
+            ]
+        }
+    ).encode()
+    social_csv = (
+        b"id,platform,created_at,username,text\n"
+        b"9,x,2026-03-02T07:10:00Z,@wawan,hati2 ada situs palsu minta bayar daftar\n"
+    )
     with db.transaction() as s:
         call_report = connectors.import_file(s, connectors.CallCsv(), calls, now=NOW)
         social_report = connectors.import_file(s, connectors.SocialJson(), social, now=NOW)
@@ -84,8 +103,11 @@ def test_a_file_with_missing_columns_is_refused_row_by_row_without_storing_anyth
 
 def test_script_huge_and_binary_messages_are_stored_safely(db):
     huge = "tolong " * (BODY_CAP // 3)
-    rows = [chat("x1", "<script>alert('x')</script> otp gak masuk"),
-            chat("x2", huge), chat("x3", b"\x00\xff\xfe\x89PNG binary \x00 junk")]
+    rows = [
+        chat("x1", "<script>alert('x')</script> otp gak masuk"),
+        chat("x2", huge),
+        chat("x3", b"\x00\xff\xfe\x89PNG binary \x00 junk"),
+    ]
     with db.transaction() as s:
         report = ingest_many(s, rows, now=NOW)
     assert len(report.created) == 3
@@ -101,8 +123,9 @@ def test_script_huge_and_binary_messages_are_stored_safely(db):
 def test_hostile_text_is_shown_inert_on_the_desk(db, client):
     agent = make_account(db, roles="agent")
     with db.transaction() as s:
-        msg, created = ingest(s, chat("evil", '<script>alert(1)</script><img src=x onerror=1>'),
-                              now=NOW)
+        msg, created = ingest(
+            s, chat("evil", "<script>alert(1)</script><img src=x onerror=1>"), now=NOW
+        )
         ticket_id = msg.ticket_id
     assert created
     page = agent.login(client).get(f"/desk/tickets/{ticket_id}")
@@ -115,8 +138,9 @@ def test_hostile_text_is_shown_inert_on_the_desk(db, client):
 def test_personal_data_is_masked_for_agents_not_assigned_and_shown_to_the_assigned_one(db, client):
     first, second = make_account(db, roles="agent"), make_account(db, roles="agent")
     with db.transaction() as s:
-        msg, _ = ingest(s, chat("pii", "NIK saya 3201234567890001 hp 081234567890 gak bisa daftar"),
-                        now=NOW)
+        msg, _ = ingest(
+            s, chat("pii", "NIK saya 3201234567890001 hp 081234567890 gak bisa daftar"), now=NOW
+        )
     page = second.login(client).get(f"/desk/tickets/{msg.ticket_id}")
     assert "3201234567890001" not in page.text
     assert "3201********0001" in page.text
@@ -128,13 +152,28 @@ def test_personal_data_is_masked_for_agents_not_assigned_and_shown_to_the_assign
 
 def test_staff_post_chat_transcripts_and_call_notes_through_the_api(db, client):
     staff = make_account(db, roles="agent")
-    body = {"messages": [{"session_id": "s9", "message_id": "api-1",
-                          "sent_at": "2026-03-02T08:00:00Z", "text": "akun saya diblokir"}]}
+    body = {
+        "messages": [
+            {
+                "session_id": "s9",
+                "message_id": "api-1",
+                "sent_at": "2026-03-02T08:00:00Z",
+                "text": "akun saya diblokir",
+            }
+        ]
+    }
     staff.login(client)
     assert client.post("/api/v1/feedback/chat-transcripts", json=body).json()["created"] == 1
     assert client.post("/api/v1/feedback/chat-transcripts", json=body).json()["duplicates"] == 1
-    notes = {"notes": [{"call_id": "k1", "started_at": "2026-03-02T08:00:00Z",
-                        "note": "penelepon minta info gelombang"}]}
+    notes = {
+        "notes": [
+            {
+                "call_id": "k1",
+                "started_at": "2026-03-02T08:00:00Z",
+                "note": "penelepon minta info gelombang",
+            }
+        ]
+    }
     assert client.post("/api/v1/feedback/call-notes", json=notes).json()["created"] == 1
     bad = client.post("/api/v1/feedback/call-notes", json={"notes": []})
     assert bad.status_code == 422
@@ -143,16 +182,29 @@ def test_staff_post_chat_transcripts_and_call_notes_through_the_api(db, client):
 
 def test_citizens_cannot_post_transcripts(db, client):
     make_account(db).login(client)
-    resp = client.post("/api/v1/feedback/chat-transcripts", json={"messages": [
-        {"session_id": "s", "message_id": "m", "sent_at": "2026-03-02T08:00:00Z", "text": "x"}]})
+    resp = client.post(
+        "/api/v1/feedback/chat-transcripts",
+        json={
+            "messages": [
+                {
+                    "session_id": "s",
+                    "message_id": "m",
+                    "sent_at": "2026-03-02T08:00:00Z",
+                    "text": "x",
+                }
+            ]
+        },
+    )
     assert resp.status_code == 403
 
 
 def test_a_citizen_complains_through_the_api_and_only_they_can_read_the_ticket(db, client):
     owner, other = make_account(db), make_account(db)
     owner.login(client)
-    made = client.post("/api/v1/feedback/complaints",
-                       json={"subject": "Sertifikat", "text": "sertifikat saya belum muncul"})
+    made = client.post(
+        "/api/v1/feedback/complaints",
+        json={"subject": "Sertifikat", "text": "sertifikat saya belum muncul"},
+    )
     assert made.status_code == 201
     ticket = made.json()["id"]
     assert client.get(f"/api/v1/feedback/tickets/{ticket}").json()["messages"][0]["text"]
@@ -166,9 +218,17 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def test_anonymous_people_complain_with_an_encrypted_id_photo(db, client):
     token = form_token(client, "/complaints/new")
-    resp = client.post("/complaints/new", data={
-        "csrf_token": token, "subject": "Tidak bisa login", "text": "akun saya tidak bisa masuk",
-        "name": "Wati", "email": "wati@example.id"}, files={"photo": ("ktp.png", PNG, "image/png")})
+    resp = client.post(
+        "/complaints/new",
+        data={
+            "csrf_token": token,
+            "subject": "Tidak bisa login",
+            "text": "akun saya tidak bisa masuk",
+            "name": "Wati",
+            "email": "wati@example.id",
+        },
+        files={"photo": ("ktp.png", PNG, "image/png")},
+    )
     assert resp.status_code == 200
     assert 'id="ticket-no"' in resp.text
     with db.transaction() as s:
@@ -181,17 +241,25 @@ def test_anonymous_people_complain_with_an_encrypted_id_photo(db, client):
 
 def test_an_upload_that_is_not_an_image_is_refused_and_nothing_is_stored(db, client):
     token = form_token(client, "/complaints/new")
-    resp = client.post("/complaints/new", data={
-        "csrf_token": token, "subject": "Foto", "text": "ini foto ktp saya",
-        "email": "a@example.id"}, files={"photo": ("ktp.png", b"<?php evil();", "image/png")})
+    resp = client.post(
+        "/complaints/new",
+        data={
+            "csrf_token": token,
+            "subject": "Foto",
+            "text": "ini foto ktp saya",
+            "email": "a@example.id",
+        },
+        files={"photo": ("ktp.png", b"<?php evil();", "image/png")},
+    )
     assert resp.status_code == 422
     assert _count(db) == 0
 
 
 def test_anonymous_people_must_say_how_to_reach_them(db, client):
     token = form_token(client, "/complaints/new")
-    resp = client.post("/complaints/new", data={"csrf_token": token, "subject": "Halo",
-                                                "text": "saya mau tanya"})
+    resp = client.post(
+        "/complaints/new", data={"csrf_token": token, "subject": "Halo", "text": "saya mau tanya"}
+    )
     assert resp.status_code == 422
     assert _count(db) == 0
 
@@ -200,8 +268,14 @@ def test_logged_in_citizens_see_their_complaints(db, client):
     citizen = make_account(db)
     citizen.login(client)
     token = form_token(client, "/complaints/new")
-    client.post("/complaints/new", data={"csrf_token": token, "subject": "Insentif belum cair",
-                                         "text": "insentif saya belum masuk ke rekening"})
+    client.post(
+        "/complaints/new",
+        data={
+            "csrf_token": token,
+            "subject": "Insentif belum cair",
+            "text": "insentif saya belum masuk ke rekening",
+        },
+    )
     page = client.get("/complaints")
     assert page.status_code == 200
     assert "Insentif belum cair" in page.text

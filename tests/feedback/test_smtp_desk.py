@@ -22,8 +22,9 @@ def listener(db):
     controller.stop()
 
 
-def _mail(msg_id: str, body: str, *, subject: str = "Sertifikat belum muncul",
-          reply_to: str | None = None) -> EmailMessage:
+def _mail(
+    msg_id: str, body: str, *, subject: str = "Sertifikat belum muncul", reply_to: str | None = None
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"], msg["To"] = "Siti <siti@example.id>", "pengaduan@prakerja.local"
     msg["Subject"], msg["Message-ID"] = subject, msg_id
@@ -41,16 +42,24 @@ def _send(listener, msg: EmailMessage) -> None:
 def test_mail_in_becomes_one_message_and_a_reply_goes_out_by_email(db, listener, smtp_server):
     _send(listener, _mail("<a1@example.id>", "Sertifikat saya belum muncul padahal sudah lulus."))
     _send(listener, _mail("<a1@example.id>", "the same mail delivered twice"))
-    _send(listener, _mail("<a2@example.id>", "Halo, ada kabar?", subject="Re: Sertifikat",
-                          reply_to="<a1@example.id>"))
+    _send(
+        listener,
+        _mail(
+            "<a2@example.id>",
+            "Halo, ada kabar?",
+            subject="Re: Sertifikat",
+            reply_to="<a1@example.id>",
+        ),
+    )
     with db.transaction() as s:
         msgs = s.scalars(select(Message).order_by(Message.id)).all()
         assert [m.source_id for m in msgs] == ["<a1@example.id>", "<a2@example.id>"]
         assert msgs[0].ticket_id == msgs[1].ticket_id  # threaded by In-Reply-To
         assert msgs[0].author_email == "siti@example.id"
         ticket_id = msgs[0].ticket_id
-        service_ticket.reply(s, ticket_id=ticket_id, agent_id=1, body="Sedang kami cek, Kak.",
-                             now=utc_now())
+        service_ticket.reply(
+            s, ticket_id=ticket_id, agent_id=1, body="Sedang kami cek, Kak.", now=utc_now()
+        )
         public_id = s.get(Ticket, ticket_id).public_id
     jobs.run_until_idle(db)
     out = smtp_server.wait_for("siti@example.id")
@@ -67,8 +76,10 @@ def test_the_citizens_answer_to_our_reply_joins_the_ticket_by_its_subject_token(
         token, ticket_id = ticket.public_id, ticket.id
     _send(listener, _mail("<b2@other.id>", "masih belum", subject=f"Re: OTP [#{token}]"))
     with db.transaction() as s:
-        assert s.scalar(select(Message.ticket_id).where(
-            Message.source_id == "<b2@other.id>")) == ticket_id
+        assert (
+            s.scalar(select(Message.ticket_id).where(Message.source_id == "<b2@other.id>"))
+            == ticket_id
+        )
 
 
 def test_mail_for_other_addresses_is_refused_at_rcpt(db, listener):
@@ -82,9 +93,11 @@ def test_mail_for_other_addresses_is_refused_at_rcpt(db, listener):
 
 
 def test_binary_junk_in_a_mail_is_stored_as_safe_text(db, listener):
-    raw = (b"From: x@example.id\r\nTo: pengaduan@prakerja.local\r\nMessage-ID: <j1@x>\r\n"
-           b"Subject: junk\r\nContent-Type: text/plain; charset=utf-8\r\n"
-           b"Content-Transfer-Encoding: 8bit\r\n\r\n\xff\xfe\x80 <script>x</script>\r\n")
+    raw = (
+        b"From: x@example.id\r\nTo: pengaduan@prakerja.local\r\nMessage-ID: <j1@x>\r\n"
+        b"Subject: junk\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n\xff\xfe\x80 <script>x</script>\r\n"
+    )
     with smtplib.SMTP(listener.hostname, listener.port, timeout=10) as smtp:
         smtp.sendmail("x@example.id", ["pengaduan@prakerja.local"], raw)
     with db.transaction() as s:

@@ -17,8 +17,9 @@ def _drawn_wave(db, places=3):
         wave = open_committed(s, places=places)
         for cell in ["32.01"] * 4 + ["32.02"] * 2 + ["33.01"] * 2:
             person = add_person(s, regency=cell)
-            service.join_wave(s, account_id=person.account_id, wave_id=wave.id, consent=True,
-                              now=NOW)
+            service.join_wave(
+                s, account_id=person.account_id, wave_id=wave.id, consent=True, now=NOW
+            )
         wave_id = wave.id
     with db.transaction() as s:
         service.close_wave(s, wave_id=wave_id, actor="staff:test", now=NOW)
@@ -34,8 +35,11 @@ def test_every_winner_gets_one_card_with_the_policy_balance(db):
     jobs.run_until_idle(db)
     jobs.run_until_idle(db)  # a second pass must change nothing
     with db.transaction() as s:
-        winners = s.scalar(select(func.count()).select_from(Application).where(
-            Application.wave_id == wave_id, Application.status == "selected"))
+        winners = s.scalar(
+            select(func.count())
+            .select_from(Application)
+            .where(Application.wave_id == wave_id, Application.status == "selected")
+        )
         cards = s.scalars(select(Card).where(Card.wave_id == wave_id)).all()
         assert winners == 3
         assert len(cards) == winners

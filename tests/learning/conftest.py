@@ -87,44 +87,75 @@ class Setup:
 
 def make_partner(session: Session, kind: str) -> Partner:
     n = next(_seq)
-    partner = service_partner.apply(session, code=f"{kind[:4]}-l{n}-{uuid.uuid4().hex[:4]}",
-                                    name=f"{kind.title()} Nusantara {n}", kind=kind,
-                                    actor="test", now=NOW)
+    partner = service_partner.apply(
+        session,
+        code=f"{kind[:4]}-l{n}-{uuid.uuid4().hex[:4]}",
+        name=f"{kind.title()} Nusantara {n}",
+        kind=kind,
+        actor="test",
+        now=NOW,
+    )
     for step in STEPS:
         service_partner.advance(session, partner_id=partner.id, to=step, actor="test", now=NOW)
     return partner
 
 
 def make_keys(session: Session, partner: Partner) -> Keys:
-    cred, secret = service_partner.issue_credential(session, partner_id=partner.id, actor="test",
-                                                    now=NOW)
+    cred, secret = service_partner.issue_credential(
+        session, partner_id=partner.id, actor="test", now=NOW
+    )
     return Keys(partner.id, cred.client_id, secret)
 
 
 def make_setup(session: Session, *, starts: list[dt.datetime], mode: str = "webinar") -> Setup:
     """A course on sale with one session per start time."""
     platform, provider = make_partner(session, "platform"), make_partner(session, "provider")
-    data = rules.CourseInput(external_ref=f"lc{next(_seq)}", provider_code=provider.code,
-                             title="Pemasaran Digital untuk UMKM", category="Pemasaran",
-                             mode=mode, hours=16, price=700_000, capacity=None,
-                             syllabus="Teori 30%, praktik 70%")
+    data = rules.CourseInput(
+        external_ref=f"lc{next(_seq)}",
+        provider_code=provider.code,
+        title="Pemasaran Digital untuk UMKM",
+        category="Pemasaran",
+        mode=mode,
+        hours=16,
+        price=700_000,
+        capacity=None,
+        syllabus="Teori 30%, praktik 70%",
+    )
     course, _ = service_catalogue.publish_course(session, platform=platform, data=data, now=NOW)
-    service_catalogue.assess_course(session, course_id=course.id, approve=True, actor="assessor",
-                                    now=NOW)
+    service_catalogue.assess_course(
+        session, course_id=course.id, approve=True, actor="assessor", now=NOW
+    )
     ids = []
     for i, start in enumerate(starts):
         row, _ = service_catalogue.add_session(
-            session, platform=platform, course_public_id=course.public_id,
-            external_ref=f"s{i}", starts_at=start, ends_at=start + dt.timedelta(hours=2),
-            venue="Jakarta" if mode == "offline" else None, now=NOW)
+            session,
+            platform=platform,
+            course_public_id=course.public_id,
+            external_ref=f"s{i}",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=2),
+            venue="Jakarta" if mode == "offline" else None,
+            now=NOW,
+        )
         ids.append(row.id)
-    return Setup(platform.id, provider.id, make_keys(session, platform),
-                 make_keys(session, provider), course.id, course.public_id, ids)
+    return Setup(
+        platform.id,
+        provider.id,
+        make_keys(session, platform),
+        make_keys(session, provider),
+        course.id,
+        course.public_id,
+        ids,
+    )
 
 
 def _sms_code(session: Session, phone: str) -> str:
-    note = session.scalar(select(Notification).where(Notification.recipient == phone)
-                          .order_by(Notification.id.desc()).limit(1))
+    note = session.scalar(
+        select(Notification)
+        .where(Notification.recipient == phone)
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
     assert note is not None
     match = re.search(r"\b(\d{6})\b", note.body)
     assert match
@@ -134,36 +165,65 @@ def _sms_code(session: Session, phone: str) -> str:
 def make_learner(session: Session, setup: Setup, *, name: str = "Budi Santoso") -> Learner:
     """A recipient with a card who bought the course; the platform confirmed the order."""
     phone = f"+62813{uuid.uuid4().int % 10**8:08d}"
-    account = Account(public_id=uuid.uuid4().hex, email=f"l{uuid.uuid4().hex[:10]}@example.id",
-                      password_hash="x", kind="citizen", roles="", status="active",
-                      language="id", failed_logins=0, created_at=NOW, email_verified_at=NOW,
-                      phone=phone, phone_verified_at=NOW)
+    account = Account(
+        public_id=uuid.uuid4().hex,
+        email=f"l{uuid.uuid4().hex[:10]}@example.id",
+        password_hash="x",
+        kind="citizen",
+        roles="",
+        status="active",
+        language="id",
+        failed_logins=0,
+        created_at=NOW,
+        email_verified_at=NOW,
+        phone=phone,
+        phone_verified_at=NOW,
+    )
     session.add(account)
     session.flush()
     person = Person(account_id=account.id, full_name=name, created_at=NOW, updated_at=NOW)
     session.add(person)
     session.flush()
-    card = service_card.issue_card(session, application_id=50_000 + account.id,
-                                   person_id=person.id, wave_id=1, policy_version_id=None,
-                                   now=NOW)
-    order = service_purchase.start_purchase(session, account_id=account.id,
-                                            course_public_id=setup.course_public_id,
-                                            card_number=card.number, key=uuid.uuid4().hex,
-                                            now=NOW)
-    service_purchase.confirm_purchase(session, account_id=account.id,
-                                      order_public_id=order.public_id,
-                                      code=_sms_code(session, phone), now=NOW)
+    card = service_card.issue_card(
+        session,
+        application_id=50_000 + account.id,
+        person_id=person.id,
+        wave_id=1,
+        policy_version_id=None,
+        now=NOW,
+    )
+    order = service_purchase.start_purchase(
+        session,
+        account_id=account.id,
+        course_public_id=setup.course_public_id,
+        card_number=card.number,
+        key=uuid.uuid4().hex,
+        now=NOW,
+    )
+    service_purchase.confirm_purchase(
+        session,
+        account_id=account.id,
+        order_public_id=order.public_id,
+        code=_sms_code(session, phone),
+        now=NOW,
+    )
     platform = session.get(Partner, setup.platform_id)
     assert platform is not None
-    service_order.confirm_order(session, partner=platform, order_public_id=order.public_id,
-                                now=NOW)
-    web = open_session(session, account_id=account.id, ip="127.0.0.1",
-                       now=dt.datetime.now(dt.UTC))
+    service_order.confirm_order(session, partner=platform, order_public_id=order.public_id, now=NOW)
+    web = open_session(session, account_id=account.id, ip="127.0.0.1", now=dt.datetime.now(dt.UTC))
     return Learner(account.id, person.id, card.id, order.id, order.public_id, web.token)
 
 
-def signed(client: TestClient, keys: Keys, method: str, path: str, payload: Any = None, *,
-           secret: str | None = None, timestamp: int | None = None) -> Any:
+def signed(
+    client: TestClient,
+    keys: Keys,
+    method: str,
+    path: str,
+    payload: Any = None,
+    *,
+    secret: str | None = None,
+    timestamp: int | None = None,
+) -> Any:
     """A signed partner call through the marketplace's signing helper."""
     body = b"" if payload is None else json.dumps(payload).encode()
     if timestamp is None:  # a distinct second per call, so a deliberate repeat is no replay

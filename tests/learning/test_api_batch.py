@@ -39,9 +39,19 @@ def _attend_all(db: Database, setup: Setup, learner: Learner) -> None:
     """Reported attendance rows (the redeem/face flow itself is test_api's business)."""
     with db.transaction() as s:
         for sid in setup.session_ids:
-            s.add(Attendance(order_id=learner.order_id, session_id=sid, method="face",
-                             face_status="pass", face_attempts=1, at=NOW, reported_at=NOW,
-                             reported_by=setup.platform_id, created_at=NOW))
+            s.add(
+                Attendance(
+                    order_id=learner.order_id,
+                    session_id=sid,
+                    method="face",
+                    face_status="pass",
+                    face_attempts=1,
+                    at=NOW,
+                    reported_at=NOW,
+                    reported_by=setup.platform_id,
+                    created_at=NOW,
+                )
+            )
 
 
 @pytest.fixture
@@ -64,9 +74,14 @@ def _report(learner: Learner, pre: int = 40, post: int = 80) -> dict[str, Any]:
 def _stored(db: Database) -> dict[str, tuple[int, int, str]]:
     """order id -> (pre, post, certificate id) of every completion."""
     with db.transaction() as s:
-        rows = s.execute(select(Completion.order_id, Completion.pre_score, Completion.post_score,
-                                Certificate.public_id)
-                         .join(Certificate, Certificate.order_id == Completion.order_id))
+        rows = s.execute(
+            select(
+                Completion.order_id,
+                Completion.pre_score,
+                Completion.post_score,
+                Certificate.public_id,
+            ).join(Certificate, Certificate.order_id == Completion.order_id)
+        )
         return {str(o): (pre, post, cert) for o, pre, post, cert in rows}
 
 
@@ -75,20 +90,23 @@ def _codes(body: dict[str, Any]) -> list[str]:
 
 
 def test_a_batch_records_every_report_in_order_with_a_verifiable_certificate(
-        client: TestClient, db: Database, world: World) -> None:
+    client: TestClient, db: Database, world: World
+) -> None:
     reports = [_report(learner, 30 + i, 70 + i) for i, learner in enumerate(world.attended)]
     resp = signed(client, world.setup.keys, "POST", BATCH, {"reports": reports})
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert (body["accepted"], body["refused"]) == (3, 0)
     assert [(r["order_id"], r["pre_score"], r["post_score"]) for r in body["results"]] == [
-        (r["order_id"], r["pre_score"], r["post_score"]) for r in reports]
+        (r["order_id"], r["pre_score"], r["post_score"]) for r in reports
+    ]
     stored = _stored(db)
     assert len(stored) == 3
     with db.transaction() as s:
         for result in body["results"]:
             cert = service_completion.certificate_by_public_id(
-                s, result["certificate"]["certificate_id"])
+                s, result["certificate"]["certificate_id"]
+            )
             valid, facts = service_completion.check_certificate(cert)
             assert valid
             assert facts["order_id"] == result["order_id"]
@@ -102,23 +120,49 @@ def test_a_batch_records_every_report_in_order_with_a_verifiable_certificate(
 
 
 def test_a_bad_report_is_refused_alone_and_the_good_ones_land(
-        client: TestClient, db: Database, world: World) -> None:
+    client: TestClient, db: Database, world: World
+) -> None:
     first, second, earlier = world.attended
-    assert signed(client, world.setup.keys, "POST", f"{API}/completions",
-                  _report(earlier, 50, 90)).status_code == 200
+    assert (
+        signed(
+            client, world.setup.keys, "POST", f"{API}/completions", _report(earlier, 50, 90)
+        ).status_code
+        == 200
+    )
     before = _stored(db)
-    reports = [_report(first), {"order_id": "no-such-order", "pre_score": 1, "post_score": 2},
-               _report(world.theirs), _report(world.absent), _report(earlier, 50, 91),
-               {"order_id": second.order_public_id, "pre_score": 101, "post_score": 80},
-               [1, 2], _report(second, 20, 60)]
+    reports = [
+        _report(first),
+        {"order_id": "no-such-order", "pre_score": 1, "post_score": 2},
+        _report(world.theirs),
+        _report(world.absent),
+        _report(earlier, 50, 91),
+        {"order_id": second.order_public_id, "pre_score": 101, "post_score": 80},
+        [1, 2],
+        _report(second, 20, 60),
+    ]
     resp = signed(client, world.setup.keys, "POST", BATCH, {"reports": reports})
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert _codes(body) == ["ok", "enrolment_not_found", "enrolment_not_found",
-                            "sessions_not_attended", "already_reported_differently", "invalid",
-                            "invalid", "ok"]
-    assert [r.get("status", 200) for r in body["results"]] == [200, 404, 404, 409, 409, 422,
-                                                              422, 200]
+    assert _codes(body) == [
+        "ok",
+        "enrolment_not_found",
+        "enrolment_not_found",
+        "sessions_not_attended",
+        "already_reported_differently",
+        "invalid",
+        "invalid",
+        "ok",
+    ]
+    assert [r.get("status", 200) for r in body["results"]] == [
+        200,
+        404,
+        404,
+        409,
+        409,
+        422,
+        422,
+        200,
+    ]
     assert (body["accepted"], body["refused"]) == (2, 6)
     conflict, invalid = body["results"][4], body["results"][5]
     assert conflict["type"] == "/problems/already_reported_differently"
@@ -135,8 +179,9 @@ def test_a_bad_report_is_refused_alone_and_the_good_ones_land(
     assert stored == before  # the earlier completion is untouched; nothing else was recorded
 
 
-def test_the_same_order_twice_in_one_batch_is_a_repeat(client: TestClient, db: Database,
-                                                       world: World) -> None:
+def test_the_same_order_twice_in_one_batch_is_a_repeat(
+    client: TestClient, db: Database, world: World
+) -> None:
     learner = world.attended[0]
     reports = [_report(learner), _report(learner), _report(learner, 40, 81)]
     body = signed(client, world.setup.keys, "POST", BATCH, {"reports": reports}).json()
@@ -146,7 +191,8 @@ def test_the_same_order_twice_in_one_batch_is_a_repeat(client: TestClient, db: D
 
 
 def test_repeating_a_batch_answers_the_same_and_changes_nothing(
-        client: TestClient, db: Database, world: World) -> None:
+    client: TestClient, db: Database, world: World
+) -> None:
     reports = [_report(learner) for learner in world.attended] + [_report(world.absent)]
     first = signed(client, world.setup.keys, "POST", BATCH, {"reports": reports})
     stored = _stored(db)
@@ -156,15 +202,15 @@ def test_repeating_a_batch_answers_the_same_and_changes_nothing(
     assert _stored(db) == stored
     reports[1] = reports[1] | {"post_score": 99}
     changed = signed(client, world.setup.keys, "POST", BATCH, {"reports": reports}).json()
-    assert _codes(changed) == ["ok", "already_reported_differently", "ok",
-                               "sessions_not_attended"]
+    assert _codes(changed) == ["ok", "already_reported_differently", "ok", "sessions_not_attended"]
     assert changed["results"][0] == first.json()["results"][0]
     assert _stored(db) == stored
 
 
 @pytest.mark.parametrize("fault", ["wrong_secret", "stale", "other_body", "replay"])
-def test_a_bad_signature_is_401_and_changes_nothing(client: TestClient, db: Database,
-                                                    world: World, fault: str) -> None:
+def test_a_bad_signature_is_401_and_changes_nothing(
+    client: TestClient, db: Database, world: World, fault: str
+) -> None:
     keys = world.setup.keys
     payload = {"reports": [_report(learner) for learner in world.attended]}
     body = json.dumps(payload).encode()
@@ -192,10 +238,10 @@ def test_a_bad_signature_is_401_and_changes_nothing(client: TestClient, db: Data
 
 @pytest.mark.parametrize("count", [0, 501])
 def test_an_empty_or_oversized_batch_is_422_and_changes_nothing(
-        client: TestClient, db: Database, world: World, count: int) -> None:
+    client: TestClient, db: Database, world: World, count: int
+) -> None:
     learner = world.attended[0]
-    resp = signed(client, world.setup.keys, "POST", BATCH,
-                  {"reports": [_report(learner)] * count})
+    resp = signed(client, world.setup.keys, "POST", BATCH, {"reports": [_report(learner)] * count})
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["errors"][0]["loc"] == ["body", "reports"]
@@ -211,8 +257,8 @@ def test_a_batch_of_500_is_accepted(client: TestClient, db: Database, world: Wor
 
 @pytest.mark.parametrize("twin_scores", [(40, 80), (10, 20)])
 def test_a_concurrent_twin_is_answered_as_a_repeat_and_the_rest_still_land(
-        db: Database, world: World, monkeypatch: pytest.MonkeyPatch,
-        twin_scores: tuple[int, int]) -> None:
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch, twin_scores: tuple[int, int]
+) -> None:
     first, second, _ = world.attended
     load = service_completion._load
 
@@ -220,15 +266,23 @@ def test_a_concurrent_twin_is_answered_as_a_repeat_and_the_rest_still_land(
         batch = load(*args)
         with db.transaction() as other:  # another request records `first` meanwhile
             service_completion.record_completion(
-                other, order_id=first.order_id, pre_score=twin_scores[0],
-                post_score=twin_scores[1], partner_id=world.setup.platform_id, now=NOW)
+                other,
+                order_id=first.order_id,
+                pre_score=twin_scores[0],
+                post_score=twin_scores[1],
+                partner_id=world.setup.platform_id,
+                now=NOW,
+            )
         return batch
 
     monkeypatch.setattr(service_completion, "_load", load_then_twin)
     with db.transaction() as s:
         out = service_completion.record_completions(
-            s, partner_id=world.setup.platform_id, now=NOW + dt.timedelta(hours=1),
-            reports=[Report(first.order_public_id, 40, 80), Report(second.order_public_id, 1, 2)])
+            s,
+            partner_id=world.setup.platform_id,
+            now=NOW + dt.timedelta(hours=1),
+            reports=[Report(first.order_public_id, 40, 80), Report(second.order_public_id, 1, 2)],
+        )
     stored = _stored(db)
     twin = stored[str(first.order_id)]
     assert twin[:2] == twin_scores
@@ -243,7 +297,8 @@ def test_a_concurrent_twin_is_answered_as_a_repeat_and_the_rest_still_land(
 
 
 def test_two_overlapping_batches_at_once_record_each_order_once(
-        db: Database, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Both batches read before either writes (a retry racing its timed-out original, one of
     them in reverse order): no deadlock, one completion per order, both answer the same."""
     orders = [learner.order_public_id for learner in world.attended]
@@ -261,13 +316,18 @@ def test_two_overlapping_batches_at_once_record_each_order_once(
         try:
             with db.transaction() as s:
                 answers[name] = service_completion.record_completions(
-                    s, partner_id=world.setup.platform_id, now=NOW,
-                    reports=[Report(order, 40, 80) for order in ids])
+                    s,
+                    partner_id=world.setup.platform_id,
+                    now=NOW,
+                    reports=[Report(order, 40, 80) for order in ids],
+                )
         except Exception as exc:  # reported by the assertion below
             answers[name] = exc
 
-    threads = [threading.Thread(target=call, args=("forward", orders)),
-               threading.Thread(target=call, args=("reverse", orders[::-1]))]
+    threads = [
+        threading.Thread(target=call, args=("forward", orders)),
+        threading.Thread(target=call, args=("reverse", orders[::-1])),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -278,7 +338,8 @@ def test_two_overlapping_batches_at_once_record_each_order_once(
     assert all(isinstance(r, Recorded) for r in forward + reverse)
     assert forward == reverse[::-1]
     assert sorted(cert for _, _, cert in _stored(db).values()) == sorted(
-        r.certificate_id for r in forward)
+        r.certificate_id for r in forward
+    )
 
 
 def test_the_batch_call_is_documented(client: TestClient) -> None:

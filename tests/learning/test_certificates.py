@@ -12,27 +12,46 @@ from hypothesis import strategies as st
 from prakerja.learning import certificates, jcs, signing
 
 BASE = "https://prakerja.example"
-FACTS = {"type": "PrakerjaCertificate", "version": 1, "certificate_id": "c0ffee" * 5 + "ab",
-         "order_id": "ab" * 16, "recipient": {"name": "Siti Nurhaliza"},
-         "course": {"id": "cd" * 16, "title": "Barista Profesional – Kopi Nusantara", "hours": 18,
-                    "mode": "offline"},
-         "provider": {"code": "lp-kopi", "name": "LP Kopi"},
-         "platform": {"code": "pintar", "name": "Pintar"}, "scores": {"pre": 40, "post": 85},
-         "completed_at": "2026-11-28T03:00:00Z", "issued_at": "2026-11-28T03:00:00Z",
-         "verify_url": f"{BASE}/certificates/{'c0ffee' * 5}ab"}
+FACTS = {
+    "type": "PrakerjaCertificate",
+    "version": 1,
+    "certificate_id": "c0ffee" * 5 + "ab",
+    "order_id": "ab" * 16,
+    "recipient": {"name": "Siti Nurhaliza"},
+    "course": {
+        "id": "cd" * 16,
+        "title": "Barista Profesional – Kopi Nusantara",
+        "hours": 18,
+        "mode": "offline",
+    },
+    "provider": {"code": "lp-kopi", "name": "LP Kopi"},
+    "platform": {"code": "pintar", "name": "Pintar"},
+    "scores": {"pre": 40, "post": 85},
+    "completed_at": "2026-11-28T03:00:00Z",
+    "issued_at": "2026-11-28T03:00:00Z",
+    "verify_url": f"{BASE}/certificates/{'c0ffee' * 5}ab",
+}
 
 
 def test_canonical_json_sorts_keys_by_utf16_and_escapes_minimally() -> None:
     assert jcs.canonical({"b": 1, "a": [True, None, "x"]}) == b'{"a":[true,null,"x"],"b":1}'
     assert jcs.canonical({"\u20ac": 1, "\U0001f600": 2, "\ufb01": 3}) == (
-        '{"\u20ac":1,"\U0001f600":2,"\ufb01":3}'.encode())  # surrogates sort before U+FB01
-    assert jcs.canonical("a\"\\\n\x01é") == '"a\\"\\\\\\n\\u0001é"'.encode()
+        '{"\u20ac":1,"\U0001f600":2,"\ufb01":3}'.encode()
+    )  # surrogates sort before U+FB01
+    assert jcs.canonical('a"\\\n\x01é') == '"a\\"\\\\\\n\\u0001é"'.encode()
 
 
 def _reference_string(value: str) -> str:
     """RFC 8785 section 3.2.2.2, one character at a time (what jcs once did itself)."""
-    named = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n",
-             "\r": "\\r", "\t": "\\t"}
+    named = {
+        '"': '\\"',
+        "\\": "\\\\",
+        "\b": "\\b",
+        "\f": "\\f",
+        "\n": "\\n",
+        "\r": "\\r",
+        "\t": "\\t",
+    }
     out = [named.get(ch) or (f"\\u{ord(ch):04x}" if ord(ch) < 0x20 else ch) for ch in value]
     return '"' + "".join(out) + '"'
 
@@ -56,7 +75,7 @@ def test_base58_round_trips_with_leading_zeros() -> None:
 
 
 def _flip_each_byte(data: bytes) -> list[bytes]:
-    return [data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1:] for i in range(len(data))]
+    return [data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :] for i in range(len(data))]
 
 
 def test_signed_facts_verify_and_any_single_byte_change_fails() -> None:
@@ -67,12 +86,13 @@ def test_signed_facts_verify_and_any_single_byte_change_fails() -> None:
     for i in range(len(sig)):  # every other spelling of the signature is refused
         for ch in "AB_w":
             if sig[i] != ch:
-                assert not certificates.verify_certificate(data, kid, sig[:i] + ch + sig[i + 1:])
+                assert not certificates.verify_certificate(data, kid, sig[:i] + ch + sig[i + 1 :])
 
 
 def test_the_badge_is_an_open_badge_with_a_proof_array() -> None:
-    badge = json.loads(certificates.sign_badge(certificates.unsigned_badge(FACTS, BASE), BASE,
-                                               FACTS["issued_at"]))
+    badge = json.loads(
+        certificates.sign_badge(certificates.unsigned_badge(FACTS, BASE), BASE, FACTS["issued_at"])
+    )
     assert badge["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert badge["credentialSubject"]["achievement"]["name"] == FACTS["course"]["title"]
     assert badge["issuer"]["type"] == ["Profile"]
@@ -87,15 +107,17 @@ def test_the_badge_is_an_open_badge_with_a_proof_array() -> None:
 
 
 def test_a_badge_verifies_and_any_single_byte_change_fails() -> None:
-    badge = certificates.sign_badge(certificates.unsigned_badge(FACTS, BASE), BASE,
-                                    FACTS["issued_at"])
+    badge = certificates.sign_badge(
+        certificates.unsigned_badge(FACTS, BASE), BASE, FACTS["issued_at"]
+    )
     assert certificates.verify_badge(badge)
     assert not any(certificates.verify_badge(b) for b in _flip_each_byte(badge))
 
 
 def test_a_re_serialised_or_proofless_badge_fails() -> None:
-    badge = certificates.sign_badge(certificates.unsigned_badge(FACTS, BASE), BASE,
-                                    FACTS["issued_at"])
+    badge = certificates.sign_badge(
+        certificates.unsigned_badge(FACTS, BASE), BASE, FACTS["issued_at"]
+    )
     doc = json.loads(badge)
     assert not certificates.verify_badge(json.dumps(doc, indent=1))
     doc["proof"] = doc["proof"][0]

@@ -23,14 +23,40 @@ def _seed(db: Database) -> tuple[int, int]:
         setup = make_setup(s, starts=[])
         learners = [make_learner(s, setup) for _ in range(6)]
         for i, ln in enumerate(learners[:5]):
-            s.add(Completion(order_id=ln.order_id, course_id=setup.course_id,
-                             person_id=ln.person_id, pre_score=40, post_score=60 + i,
-                             completed_at=NOW, reported_by=setup.platform_id))
-            s.add(Review(order_id=ln.order_id, course_id=setup.course_id, person_id=ln.person_id,
-                         stars=3 if i < 4 else 2, text="biasa saja", created_at=NOW))
-        s.add(Ticket(public_id=uuid.uuid4().hex, channel="web", topic="training_purchase",
-                     record_kind="marketplace.order", record_id=learners[5].order_id,
-                     first_response_due=NOW, resolve_due=NOW, created_at=NOW, updated_at=NOW))
+            s.add(
+                Completion(
+                    order_id=ln.order_id,
+                    course_id=setup.course_id,
+                    person_id=ln.person_id,
+                    pre_score=40,
+                    post_score=60 + i,
+                    completed_at=NOW,
+                    reported_by=setup.platform_id,
+                )
+            )
+            s.add(
+                Review(
+                    order_id=ln.order_id,
+                    course_id=setup.course_id,
+                    person_id=ln.person_id,
+                    stars=3 if i < 4 else 2,
+                    text="biasa saja",
+                    created_at=NOW,
+                )
+            )
+        s.add(
+            Ticket(
+                public_id=uuid.uuid4().hex,
+                channel="web",
+                topic="training_purchase",
+                record_kind="marketplace.order",
+                record_id=learners[5].order_id,
+                first_response_due=NOW,
+                resolve_due=NOW,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
         other = make_setup(s, starts=[])
         make_learner(s, other)
         return setup.course_id, other.course_id
@@ -58,14 +84,23 @@ def test_the_rollup_measures_rating_completion_gain_and_complaints(db: Database)
 
 def _staff(db: Database, roles: str) -> str:
     with db.transaction() as s:
-        account = Account(public_id=uuid.uuid4().hex, email=f"op{uuid.uuid4().hex[:6]}@pmo.id",
-                          password_hash="x", kind="staff", roles=roles, status="active",
-                          language="id", failed_logins=0, created_at=NOW,
-                          email_verified_at=NOW)
+        account = Account(
+            public_id=uuid.uuid4().hex,
+            email=f"op{uuid.uuid4().hex[:6]}@pmo.id",
+            password_hash="x",
+            kind="staff",
+            roles=roles,
+            status="active",
+            language="id",
+            failed_logins=0,
+            created_at=NOW,
+            email_verified_at=NOW,
+        )
         s.add(account)
         s.flush()
-        return open_session(s, account_id=account.id, ip="127.0.0.1",
-                            now=dt.datetime.now(dt.UTC)).token
+        return open_session(
+            s, account_id=account.id, ip="127.0.0.1", now=dt.datetime.now(dt.UTC)
+        ).token
 
 
 def test_the_board_is_for_operators_only(client: TestClient, db: Database) -> None:

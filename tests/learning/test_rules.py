@@ -28,9 +28,17 @@ def test_a_closed_window_names_its_limits() -> None:
     assert err.value.extra["valid_until"] == until.isoformat()
 
 
-@pytest.mark.parametrize(("method", "mode", "ok"), [
-    ("face", "webinar", True), ("face", "self_paced", True), ("qr", "offline", True),
-    ("qr", "webinar", False), ("face", "offline", False), ("selfie", "webinar", False)])
+@pytest.mark.parametrize(
+    ("method", "mode", "ok"),
+    [
+        ("face", "webinar", True),
+        ("face", "self_paced", True),
+        ("qr", "offline", True),
+        ("qr", "webinar", False),
+        ("face", "offline", False),
+        ("selfie", "webinar", False),
+    ],
+)
 def test_attendance_method_follows_the_course_mode(method: str, mode: str, ok: bool) -> None:
     if ok:
         rules.check_method(method, mode)
@@ -61,9 +69,16 @@ def test_progress_counts_attended_sessions_and_is_full_only_when_completed() -> 
     assert rules.progress_percent(4, 2, completed=True) == 100
 
 
-@pytest.mark.parametrize(("stars", "text"), [(0, "cukup bagus sekali"), (6, "cukup bagus sekali"),
-                                             (True, "cukup bagus sekali"), (4, "   pendek  "),
-                                             (4, "x" * 2001)])
+@pytest.mark.parametrize(
+    ("stars", "text"),
+    [
+        (0, "cukup bagus sekali"),
+        (6, "cukup bagus sekali"),
+        (True, "cukup bagus sekali"),
+        (4, "   pendek  "),
+        (4, "x" * 2001),
+    ],
+)
 def test_a_review_needs_1_to_5_stars_and_real_text(stars: object, text: str) -> None:
     with pytest.raises(rules.BadReview):
         rules.check_review(stars, text)
@@ -80,8 +95,15 @@ def test_names_are_masked_to_initials() -> None:
 
 
 def _facts(**kw: object) -> rules.QualityFacts:
-    base = {"enrolments": 10, "completions": 8, "reviews": 8, "rating_x100": 450,
-            "completion_permille": 800, "gain_x100": 1500, "complaints": 0}
+    base = {
+        "enrolments": 10,
+        "completions": 8,
+        "reviews": 8,
+        "rating_x100": 450,
+        "completion_permille": 800,
+        "gain_x100": 1500,
+        "complaints": 0,
+    }
     return rules.QualityFacts(**(base | kw))  # type: ignore[arg-type]
 
 

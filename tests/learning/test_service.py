@@ -40,59 +40,92 @@ def _code(db: Database, learner: Learner, session_id: int) -> str:
 
 
 def test_each_session_gets_one_code_and_reissuing_changes_nothing(
-        db: Database, world: tuple[Setup, Learner]) -> None:
+    db: Database, world: tuple[Setup, Learner]
+) -> None:
     setup, learner = world
     with db.transaction() as s:
-        first = {c.session_id: c.code for c in issue_redeem_codes(s, order_id=learner.order_id,
-                                                                 now=NOW)}
-        again = {c.session_id: c.code for c in issue_redeem_codes(s, order_id=learner.order_id,
-                                                                 now=NOW)}
+        first = {
+            c.session_id: c.code for c in issue_redeem_codes(s, order_id=learner.order_id, now=NOW)
+        }
+        again = {
+            c.session_id: c.code for c in issue_redeem_codes(s, order_id=learner.order_id, now=NOW)
+        }
         assert first == again
         assert set(first) == set(setup.session_ids)
         assert s.scalar(select(func.count()).select_from(RedeemCode)) == 2
 
 
-@pytest.mark.parametrize(("offset", "ok"), [
-    (-dt.timedelta(minutes=60), True), (dt.timedelta(minutes=60), True),
-    (-dt.timedelta(minutes=60) - TICK, False), (dt.timedelta(minutes=60) + TICK, False)])
-def test_redeem_window_boundaries_are_exact(db: Database, world: tuple[Setup, Learner],
-                                            offset: dt.timedelta, ok: bool) -> None:
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [
+        (-dt.timedelta(minutes=60), True),
+        (dt.timedelta(minutes=60), True),
+        (-dt.timedelta(minutes=60) - TICK, False),
+        (dt.timedelta(minutes=60) + TICK, False),
+    ],
+)
+def test_redeem_window_boundaries_are_exact(
+    db: Database, world: tuple[Setup, Learner], offset: dt.timedelta, ok: bool
+) -> None:
     setup, learner = world
     code = _code(db, learner, setup.session_ids[0])
     with db.transaction() as s:
         if ok:
             row = service_attendance.commit_redeem_code(
-                s, partner_id=setup.platform_id, session_id=setup.session_ids[0], code=code,
-                now=START + offset)
+                s,
+                partner_id=setup.platform_id,
+                session_id=setup.session_ids[0],
+                code=code,
+                now=START + offset,
+            )
             assert row.committed_at == START + offset
         else:
             with pytest.raises(rules.RedeemWindowClosed):
                 service_attendance.commit_redeem_code(
-                    s, partner_id=setup.platform_id, session_id=setup.session_ids[0],
-                    code=code, now=START + offset)
+                    s,
+                    partner_id=setup.platform_id,
+                    session_id=setup.session_ids[0],
+                    code=code,
+                    now=START + offset,
+                )
 
 
-def test_a_code_is_bound_to_its_session_and_its_partners(db: Database,
-                                                         world: tuple[Setup, Learner]) -> None:
+def test_a_code_is_bound_to_its_session_and_its_partners(
+    db: Database, world: tuple[Setup, Learner]
+) -> None:
     setup, learner = world
     code = _code(db, learner, setup.session_ids[0])
     with db.transaction() as s:
         with pytest.raises(rules.RedeemCodeNotFound):
-            service_attendance.check_redeem_code(s, partner_id=setup.platform_id,
-                                                 session_id=setup.session_ids[1], code=code,
-                                                 now=START)
+            service_attendance.check_redeem_code(
+                s,
+                partner_id=setup.platform_id,
+                session_id=setup.session_ids[1],
+                code=code,
+                now=START,
+            )
         other = make_setup(s, starts=[START])
         with pytest.raises(rules.RedeemCodeNotFound):
-            service_attendance.check_redeem_code(s, partner_id=other.platform_id,
-                                                 session_id=setup.session_ids[0], code=code,
-                                                 now=START)
-        assert service_attendance.check_redeem_code(
-            s, partner_id=setup.provider_id, session_id=setup.session_ids[0],
-            code=code.lower(), now=START).committed_at is None
+            service_attendance.check_redeem_code(
+                s,
+                partner_id=other.platform_id,
+                session_id=setup.session_ids[0],
+                code=code,
+                now=START,
+            )
+        assert (
+            service_attendance.check_redeem_code(
+                s,
+                partner_id=setup.provider_id,
+                session_id=setup.session_ids[0],
+                code=code.lower(),
+                now=START,
+            ).committed_at
+            is None
+        )
 
 
-def test_a_moved_session_moves_the_open_window(db: Database,
-                                               world: tuple[Setup, Learner]) -> None:
+def test_a_moved_session_moves_the_open_window(db: Database, world: tuple[Setup, Learner]) -> None:
     setup, learner = world
     code = _code(db, learner, setup.session_ids[0])
     with db.transaction() as s:
@@ -103,22 +136,32 @@ def test_a_moved_session_moves_the_open_window(db: Database,
         row.starts_at, row.ends_at = START + dt.timedelta(hours=5), START + dt.timedelta(hours=7)
     with db.transaction() as s:
         with pytest.raises(rules.RedeemWindowClosed):
-            service_attendance.commit_redeem_code(s, partner_id=setup.platform_id,
-                                                  session_id=setup.session_ids[0], code=code,
-                                                  now=START)
+            service_attendance.commit_redeem_code(
+                s,
+                partner_id=setup.platform_id,
+                session_id=setup.session_ids[0],
+                code=code,
+                now=START,
+            )
         issue_redeem_codes(s, order_id=learner.order_id, now=NOW)
         moved = s.scalar(select(RedeemCode).where(RedeemCode.code == code))
         assert moved is not None
         assert moved.valid_from == START + dt.timedelta(hours=4)
 
 
-def test_completion_needs_every_session_attended_first(db: Database,
-                                                       world: tuple[Setup, Learner]) -> None:
+def test_completion_needs_every_session_attended_first(
+    db: Database, world: tuple[Setup, Learner]
+) -> None:
     setup, learner = world
     with db.transaction() as s, pytest.raises(rules.SessionsNotAttended):
-        service_completion.record_completion(s, order_id=learner.order_id, pre_score=40,
-                                             post_score=80, partner_id=setup.platform_id,
-                                             now=START)
+        service_completion.record_completion(
+            s,
+            order_id=learner.order_id,
+            pre_score=40,
+            post_score=80,
+            partner_id=setup.platform_id,
+            now=START,
+        )
 
 
 def _attend_all(db: Database, setup: Setup, learner: Learner) -> None:
@@ -127,35 +170,64 @@ def _attend_all(db: Database, setup: Setup, learner: Learner) -> None:
     for sid, start in zip(setup.session_ids, (START, START + dt.timedelta(days=1)), strict=True):
         code = _code(db, learner, sid)
         with db.transaction() as s:
-            service_attendance.commit_redeem_code(s, partner_id=setup.platform_id,
-                                                  session_id=sid, code=code, now=start)
-            s.add(Attendance(order_id=learner.order_id, session_id=sid, face_status="pass",
-                             face_attempts=1, created_at=start))
+            service_attendance.commit_redeem_code(
+                s, partner_id=setup.platform_id, session_id=sid, code=code, now=start
+            )
+            s.add(
+                Attendance(
+                    order_id=learner.order_id,
+                    session_id=sid,
+                    face_status="pass",
+                    face_attempts=1,
+                    created_at=start,
+                )
+            )
         with db.transaction() as s:
-            service_attendance.report_attendance(s, partner_id=setup.platform_id,
-                                                 order_public_id=learner.order_public_id,
-                                                 session_id=sid, method="face",
-                                                 attended_at=None, now=start)
+            service_attendance.report_attendance(
+                s,
+                partner_id=setup.platform_id,
+                order_public_id=learner.order_public_id,
+                session_id=sid,
+                method="face",
+                attended_at=None,
+                now=start,
+            )
 
 
-def test_completion_issues_a_verifiable_certificate_once(db: Database,
-                                                         world: tuple[Setup, Learner]) -> None:
+def test_completion_issues_a_verifiable_certificate_once(
+    db: Database, world: tuple[Setup, Learner]
+) -> None:
     setup, learner = world
     _attend_all(db, setup, learner)
     done_at = START + dt.timedelta(days=2)
     with db.transaction() as s:
-        service_completion.record_completion(s, order_id=learner.order_id, pre_score=40,
-                                             post_score=85, partner_id=setup.provider_id,
-                                             now=done_at)
+        service_completion.record_completion(
+            s,
+            order_id=learner.order_id,
+            pre_score=40,
+            post_score=85,
+            partner_id=setup.provider_id,
+            now=done_at,
+        )
     with db.transaction() as s:
-        again = service_completion.record_completion(s, order_id=learner.order_id, pre_score=40,
-                                                     post_score=85, partner_id=setup.platform_id,
-                                                     now=done_at + dt.timedelta(hours=1))
+        again = service_completion.record_completion(
+            s,
+            order_id=learner.order_id,
+            pre_score=40,
+            post_score=85,
+            partner_id=setup.platform_id,
+            now=done_at + dt.timedelta(hours=1),
+        )
         assert again.completed_at == done_at
         with pytest.raises(rules.AlreadyReportedDifferently):
-            service_completion.record_completion(s, order_id=learner.order_id, pre_score=40,
-                                                 post_score=90, partner_id=setup.platform_id,
-                                                 now=done_at)
+            service_completion.record_completion(
+                s,
+                order_id=learner.order_id,
+                pre_score=40,
+                post_score=90,
+                partner_id=setup.platform_id,
+                now=done_at,
+            )
     with db.transaction() as s:
         certs = list(s.scalars(select(Certificate)))
         assert len(certs) == 1
@@ -170,14 +242,20 @@ def test_completion_issues_a_verifiable_certificate_once(db: Database,
         assert (view.progress, view.next_step) == (100, "review")
 
 
-def test_a_tampered_stored_certificate_no_longer_verifies(db: Database,
-                                                          world: tuple[Setup, Learner]) -> None:
+def test_a_tampered_stored_certificate_no_longer_verifies(
+    db: Database, world: tuple[Setup, Learner]
+) -> None:
     setup, learner = world
     _attend_all(db, setup, learner)
     with db.transaction() as s:
-        service_completion.record_completion(s, order_id=learner.order_id, pre_score=40,
-                                             post_score=85, partner_id=setup.platform_id,
-                                             now=START + dt.timedelta(days=2))
+        service_completion.record_completion(
+            s,
+            order_id=learner.order_id,
+            pre_score=40,
+            post_score=85,
+            partner_id=setup.platform_id,
+            now=START + dt.timedelta(days=2),
+        )
     with db.transaction() as s:
         cert = s.scalars(select(Certificate)).one()
         facts = json.loads(cert.facts_json)
@@ -188,39 +266,69 @@ def test_a_tampered_stored_certificate_no_longer_verifies(db: Database,
 
 
 def test_review_is_required_before_the_order_completes_and_the_incentive_is_queued(
-        db: Database, world: tuple[Setup, Learner]) -> None:
+    db: Database, world: tuple[Setup, Learner]
+) -> None:
     setup, learner = world
     with db.transaction() as s, pytest.raises(rules.NotCompleted):
-        service_review.submit_review(s, account_id=learner.account_id,
-                                     order_public_id=learner.order_public_id, stars=5,
-                                     text="Sangat bermanfaat", now=START)
+        service_review.submit_review(
+            s,
+            account_id=learner.account_id,
+            order_public_id=learner.order_public_id,
+            stars=5,
+            text="Sangat bermanfaat",
+            now=START,
+        )
     _attend_all(db, setup, learner)
     done_at = START + dt.timedelta(days=2)
     with db.transaction() as s:
-        service_completion.record_completion(s, order_id=learner.order_id, pre_score=40,
-                                             post_score=85, partner_id=setup.platform_id,
-                                             now=done_at)
+        service_completion.record_completion(
+            s,
+            order_id=learner.order_id,
+            pre_score=40,
+            post_score=85,
+            partner_id=setup.platform_id,
+            now=done_at,
+        )
     assert order_status(db, learner.order_id) == "confirmed"
     with db.transaction() as s:
         assert _incentive_jobs(s) == []
         assert service_card.get_card(s, learner.card_id).first_course_done_at is None
     for _ in range(2):  # a repeated review changes nothing
         with db.transaction() as s:
-            service_review.submit_review(s, account_id=learner.account_id,
-                                         order_public_id=learner.order_public_id, stars=4,
-                                         text="Sangat bermanfaat untuk usaha saya", now=done_at)
+            service_review.submit_review(
+                s,
+                account_id=learner.account_id,
+                order_public_id=learner.order_public_id,
+                stars=4,
+                text="Sangat bermanfaat untuk usaha saya",
+                now=done_at,
+            )
     assert order_status(db, learner.order_id) == "completed"
     with db.transaction() as s:
-        assert _incentive_jobs(s) == [{"person_id": learner.person_id,
-                                       "order_id": learner.order_id, "card_id": learner.card_id}]
+        assert _incentive_jobs(s) == [
+            {
+                "person_id": learner.person_id,
+                "order_id": learner.order_id,
+                "card_id": learner.card_id,
+            }
+        ]
         assert service_card.get_card(s, learner.card_id).first_course_done_at == done_at
         assert service_review.eligible_orders(s) == [(learner.person_id, learner.order_id)]
         with pytest.raises(rules.ReviewExists):
-            service_review.submit_review(s, account_id=learner.account_id,
-                                         order_public_id=learner.order_public_id, stars=1,
-                                         text="Berubah pikiran saya", now=done_at)
+            service_review.submit_review(
+                s,
+                account_id=learner.account_id,
+                order_public_id=learner.order_public_id,
+                stars=1,
+                text="Berubah pikiran saya",
+                now=done_at,
+            )
 
 
 def _incentive_jobs(s: object) -> list[dict[str, int]]:
-    return [j.payload for j in s.scalars(  # type: ignore[attr-defined]
-        select(jobs.Job).where(jobs.Job.kind == "payout.incentive_eligible"))]
+    return [
+        j.payload
+        for j in s.scalars(  # type: ignore[attr-defined]
+            select(jobs.Job).where(jobs.Job.kind == "payout.incentive_eligible")
+        )
+    ]

@@ -55,11 +55,23 @@ class Buyer:
         return client
 
 
-def make_partner(session: Session, kind: str, *, code: str | None = None, active: bool = True,
-                 webhook_url: str | None = None) -> Partner:
-    partner = service_partner.apply(session, code=code or f"{kind[:4]}{next(_seq)}",
-                                    name=f"{kind} {uuid.uuid4().hex[:4]}", kind=kind,
-                                    actor="test", now=NOW, webhook_url=webhook_url)
+def make_partner(
+    session: Session,
+    kind: str,
+    *,
+    code: str | None = None,
+    active: bool = True,
+    webhook_url: str | None = None,
+) -> Partner:
+    partner = service_partner.apply(
+        session,
+        code=code or f"{kind[:4]}{next(_seq)}",
+        name=f"{kind} {uuid.uuid4().hex[:4]}",
+        kind=kind,
+        actor="test",
+        now=NOW,
+        webhook_url=webhook_url,
+    )
     if active:
         for step in STEPS:
             service_partner.advance(session, partner_id=partner.id, to=step, actor="test", now=NOW)
@@ -67,48 +79,83 @@ def make_partner(session: Session, kind: str, *, code: str | None = None, active
 
 
 def make_keys(session: Session, partner: Partner) -> Keys:
-    cred, secret = service_partner.issue_credential(session, partner_id=partner.id, actor="test",
-                                                    now=NOW)
+    cred, secret = service_partner.issue_credential(
+        session, partner_id=partner.id, actor="test", now=NOW
+    )
     return Keys(partner.id, cred.client_id, secret)
 
 
-def make_course(session: Session, platform: Partner, provider: Partner, *, price: int = 500_000,
-                capacity: int | None = None, mode: str = "self_paced",
-                approve: bool = True) -> Course:
-    data = rules.CourseInput(external_ref=f"c{next(_seq)}", provider_code=provider.code,
-                             title="Digital marketing untuk UMKM", category="Pemasaran",
-                             mode=mode, hours=16, price=price, capacity=capacity,
-                             syllabus="Teori 30%, praktik 70%")
+def make_course(
+    session: Session,
+    platform: Partner,
+    provider: Partner,
+    *,
+    price: int = 500_000,
+    capacity: int | None = None,
+    mode: str = "self_paced",
+    approve: bool = True,
+) -> Course:
+    data = rules.CourseInput(
+        external_ref=f"c{next(_seq)}",
+        provider_code=provider.code,
+        title="Digital marketing untuk UMKM",
+        category="Pemasaran",
+        mode=mode,
+        hours=16,
+        price=price,
+        capacity=capacity,
+        syllabus="Teori 30%, praktik 70%",
+    )
     course, _ = service_catalogue.publish_course(session, platform=platform, data=data, now=NOW)
     if approve:
-        service_catalogue.assess_course(session, course_id=course.id, approve=True,
-                                        actor="assessor", now=NOW)
+        service_catalogue.assess_course(
+            session, course_id=course.id, approve=True, actor="assessor", now=NOW
+        )
     return course
 
 
 def make_buyer(session: Session, *, phone_verified: bool = True) -> Buyer:
     n = next(_seq)
     phone = f"+62812{uuid.uuid4().int % 10**8:08d}"
-    account = Account(public_id=uuid.uuid4().hex, email=f"b{n}{uuid.uuid4().hex[:6]}@example.id",
-                      password_hash="x", kind="citizen", roles="", status="active",
-                      language="id", failed_logins=0, created_at=NOW, email_verified_at=NOW,
-                      phone=phone, phone_verified_at=NOW if phone_verified else None)
+    account = Account(
+        public_id=uuid.uuid4().hex,
+        email=f"b{n}{uuid.uuid4().hex[:6]}@example.id",
+        password_hash="x",
+        kind="citizen",
+        roles="",
+        status="active",
+        language="id",
+        failed_logins=0,
+        created_at=NOW,
+        email_verified_at=NOW,
+        phone=phone,
+        phone_verified_at=NOW if phone_verified else None,
+    )
     session.add(account)
     session.flush()
     person = Person(account_id=account.id, created_at=NOW, updated_at=NOW)
     session.add(person)
     session.flush()
-    card = service_card.issue_card(session, application_id=10_000 + account.id,
-                                   person_id=person.id, wave_id=1, policy_version_id=None,
-                                   now=NOW)
+    card = service_card.issue_card(
+        session,
+        application_id=10_000 + account.id,
+        person_id=person.id,
+        wave_id=1,
+        policy_version_id=None,
+        now=NOW,
+    )
     web = open_session(session, account_id=account.id, ip="127.0.0.1", now=utc_now())
     assert card.ledger_account_id is not None
     return Buyer(account.id, card.id, card.number, card.ledger_account_id, phone, web.token)
 
 
 def sms_code(session: Session, phone: str) -> str:
-    note = session.scalar(select(Notification).where(Notification.recipient == phone)
-                          .order_by(Notification.id.desc()).limit(1))
+    note = session.scalar(
+        select(Notification)
+        .where(Notification.recipient == phone)
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
     assert note is not None
     match = re.search(r"\b(\d{6})\b", note.body)
     assert match, note.body
@@ -119,9 +166,17 @@ def card_of(session: Session, buyer: Buyer) -> Card:
     return service_card.get_card(session, buyer.card_id)
 
 
-def signed(client: TestClient, keys: Keys, method: str, path: str, payload: Any = None,
-           *, secret: str | None = None, timestamp: int | None = None,
-           headers: dict[str, str] | None = None) -> Any:
+def signed(
+    client: TestClient,
+    keys: Keys,
+    method: str,
+    path: str,
+    payload: Any = None,
+    *,
+    secret: str | None = None,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
     body = b"" if payload is None else json.dumps(payload).encode()
     if timestamp is None:  # a distinct second per call, so a deliberate repeat is not a replay
         timestamp = _LAST_TS[0] = max(int(time.time()) - 200, _LAST_TS[0] + 1)

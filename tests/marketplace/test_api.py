@@ -1,8 +1,7 @@
 """Citizen JSON API: search, start a purchase, confirm with the SMS code, list orders."""
 
-from tests.marketplace.conftest import make_buyer, sms_code
-
 from prakerja.wallet import service as ledger
+from tests.marketplace.conftest import make_buyer, sms_code
 
 
 def _buyer(db, client):
@@ -29,8 +28,11 @@ def test_numbers_beyond_what_a_database_holds_are_refused_not_crashed_on(client,
 
 def test_a_citizen_buys_with_card_number_and_sms_code(client, db, market):
     buyer = _buyer(db, client)
-    body = {"course_id": market.course.public_id, "card_number": buyer.card_number,
-            "idempotency_key": "web-0001"}
+    body = {
+        "course_id": market.course.public_id,
+        "card_number": buyer.card_number,
+        "idempotency_key": "web-0001",
+    }
     started = client.post("/api/v1/orders", json=body)
     assert started.status_code == 201, started.text
     assert started.json()["status"] == "awaiting_code"
@@ -46,9 +48,14 @@ def test_a_citizen_buys_with_card_number_and_sms_code(client, db, market):
 
 def test_a_wrong_code_is_counted_even_though_the_request_fails(client, db, market):
     buyer = _buyer(db, client)
-    started = client.post("/api/v1/orders", json={
-        "course_id": market.course.public_id, "card_number": buyer.card_number,
-        "idempotency_key": "web-0002"}).json()
+    started = client.post(
+        "/api/v1/orders",
+        json={
+            "course_id": market.course.public_id,
+            "card_number": buyer.card_number,
+            "idempotency_key": "web-0002",
+        },
+    ).json()
     with db.sessions() as s:
         code = sms_code(s, buyer.phone)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -61,21 +68,33 @@ def test_a_wrong_code_is_counted_even_though_the_request_fails(client, db, marke
 
 
 def test_buying_needs_a_login(client, market):
-    resp = client.post("/api/v1/orders", json={"course_id": market.course.public_id,
-                                               "card_number": "1" * 16,
-                                               "idempotency_key": "web-0003"})
+    resp = client.post(
+        "/api/v1/orders",
+        json={
+            "course_id": market.course.public_id,
+            "card_number": "1" * 16,
+            "idempotency_key": "web-0003",
+        },
+    )
     assert resp.status_code == 401
 
 
 def test_a_price_above_the_balance_is_409(client, db, market):
     from tests.marketplace.conftest import make_course
+
     with db.transaction() as s:
         from prakerja.marketplace.model import Partner
+
         platform, provider = s.get(Partner, market.platform.id), s.get(Partner, market.provider.id)
         dear = make_course(s, platform, provider, price=3_500_001)
     buyer = _buyer(db, client)
-    resp = client.post("/api/v1/orders", json={"course_id": dear.public_id,
-                                               "card_number": buyer.card_number,
-                                               "idempotency_key": "web-0004"})
+    resp = client.post(
+        "/api/v1/orders",
+        json={
+            "course_id": dear.public_id,
+            "card_number": buyer.card_number,
+            "idempotency_key": "web-0004",
+        },
+    )
     assert resp.status_code == 409
     assert resp.json()["code"] == "price_above_balance"

@@ -5,17 +5,25 @@ import time
 
 import pytest
 from sqlalchemy import func, select
-from tests.marketplace.conftest import NOW, make_buyer, make_keys, signed
-from tests.marketplace.test_service_purchase import _buy
 
 from prakerja.marketplace import service_partner, signing
 from prakerja.marketplace.model import Course, Order
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
+from tests.marketplace.conftest import NOW, make_buyer, make_keys, signed
+from tests.marketplace.test_service_purchase import _buy
 
-COURSE = {"external_ref": "dm-101", "provider_code": "", "title": "Pemasaran digital",
-          "category": "Pemasaran", "mode": "webinar", "hours": 16, "price": 750_000,
-          "capacity": 30, "syllabus": "Teori dan praktik"}
+COURSE = {
+    "external_ref": "dm-101",
+    "provider_code": "",
+    "title": "Pemasaran digital",
+    "category": "Pemasaran",
+    "mode": "webinar",
+    "hours": 16,
+    "price": 750_000,
+    "capacity": 30,
+    "syllabus": "Teori dan praktik",
+}
 
 
 def _course_body(market, **changes):
@@ -45,8 +53,10 @@ def test_a_signed_publish_creates_the_course_and_a_repeat_changes_nothing(client
     assert _courses(db) == 2  # the fixture's course and this one
 
 
-@pytest.mark.parametrize("attack", ["wrong_secret", "stale", "altered_body", "no_headers",
-                                    "unknown_client", "other_path"])
+@pytest.mark.parametrize(
+    "attack",
+    ["wrong_secret", "stale", "altered_body", "no_headers", "unknown_client", "other_path"],
+)
 def test_a_bad_signature_is_401_problem_json_and_nothing_changes(client, db, market, attack):
     path = "/api/partner/v1/courses"
     body = json.dumps(_course_body(market)).encode()
@@ -81,8 +91,9 @@ def test_a_replayed_request_is_refused_and_changes_nothing(client, db, market):
 
 def test_a_wrong_signature_on_confirm_leaves_the_order_and_money_untouched(client, db, market):
     buyer, order_id = _placed_order(db, market)
-    resp = signed(client, market.keys, "POST", f"/api/partner/v1/orders/{order_id}/confirm",
-                  secret="guess")
+    resp = signed(
+        client, market.keys, "POST", f"/api/partner/v1/orders/{order_id}/confirm", secret="guess"
+    )
     assert resp.status_code == 401
     with db.sessions() as s:
         assert s.scalar(select(Order.status).where(Order.public_id == order_id)) == "pending"
@@ -103,7 +114,8 @@ def test_old_and_new_secrets_both_work_until_the_old_is_revoked(client, db, mark
 
 
 def test_confirm_redeem_and_cancel_are_idempotent_and_out_of_order_calls_are_409(
-        client, db, market):
+    client, db, market
+):
     buyer, order_id = _placed_order(db, market)
     with db.sessions() as s:
         voucher = s.scalar(select(Order.voucher_code).where(Order.public_id == order_id))
@@ -138,6 +150,7 @@ def test_confirm_redeem_and_cancel_are_idempotent_and_out_of_order_calls_are_409
 def test_another_platforms_order_is_not_found(client, db, market):
     _, order_id = _placed_order(db, market)
     from tests.marketplace.conftest import make_partner
+
     with db.transaction() as s:
         stranger = make_keys(s, make_partner(s, "platform"))
     resp = signed(client, stranger, "POST", f"/api/partner/v1/orders/{order_id}/confirm")
@@ -146,11 +159,19 @@ def test_another_platforms_order_is_not_found(client, db, market):
 
 def test_a_schedule_is_added_once_and_offline_needs_a_venue(client, db, market):
     path = "/api/partner/v1/courses"
-    course = signed(client, market.keys, "POST", path,
-                    _course_body(market, external_ref="off-1", mode="offline")).json()["course"]
+    course = signed(
+        client,
+        market.keys,
+        "POST",
+        path,
+        _course_body(market, external_ref="off-1", mode="offline"),
+    ).json()["course"]
     sched = f"/api/partner/v1/courses/{course['id']}/schedules"
-    body = {"external_ref": "s1", "starts_at": "2026-12-01T02:00:00Z",
-            "ends_at": "2026-12-01T05:00:00Z"}
+    body = {
+        "external_ref": "s1",
+        "starts_at": "2026-12-01T02:00:00Z",
+        "ends_at": "2026-12-01T05:00:00Z",
+    }
     missing = signed(client, market.keys, "POST", sched, body)
     assert missing.status_code == 422
     ok = signed(client, market.keys, "POST", sched, body | {"venue": "BLK Bandung"})
@@ -161,8 +182,9 @@ def test_a_schedule_is_added_once_and_offline_needs_a_venue(client, db, market):
 
 
 def test_invalid_course_input_is_422_problem_json(client, db, market):
-    resp = signed(client, market.keys, "POST", "/api/partner/v1/courses",
-                  _course_body(market, price=-5))
+    resp = signed(
+        client, market.keys, "POST", "/api/partner/v1/courses", _course_body(market, price=-5)
+    )
     assert resp.status_code == 422
     assert resp.headers["content-type"] == "application/problem+json"
     assert _courses(db) == 1

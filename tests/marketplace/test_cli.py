@@ -29,8 +29,7 @@ def _keys(output):
 
 
 def test_keys_are_printed_once_stored_encrypted_and_rotate(cli_db):
-    made = runner.invoke(app, ["create", "--code", "skillhub", "--name", "Skill Hub",
-                               "--activate"])
+    made = runner.invoke(app, ["create", "--code", "skillhub", "--name", "Skill Hub", "--activate"])
     assert made.exit_code == 0, made.output
     first = runner.invoke(app, ["issue-key", "skillhub"])
     assert first.exit_code == 0, first.output

@@ -3,13 +3,13 @@
 import threading
 
 from sqlalchemy import select
-from tests.marketplace.conftest import NOW, make_buyer, make_course, make_partner, sms_code
 
 from prakerja.kit.errors import DomainError
 from prakerja.marketplace import service_order, service_purchase
 from prakerja.marketplace.model import Course, Order, Partner
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
+from tests.marketplace.conftest import NOW, make_buyer, make_course, make_partner, sms_code
 
 THREADS = 12
 
@@ -43,17 +43,23 @@ def test_many_simultaneous_purchases_on_one_card_hold_the_price_once(db):
         buyer = make_buyer(s)
         pending = []
         for i, course in enumerate(courses):
-            order = service_purchase.start_purchase(s, account_id=buyer.account_id,
-                                                    course_public_id=course.public_id,
-                                                    card_number=buyer.card_number,
-                                                    key=f"race-{i:04d}", now=NOW)
+            order = service_purchase.start_purchase(
+                s,
+                account_id=buyer.account_id,
+                course_public_id=course.public_id,
+                card_number=buyer.card_number,
+                key=f"race-{i:04d}",
+                now=NOW,
+            )
             pending.append((order.public_id, sms_code(s, buyer.phone)))
 
     def confirm(public_id, code):
         def call():
             with db.transaction() as s:
-                service_purchase.confirm_purchase(s, account_id=buyer.account_id,
-                                                  order_public_id=public_id, code=code, now=NOW)
+                service_purchase.confirm_purchase(
+                    s, account_id=buyer.account_id, order_public_id=public_id, code=code, now=NOW
+                )
+
         return call
 
     outcomes = _run_all([confirm(*p) for p in pending])
@@ -72,13 +78,21 @@ def test_racing_confirm_and_cancel_calls_leave_a_sound_ledger(db):
         platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
         course = make_course(s, platform, provider, price=900_000, capacity=5, mode="webinar")
         buyer = make_buyer(s)
-        order = service_purchase.start_purchase(s, account_id=buyer.account_id,
-                                                course_public_id=course.public_id,
-                                                card_number=buyer.card_number, key="race-x",
-                                                now=NOW)
-        service_purchase.confirm_purchase(s, account_id=buyer.account_id,
-                                          order_public_id=order.public_id,
-                                          code=sms_code(s, buyer.phone), now=NOW)
+        order = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="race-x",
+            now=NOW,
+        )
+        service_purchase.confirm_purchase(
+            s,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=sms_code(s, buyer.phone),
+            now=NOW,
+        )
         ids = (platform.id, order.public_id)
 
     def partner_call(kind):
@@ -86,11 +100,12 @@ def test_racing_confirm_and_cancel_calls_leave_a_sound_ledger(db):
             with db.transaction() as s:
                 partner = s.get(Partner, ids[0])
                 if kind == "confirm":
-                    service_order.confirm_order(s, partner=partner, order_public_id=ids[1],
-                                                now=NOW)
+                    service_order.confirm_order(s, partner=partner, order_public_id=ids[1], now=NOW)
                 else:
-                    service_order.cancel_order(s, partner=partner, order_public_id=ids[1],
-                                               reason="race", now=NOW)
+                    service_order.cancel_order(
+                        s, partner=partner, order_public_id=ids[1], reason="race", now=NOW
+                    )
+
         return call
 
     outcomes = _run_all([partner_call("confirm" if i % 2 else "cancel") for i in range(8)])

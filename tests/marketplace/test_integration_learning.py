@@ -38,18 +38,35 @@ def bought(db):
         platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
         keys = make_keys(s, platform)
         course = make_course(s, platform, provider, price=700_000, mode="webinar")
-        sessions = [service_catalogue.add_session(
-            s, platform=platform, course_public_id=course.public_id, external_ref=f"s{i}",
-            starts_at=START + dt.timedelta(days=i), ends_at=START + dt.timedelta(days=i, hours=2),
-            venue=None, now=NOW)[0].id for i in range(2)]
+        sessions = [
+            service_catalogue.add_session(
+                s,
+                platform=platform,
+                course_public_id=course.public_id,
+                external_ref=f"s{i}",
+                starts_at=START + dt.timedelta(days=i),
+                ends_at=START + dt.timedelta(days=i, hours=2),
+                venue=None,
+                now=NOW,
+            )[0].id
+            for i in range(2)
+        ]
         buyer = make_buyer(s)
-        order = service_purchase.start_purchase(s, account_id=buyer.account_id,
-                                                course_public_id=course.public_id,
-                                                card_number=buyer.card_number, key="key-00001",
-                                                now=NOW)
-        order = service_purchase.confirm_purchase(s, account_id=buyer.account_id,
-                                                  order_public_id=order.public_id,
-                                                  code=sms_code(s, buyer.phone), now=NOW)
+        order = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="key-00001",
+            now=NOW,
+        )
+        order = service_purchase.confirm_purchase(
+            s,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=sms_code(s, buyer.phone),
+            now=NOW,
+        )
         assert order.status == "pending"
         return keys, buyer, order.id, order.public_id, sessions
 
@@ -83,7 +100,7 @@ def test_the_first_look_after_confirmation_shows_a_code_for_every_session(client
 
     with db.transaction() as s:  # the code the citizen sees is the one the platform accepts
         platform_id = s.get(Order, order_id).platform_id
-        redeem = service_attendance.check_redeem_code(s, partner_id=platform_id,
-                                                      session_id=sessions[0], code=shown[0],
-                                                      now=START)
+        redeem = service_attendance.check_redeem_code(
+            s, partner_id=platform_id, session_id=sessions[0], code=shown[0], now=START
+        )
         assert redeem.order_id == order_id

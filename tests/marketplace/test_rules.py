@@ -11,16 +11,31 @@ NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 
 
 def test_the_curation_path_from_applied_to_active_is_allowed():
-    path = ["applied", "due_diligence", "assessment", "approved", "active", "warned",
-            "suspended", "active"]
+    path = [
+        "applied",
+        "due_diligence",
+        "assessment",
+        "approved",
+        "active",
+        "warned",
+        "suspended",
+        "active",
+    ]
     for before, after in itertools.pairwise(path):
         rules.check_transition(before, after)
 
 
-@pytest.mark.parametrize(("before", "after"), [
-    ("applied", "active"), ("applied", "approved"), ("rejected", "applied"),
-    ("due_diligence", "approved"), ("active", "applied"), ("suspended", "warned"),
-])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("applied", "active"),
+        ("applied", "approved"),
+        ("rejected", "applied"),
+        ("due_diligence", "approved"),
+        ("active", "applied"),
+        ("suspended", "warned"),
+    ],
+)
 def test_a_skipped_or_backward_curation_step_is_refused(before, after):
     with pytest.raises(rules.BadTransition):
         rules.check_transition(before, after)
@@ -37,8 +52,9 @@ def test_an_unfinished_course_blocks_the_next_purchase():
         rules.check_purchase(price=1, available=10, has_unfinished=True)
 
 
-@pytest.mark.parametrize(("status", "outcome"), [("pending", "post"), ("confirmed", "same"),
-                                                  ("completed", "same")])
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("pending", "post"), ("confirmed", "same"), ("completed", "same")]
+)
 def test_confirm_outcomes(status, outcome):
     assert rules.confirm_outcome(status) == outcome
 
@@ -49,8 +65,10 @@ def test_confirming_a_closed_order_is_a_conflict(status):
         rules.confirm_outcome(status)
 
 
-@pytest.mark.parametrize(("status", "outcome"), [("pending", "void"), ("confirmed", "refund"),
-                                                  ("cancelled", "same"), ("refunded", "same")])
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [("pending", "void"), ("confirmed", "refund"), ("cancelled", "same"), ("refunded", "same")],
+)
 def test_cancel_outcomes(status, outcome):
     assert rules.cancel_outcome(status) == outcome
 
@@ -77,10 +95,12 @@ def test_a_voucher_is_redeemed_once_and_only_after_confirmation():
 def test_a_course_needs_a_known_mode_and_a_whole_positive_price():
     good = rules.CourseInput("r1", "prov", "Kursus", "Kategori", "webinar", 15, 100_000)
     rules.check_course(good)
-    for bad in (rules.CourseInput("r1", "prov", "Kursus", "Kategori", "radio", 15, 100_000),
-                rules.CourseInput("r1", "prov", "Kursus", "Kategori", "webinar", 15, 0),
-                rules.CourseInput("r1", "prov", " ", "Kategori", "webinar", 15, 1),
-                rules.CourseInput("r1", "prov", "Kursus", "Kategori", "webinar", 0, 1)):
+    for bad in (
+        rules.CourseInput("r1", "prov", "Kursus", "Kategori", "radio", 15, 100_000),
+        rules.CourseInput("r1", "prov", "Kursus", "Kategori", "webinar", 15, 0),
+        rules.CourseInput("r1", "prov", " ", "Kategori", "webinar", 15, 1),
+        rules.CourseInput("r1", "prov", "Kursus", "Kategori", "webinar", 0, 1),
+    ):
         with pytest.raises(rules.BadCourse):
             rules.check_course(bad)
 
@@ -106,8 +126,10 @@ def test_the_signature_covers_method_path_body_and_time():
 
 def test_the_documented_worked_example_signs_as_shown():
     text = signing.string_to_sign("POST", "/api/partner/v1/orders/abc/confirm", b"", 1767225600)
-    assert text == ("POST\n/api/partner/v1/orders/abc/confirm\n"
-                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n1767225600")
+    assert text == (
+        "POST\n/api/partner/v1/orders/abc/confirm\n"
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n1767225600"
+    )
 
 
 def test_the_guides_worked_example_is_what_sign_produces():
@@ -115,6 +137,11 @@ def test_the_guides_worked_example_is_what_sign_produces():
 
     guide = (Path(__file__).resolve().parents[2] / "docs" / "partner-api.md").read_text()
     body = b'{"reason":"trainer unavailable"}'
-    sig = signing.signature("demo-secret-please-change", "POST",
-                            "/api/partner/v1/orders/3f2a9c/cancel", body, 1767225600)
+    sig = signing.signature(
+        "demo-secret-please-change",
+        "POST",
+        "/api/partner/v1/orders/3f2a9c/cancel",
+        body,
+        1767225600,
+    )
     assert f"X-Signature: {sig}" in guide

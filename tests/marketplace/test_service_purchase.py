@@ -4,13 +4,6 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-from tests.marketplace.conftest import (
-    NOW,
-    make_buyer,
-    make_course,
-    make_partner,
-    sms_code,
-)
 
 from prakerja.identity.errors import CodeExpired, WrongCode
 from prakerja.kit.jobs import Job
@@ -18,6 +11,13 @@ from prakerja.marketplace import rules, service_order, service_purchase
 from prakerja.marketplace.model import WebhookDelivery
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
+from tests.marketplace.conftest import (
+    NOW,
+    make_buyer,
+    make_course,
+    make_partner,
+    sms_code,
+)
 
 BALANCE = 3_500_000
 
@@ -31,12 +31,18 @@ def shop(session):
 
 
 def _buy(session, buyer, course, key="key-00001", now=NOW):
-    order = service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                            course_public_id=course.public_id,
-                                            card_number=buyer.card_number, key=key, now=now)
+    order = service_purchase.start_purchase(
+        session,
+        account_id=buyer.account_id,
+        course_public_id=course.public_id,
+        card_number=buyer.card_number,
+        key=key,
+        now=now,
+    )
     code = sms_code(session, buyer.phone)
-    return service_purchase.confirm_purchase(session, account_id=buyer.account_id,
-                                             order_public_id=order.public_id, code=code, now=now)
+    return service_purchase.confirm_purchase(
+        session, account_id=buyer.account_id, order_public_id=order.public_id, code=code, now=now
+    )
 
 
 def test_a_right_code_holds_the_price_and_tells_the_platform(session, shop):
@@ -48,8 +54,12 @@ def test_a_right_code_holds_the_price_and_tells_the_platform(session, shop):
     event = session.scalar(select(WebhookDelivery).where(WebhookDelivery.partner_id == platform.id))
     assert event.event == "order.placed"
     assert event.payload["order_id"] == order.public_id
-    assert session.scalar(select(func.count()).select_from(Job)
-                          .where(Job.kind == "marketplace.deliver_webhook")) == 1
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Job).where(Job.kind == "marketplace.deliver_webhook")
+        )
+        == 1
+    )
     assert check_ledger(session) == []
 
 
@@ -58,9 +68,14 @@ def test_a_price_above_the_balance_is_refused_and_nothing_is_sent(session, shop)
     dear = make_course(session, platform, provider, price=BALANCE + 1)
     buyer = make_buyer(session)
     with pytest.raises(rules.PriceAboveBalance):
-        service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                        course_public_id=dear.public_id,
-                                        card_number=buyer.card_number, key="k-123456", now=NOW)
+        service_purchase.start_purchase(
+            session,
+            account_id=buyer.account_id,
+            course_public_id=dear.public_id,
+            card_number=buyer.card_number,
+            key="k-123456",
+            now=NOW,
+        )
     assert ledger.balance(session, buyer.account_code) == (BALANCE, BALANCE)
 
 
@@ -71,8 +86,7 @@ def test_a_second_course_before_finishing_the_first_is_refused(session, shop):
     first = _buy(session, buyer, course)
     with pytest.raises(rules.UnfinishedCourse):
         _buy(session, buyer, other, key="key-00002")
-    service_order.confirm_order(session, partner=platform, order_public_id=first.public_id,
-                                now=NOW)
+    service_order.confirm_order(session, partner=platform, order_public_id=first.public_id, now=NOW)
     with pytest.raises(rules.UnfinishedCourse):
         _buy(session, buyer, other, key="key-00003")
     service_order.mark_order_completed(session, order_id=first.id, now=NOW)
@@ -85,15 +99,16 @@ def test_confirming_posts_the_hold_and_records_the_first_purchase(session, shop)
     platform, _, course = shop
     buyer = make_buyer(session)
     order = _buy(session, buyer, course)
-    service_order.confirm_order(session, partner=platform, order_public_id=order.public_id,
-                                now=NOW)
-    again = service_order.confirm_order(session, partner=platform,
-                                        order_public_id=order.public_id, now=NOW)
+    service_order.confirm_order(session, partner=platform, order_public_id=order.public_id, now=NOW)
+    again = service_order.confirm_order(
+        session, partner=platform, order_public_id=order.public_id, now=NOW
+    )
     assert again.status == "confirmed"
     assert ledger.balance(session, buyer.account_code) == (BALANCE - 1_000_000,) * 2
     platform_acc = ledger.account_by_code(session, f"platform:{platform.id}")
     assert platform_acc.balance == 1_000_000
     from prakerja.wallet import service_card
+
     assert service_card.get_card(session, buyer.card_id).first_purchase_at == NOW
     assert check_ledger(session) == []
 
@@ -104,49 +119,74 @@ def test_a_provider_cancellation_restores_the_whole_balance(session, shop, confi
     buyer = make_buyer(session)
     order = _buy(session, buyer, course)
     if confirm_first:
-        service_order.confirm_order(session, partner=platform, order_public_id=order.public_id,
-                                    now=NOW)
-    done = service_order.cancel_order(session, partner=provider, order_public_id=order.public_id,
-                                      reason="trainer ill", now=NOW)
+        service_order.confirm_order(
+            session, partner=platform, order_public_id=order.public_id, now=NOW
+        )
+    done = service_order.cancel_order(
+        session, partner=provider, order_public_id=order.public_id, reason="trainer ill", now=NOW
+    )
     assert done.status == ("refunded" if confirm_first else "cancelled")
     assert ledger.balance(session, buyer.account_code) == (BALANCE, BALANCE)
     assert not service_order.has_unfinished_course(session, buyer.card_id)
-    repeat = service_order.cancel_order(session, partner=provider,
-                                        order_public_id=order.public_id, reason="again", now=NOW)
+    repeat = service_order.cancel_order(
+        session, partner=provider, order_public_id=order.public_id, reason="again", now=NOW
+    )
     assert repeat.status == done.status
     assert ledger.balance(session, buyer.account_code) == (BALANCE, BALANCE)
     with pytest.raises(rules.OrderStateConflict):
-        service_order.confirm_order(session, partner=platform, order_public_id=order.public_id,
-                                    now=NOW)
+        service_order.confirm_order(
+            session, partner=platform, order_public_id=order.public_id, now=NOW
+        )
     assert check_ledger(session) == []
 
 
 def test_three_wrong_codes_lock_purchases_for_an_hour(session, shop):
     _, _, course = shop
     buyer = make_buyer(session)
-    order = service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                            course_public_id=course.public_id,
-                                            card_number=buyer.card_number, key="k-lock-1",
-                                            now=NOW)
+    order = service_purchase.start_purchase(
+        session,
+        account_id=buyer.account_id,
+        course_public_id=course.public_id,
+        card_number=buyer.card_number,
+        key="k-lock-1",
+        now=NOW,
+    )
     right = sms_code(session, buyer.phone)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     for _ in range(2):
         with pytest.raises(WrongCode):
-            service_purchase.confirm_purchase(session, account_id=buyer.account_id,
-                                              order_public_id=order.public_id, code=wrong,
-                                              now=NOW)
+            service_purchase.confirm_purchase(
+                session,
+                account_id=buyer.account_id,
+                order_public_id=order.public_id,
+                code=wrong,
+                now=NOW,
+            )
     with pytest.raises(service_purchase.PurchaseLocked):
-        service_purchase.confirm_purchase(session, account_id=buyer.account_id,
-                                          order_public_id=order.public_id, code=wrong, now=NOW)
+        service_purchase.confirm_purchase(
+            session,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=wrong,
+            now=NOW,
+        )
     with pytest.raises(service_purchase.PurchaseLocked):
-        service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                        course_public_id=course.public_id,
-                                        card_number=buyer.card_number, key="k-lock-2",
-                                        now=NOW + dt.timedelta(minutes=59))
-    later = service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                            course_public_id=course.public_id,
-                                            card_number=buyer.card_number, key="k-lock-3",
-                                            now=NOW + dt.timedelta(minutes=61))
+        service_purchase.start_purchase(
+            session,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="k-lock-2",
+            now=NOW + dt.timedelta(minutes=59),
+        )
+    later = service_purchase.start_purchase(
+        session,
+        account_id=buyer.account_id,
+        course_public_id=course.public_id,
+        card_number=buyer.card_number,
+        key="k-lock-3",
+        now=NOW + dt.timedelta(minutes=61),
+    )
     assert later.status == "awaiting_code"
     assert ledger.balance(session, buyer.account_code) == (BALANCE, BALANCE)
 
@@ -154,32 +194,50 @@ def test_three_wrong_codes_lock_purchases_for_an_hour(session, shop):
 def test_an_expired_code_is_refused(session, shop):
     _, _, course = shop
     buyer = make_buyer(session)
-    order = service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                            course_public_id=course.public_id,
-                                            card_number=buyer.card_number, key="k-exp-1", now=NOW)
+    order = service_purchase.start_purchase(
+        session,
+        account_id=buyer.account_id,
+        course_public_id=course.public_id,
+        card_number=buyer.card_number,
+        key="k-exp-1",
+        now=NOW,
+    )
     with pytest.raises(CodeExpired):
-        service_purchase.confirm_purchase(session, account_id=buyer.account_id,
-                                          order_public_id=order.public_id,
-                                          code=sms_code(session, buyer.phone),
-                                          now=NOW + rules.CODE_TTL)
+        service_purchase.confirm_purchase(
+            session,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=sms_code(session, buyer.phone),
+            now=NOW + rules.CODE_TTL,
+        )
 
 
 def test_someone_elses_card_number_is_refused(session, shop):
     _, _, course = shop
     buyer, other = make_buyer(session), make_buyer(session)
     with pytest.raises(rules.CardNotUsable):
-        service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                        course_public_id=course.public_id,
-                                        card_number=other.card_number, key="k-other", now=NOW)
+        service_purchase.start_purchase(
+            session,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=other.card_number,
+            key="k-other",
+            now=NOW,
+        )
 
 
 def test_an_unverified_phone_cannot_buy(session, shop):
     _, _, course = shop
     buyer = make_buyer(session, phone_verified=False)
     with pytest.raises(rules.PhoneNotVerified):
-        service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                        course_public_id=course.public_id,
-                                        card_number=buyer.card_number, key="k-phone", now=NOW)
+        service_purchase.start_purchase(
+            session,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="k-phone",
+            now=NOW,
+        )
 
 
 def test_a_full_course_is_refused_and_a_cancellation_frees_the_seat(session, shop):
@@ -190,14 +248,16 @@ def test_a_full_course_is_refused_and_a_cancellation_frees_the_seat(session, sho
     with pytest.raises(rules.CourseFull):
         _buy(session, second, small)
     assert ledger.balance(session, second.account_code) == (BALANCE, BALANCE)
-    service_order.cancel_order(session, partner=platform, order_public_id=order.public_id,
-                               reason="moved", now=NOW)
+    service_order.cancel_order(
+        session, partner=platform, order_public_id=order.public_id, reason="moved", now=NOW
+    )
     assert _buy(session, second, small, key="key-00009").status == "pending"
 
 
 def test_a_suspended_platform_sells_nothing(session, shop):
     platform, _, course = shop
     from prakerja.marketplace import service_partner
+
     service_partner.suspend(session, partner_id=platform.id, actor="staff", now=NOW)
     buyer = make_buyer(session)
     with pytest.raises(rules.CourseNotFound):
@@ -207,12 +267,22 @@ def test_a_suspended_platform_sells_nothing(session, shop):
 def test_the_same_key_returns_the_same_order_without_a_new_code(session, shop):
     _, _, course = shop
     buyer = make_buyer(session)
-    first = service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                            course_public_id=course.public_id,
-                                            card_number=buyer.card_number, key="k-same", now=NOW)
+    first = service_purchase.start_purchase(
+        session,
+        account_id=buyer.account_id,
+        course_public_id=course.public_id,
+        card_number=buyer.card_number,
+        key="k-same",
+        now=NOW,
+    )
     code = sms_code(session, buyer.phone)
-    again = service_purchase.start_purchase(session, account_id=buyer.account_id,
-                                            course_public_id=course.public_id,
-                                            card_number=buyer.card_number, key="k-same", now=NOW)
+    again = service_purchase.start_purchase(
+        session,
+        account_id=buyer.account_id,
+        course_public_id=course.public_id,
+        card_number=buyer.card_number,
+        key="k-same",
+        now=NOW,
+    )
     assert again.id == first.id
     assert sms_code(session, buyer.phone) == code

@@ -5,8 +5,6 @@ import time
 
 import pytest
 from sqlalchemy import select
-from tests.livesrv import serve
-from tests.marketplace.conftest import NOW, make_buyer, sms_code
 
 from prakerja.kit import jobs
 from prakerja.marketplace import service_catalogue, service_purchase
@@ -14,6 +12,8 @@ from prakerja.marketplace.model import Course, Order, Partner, WebhookDelivery
 from prakerja.sim.platform import Behaviour, PlatformClient, make_app, sample_courses
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
+from tests.livesrv import serve
+from tests.marketplace.conftest import NOW, make_buyer, sms_code
 
 
 def _wait(predicate, seconds=15.0):
@@ -33,13 +33,21 @@ def _point_webhooks(db, partner_id, url):
 def _buy(db, course_public_id):
     with db.transaction() as s:
         buyer = make_buyer(s)
-        order = service_purchase.start_purchase(s, account_id=buyer.account_id,
-                                                course_public_id=course_public_id,
-                                                card_number=buyer.card_number, key="sim-0001",
-                                                now=NOW)
-        service_purchase.confirm_purchase(s, account_id=buyer.account_id,
-                                          order_public_id=order.public_id,
-                                          code=sms_code(s, buyer.phone), now=NOW)
+        order = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course_public_id,
+            card_number=buyer.card_number,
+            key="sim-0001",
+            now=NOW,
+        )
+        service_purchase.confirm_purchase(
+            s,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=sms_code(s, buyer.phone),
+            now=NOW,
+        )
         return buyer, order.public_id
 
 
@@ -64,14 +72,20 @@ def test_the_platform_publishes_gets_the_webhook_and_confirms_through_the_api(db
         course_id = published.json()["course"]["id"]
         assert [code for _, code, _ in client.log] == [200, 200]  # the duplicate changed nothing
         assert client.log[1][2]["changed"] is False
-        sched = client.add_schedule(course_id, {"external_ref": "s1",
-                                                "starts_at": "2026-12-01T02:00:00Z",
-                                                "ends_at": "2026-12-01T04:00:00Z"})
+        sched = client.add_schedule(
+            course_id,
+            {
+                "external_ref": "s1",
+                "starts_at": "2026-12-01T02:00:00Z",
+                "ends_at": "2026-12-01T04:00:00Z",
+            },
+        )
         assert sched.status_code == 200
         with db.transaction() as s:
             course = s.scalar(select(Course).where(Course.public_id == course_id))
-            service_catalogue.assess_course(s, course_id=course.id, approve=True,
-                                            actor="assessor", now=NOW)
+            service_catalogue.assess_course(
+                s, course_id=course.id, approve=True, actor="assessor", now=NOW
+            )
         _point_webhooks(db, market.platform.id, f"{sim_url}/webhooks")
         buyer, order_id = _buy(db, course_id)
         assert jobs.run_until_idle(db) >= 1
@@ -104,8 +118,11 @@ def test_a_webhook_the_platform_refuses_is_retried_with_backoff(db, live, market
     with db.sessions() as s:
         delivery = s.scalar(select(WebhookDelivery))
         assert (delivery.status, delivery.attempts, delivery.last_status) == ("pending", 1, 401)
-        queued = s.scalars(select(jobs.Job).where(jobs.Job.kind == "marketplace.deliver_webhook",
-                                                  jobs.Job.status == "queued")).all()
+        queued = s.scalars(
+            select(jobs.Job).where(
+                jobs.Job.kind == "marketplace.deliver_webhook", jobs.Job.status == "queued"
+            )
+        ).all()
         assert len(queued) == 1
         assert queued[0].run_after > NOW
     assert _order(db, order_id).status == "pending"

@@ -19,21 +19,41 @@ def _template_ids():
 def _error_titles():
     for module in (rules, service_purchase):
         for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, DomainError)
-                    and value.__module__ == module.__name__):
+            if (
+                isinstance(value, type)
+                and issubclass(value, DomainError)
+                and value.__module__ == module.__name__
+            ):
                 yield value.title
 
 
 def test_every_template_text_and_error_title_is_translated():
     id_ = translations("id")
-    missing = [m for m in {*_template_ids(), *_error_titles(), service_purchase.SMS}
-               if m not in SAME_IN_BOTH and id_.gettext(m) == m]
+    missing = [
+        m
+        for m in {*_template_ids(), *_error_titles(), service_purchase.SMS}
+        if m not in SAME_IN_BOTH and id_.gettext(m) == m
+    ]
     assert missing == []
 
 
 def test_statuses_and_modes_are_translated():
     id_ = translations("id")
-    words = [*rules.TRANSITIONS, *rules.MODES, *rules.COURSE_STATUSES,
-             *(f"order_{s}" for s in ("pending", "confirmed", "cancelled", "refunded",
-                                      "completed", "expired", "awaiting_code"))]
+    words = [
+        *rules.TRANSITIONS,
+        *rules.MODES,
+        *rules.COURSE_STATUSES,
+        *(
+            f"order_{s}"
+            for s in (
+                "pending",
+                "confirmed",
+                "cancelled",
+                "refunded",
+                "completed",
+                "expired",
+                "awaiting_code",
+            )
+        ),
+    ]
     assert [w for w in words if w != "webinar" and id_.gettext(w) == w] == []

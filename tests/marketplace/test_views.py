@@ -4,12 +4,12 @@ import datetime as dt
 import re
 
 from sqlalchemy import select
-from tests.marketplace.conftest import NOW, make_buyer, sms_code
 
 from prakerja.identity.service_account import create_staff
 from prakerja.identity.service_session import COOKIE, open_session
 from prakerja.kit.audit import AuditEntry
 from prakerja.marketplace.model import Order, Partner
+from tests.marketplace.conftest import NOW, make_buyer, sms_code
 
 
 def _csrf(client, url):
@@ -38,9 +38,11 @@ def test_a_citizen_buys_through_the_pages(client, db, market):
     url = f"/courses/{market.course.public_id}"
     token, page = _csrf(client, url)
     key = re.search(r'name="key" value="([^"]+)"', page.text).group(1)
-    started = client.post(f"{url}/buy", data={"csrf_token": token, "key": key,
-                                              "card_number": buyer.card_number},
-                          follow_redirects=False)
+    started = client.post(
+        f"{url}/buy",
+        data={"csrf_token": token, "key": key, "card_number": buyer.card_number},
+        follow_redirects=False,
+    )
     assert started.status_code == 303
     code_url = started.headers["location"]
     token, _ = _csrf(client, code_url)
@@ -49,8 +51,7 @@ def test_a_citizen_buys_through_the_pages(client, db, market):
         code = sms_code(s, buyer.phone)
     if code != "000000":
         assert wrong.status_code == 422
-    done = client.post(code_url, data={"csrf_token": token, "code": code},
-                       follow_redirects=False)
+    done = client.post(code_url, data={"csrf_token": token, "code": code}, follow_redirects=False)
     assert done.status_code == 303
     orders = client.get("/orders")
     assert market.course.title in orders.text
@@ -64,16 +65,22 @@ def test_a_wrong_card_number_shows_a_form_error(client, db, market):
     buyer.login(client)
     url = f"/courses/{market.course.public_id}"
     token, _ = _csrf(client, url)
-    resp = client.post(f"{url}/buy", data={"csrf_token": token, "key": "k-wrong-card",
-                                           "card_number": "0" * 16})
+    resp = client.post(
+        f"{url}/buy", data={"csrf_token": token, "key": "k-wrong-card", "card_number": "0" * 16}
+    )
     assert resp.status_code == 403
     assert 'role="alert"' in resp.text
 
 
 def _staff(client, db, *roles):
     with db.transaction() as s:
-        account, _ = create_staff(s, email=f"op{len(roles)}@prakerja.go.id",
-                                  password="a long staff passphrase 2025", roles=roles, now=NOW)
+        account, _ = create_staff(
+            s,
+            email=f"op{len(roles)}@prakerja.go.id",
+            password="a long staff passphrase 2025",
+            roles=roles,
+            now=NOW,
+        )
         web = open_session(s, account_id=account.id, ip="127.0.0.1", now=dt.datetime.now(dt.UTC))
     client.cookies.set(COOKIE, web.token)
     return account
@@ -82,17 +89,21 @@ def _staff(client, db, *roles):
 def test_an_operator_walks_a_partner_through_curation(client, db):
     operator = _staff(client, db, "operator")
     token, _ = _csrf(client, "/admin/partners")
-    made = client.post("/admin/partners", data={"csrf_token": token, "code": "lp-baru",
-                                                 "name": "LP Baru", "kind": "provider"},
-                       follow_redirects=False)
+    made = client.post(
+        "/admin/partners",
+        data={"csrf_token": token, "code": "lp-baru", "name": "LP Baru", "kind": "provider"},
+        follow_redirects=False,
+    )
     assert made.status_code == 303
     with db.sessions() as s:
         pid = s.scalar(select(Partner.id).where(Partner.code == "lp-baru"))
-    skip = client.post(f"/admin/partners/{pid}/advance", data={"csrf_token": token,
-                                                               "to": "active"})
+    skip = client.post(f"/admin/partners/{pid}/advance", data={"csrf_token": token, "to": "active"})
     assert skip.status_code == 409
-    ok = client.post(f"/admin/partners/{pid}/advance",
-                     data={"csrf_token": token, "to": "due_diligence"}, follow_redirects=False)
+    ok = client.post(
+        f"/admin/partners/{pid}/advance",
+        data={"csrf_token": token, "to": "due_diligence"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     with db.sessions() as s:
         assert s.get(Partner, pid).status == "due_diligence"

@@ -38,12 +38,21 @@ def _buy(db, account_id: int, card_number: str) -> tuple[int, str]:
         account.phone, account.phone_verified_at = "+6281299990001", now
         platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
         course = make_course(s, platform, provider)
-        order = service_purchase.start_purchase(s, account_id=account_id,
-                                                course_public_id=course.public_id,
-                                                card_number=card_number, key="key-00001", now=now)
-        order = service_purchase.confirm_purchase(s, account_id=account_id,
-                                                  order_public_id=order.public_id,
-                                                  code=sms_code(s, account.phone), now=now)
+        order = service_purchase.start_purchase(
+            s,
+            account_id=account_id,
+            course_public_id=course.public_id,
+            card_number=card_number,
+            key="key-00001",
+            now=now,
+        )
+        order = service_purchase.confirm_purchase(
+            s,
+            account_id=account_id,
+            order_public_id=order.public_id,
+            code=sms_code(s, account.phone),
+            now=now,
+        )
         assert order.status == "pending"
         return platform.id, order.public_id
 
@@ -55,8 +64,7 @@ def test_a_registrant_still_on_the_journey_sees_no_later_places(client, db):
     assert _links(page) == set()
 
 
-def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, people,
-                                                                     face_sim):
+def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, people, face_sim):
     who, citizen = next(people), make_citizen(db)
     person_id = _register(db, who, citizen)
     citizen.login(client)
@@ -66,8 +74,14 @@ def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, 
     assert "Gelombang: ikuti gelombang" in page
 
     with db.transaction() as s:
-        card = service_card.issue_card(s, application_id=1, person_id=person_id, wave_id=1,
-                                       policy_version_id=None, now=utc_now())
+        card = service_card.issue_card(
+            s,
+            application_id=1,
+            person_id=person_id,
+            wave_id=1,
+            policy_version_id=None,
+            now=utc_now(),
+        )
         number = card.number
     page = client.get("/dashboard").text
     assert _links(page) == {"waves", "card"}
@@ -76,8 +90,9 @@ def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, 
     platform_id, order_id = _buy(db, citizen.account_id, number)
     assert _links(client.get("/dashboard").text) == {"waves", "card"}  # not enrolled yet
     with db.transaction() as s:
-        service_order.confirm_order(s, partner=s.get(Partner, platform_id),
-                                    order_public_id=order_id, now=utc_now())
+        service_order.confirm_order(
+            s, partner=s.get(Partner, platform_id), order_public_id=order_id, now=utc_now()
+        )
     page = client.get("/dashboard").text
     assert _links(page) == {"waves", "card", "learning"}
     assert "Pelatihan saya: kode redeem" in page

@@ -33,9 +33,25 @@ def _cli(*args: str) -> dict:
 def test_operators_run_a_wave_from_the_cli_and_export_a_pseudonymised_pool(db, tmp_path):
     now = dt.datetime.now(dt.UTC)
     opens, closes = (now - dt.timedelta(hours=1)).isoformat(), (now + dt.timedelta(days=2))
-    assert _cli("waves", "plan", "--code", "CLI-1", "--name", "Gelombang CLI", "--opens", opens,
-                "--closes", closes.isoformat(), "--places", "2",
-                "--regions", "32.01,32.02")["status"] == "planned"
+    assert (
+        _cli(
+            "waves",
+            "plan",
+            "--code",
+            "CLI-1",
+            "--name",
+            "Gelombang CLI",
+            "--opens",
+            opens,
+            "--closes",
+            closes.isoformat(),
+            "--places",
+            "2",
+            "--regions",
+            "32.01,32.02",
+        )["status"]
+        == "planned"
+    )
     _cli("waves", "commit", "CLI-1")
     _cli("waves", "open", "CLI-1")
     from prakerja.selection import service
@@ -44,8 +60,7 @@ def test_operators_run_a_wave_from_the_cli_and_export_a_pseudonymised_pool(db, t
         wave = service.wave_by_code(s, "CLI-1")
         for i in range(5):
             p = add_person(s, regency="32.01" if i % 2 else "32.02")
-            service.join_wave(s, account_id=p.account_id, wave_id=wave.id, consent=True,
-                              now=now)
+            service.join_wave(s, account_id=p.account_id, wave_id=wave.id, consent=True, now=now)
     for step in ("close", "screen", "draw"):
         assert _cli("waves", step, "CLI-1")["ok"]
     refused = runner.invoke(cli, ["waves", "draw", "CLI-1"])
@@ -55,17 +70,36 @@ def test_operators_run_a_wave_from_the_cli_and_export_a_pseudonymised_pool(db, t
     frame = pl.read_parquet(out["parquet"])
     assert frame.height == 5
     assert frame["selected"].sum() == 2
-    assert set(frame.columns) >= {"pseudonym", "regency_code", "province_code", "sex",
-                                  "age_band", "disability", "migrant_status", "village_type",
-                                  "outcome", "rank"}
+    assert set(frame.columns) >= {
+        "pseudonym",
+        "regency_code",
+        "province_code",
+        "sex",
+        "age_band",
+        "disability",
+        "migrant_status",
+        "village_type",
+        "outcome",
+        "rank",
+    }
     assert "person_id" not in frame.columns
     assert frame["pseudonym"].str.len_chars().min() == 32
     assert pl.read_csv(out["csv"]).height == 5
-    assert [w["code"] for w in map(json.loads, runner.invoke(cli, ["waves", "list"])
-                                   .stdout.splitlines())] == ["CLI-1"]
-    verify = runner.invoke(cli, ["selection", "verify", "--pool",
-                                 str(tmp_path / "waves" / "CLI-1" / "pool.bin"), "--params",
-                                 str(tmp_path / "waves" / "CLI-1" / "params.json")])
+    assert [
+        w["code"]
+        for w in map(json.loads, runner.invoke(cli, ["waves", "list"]).stdout.splitlines())
+    ] == ["CLI-1"]
+    verify = runner.invoke(
+        cli,
+        [
+            "selection",
+            "verify",
+            "--pool",
+            str(tmp_path / "waves" / "CLI-1" / "pool.bin"),
+            "--params",
+            str(tmp_path / "waves" / "CLI-1" / "params.json"),
+        ],
+    )
     assert verify.exit_code == 0
     assert json.loads(verify.stdout)["ok"] is True
 

@@ -70,8 +70,13 @@ def _apply(s: Any, wave: Any, people: list[Any], status: str = "joined") -> None
     for p in people:
         s.add(
             Application(
-                wave_id=wave.id, person_id=p.id, regency_code="32.01",
-                receipt=service.new_receipt(), joined_at=NOW, consent_at=NOW, status=status,
+                wave_id=wave.id,
+                person_id=p.id,
+                regency_code="32.01",
+                receipt=service.new_receipt(),
+                joined_at=NOW,
+                consent_at=NOW,
+                status=status,
                 reasons=[],
             )
         )
@@ -92,8 +97,15 @@ def _rules_version(s: Any, variant: int) -> int | None:
 def _outcome(s: Any, wave_id: int) -> dict[int, tuple[Any, ...]]:
     rows = s.scalars(select(Application).where(Application.wave_id == wave_id))
     return {
-        a.person_id: (a.status, list(a.reasons), a.priority_tier, a.inclusion_flags, a.kk_prior,
-                      a.pseudonym, a.kk_pseudonym)
+        a.person_id: (
+            a.status,
+            list(a.reasons),
+            a.priority_tier,
+            a.inclusion_flags,
+            a.kk_prior,
+            a.pseudonym,
+            a.kk_pseudonym,
+        )
         for a in rows
     }
 
@@ -131,8 +143,18 @@ def test_sql_screening_equals_the_python_rules_on_a_random_population(db, varian
 def _drawn(s: Any, wave_id: int) -> dict[int, tuple[Any, ...]]:
     rows = s.scalars(select(Application).where(Application.wave_id == wave_id))
     return {
-        a.person_id: (a.status, list(a.reasons), a.priority_tier, a.inclusion_flags, a.kk_prior,
-                      a.pseudonym, a.kk_pseudonym, a.rank, a.phase, a.regency_code)
+        a.person_id: (
+            a.status,
+            list(a.reasons),
+            a.priority_tier,
+            a.inclusion_flags,
+            a.kk_prior,
+            a.pseudonym,
+            a.kk_pseudonym,
+            a.rank,
+            a.phase,
+            a.regency_code,
+        )
         for a in rows
     }
 
@@ -190,7 +212,7 @@ def test_a_rewrite_that_would_lose_applications_is_refused_and_changes_nothing(d
         _apply(s, wave, [_person(s, rng, ["fam"]) for _ in range(6)])
         wave_id = wave.id
     every = ", ".join(f"a.{c}" for c in bulk.COLUMNS)
-    short = f"SELECT {every} FROM application a WHERE a.wave_id = :w AND a.person_id % 2 = 0"
+    short = f"SELECT {every} FROM application a WHERE a.wave_id = :w AND a.person_id % 2 = 0"  # noqa: S608 (our column names)
     s = db.sessions()
     try:
         with pytest.raises(ValueError, match="produced"):

@@ -21,9 +21,18 @@ def _files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _missed(s, person, times: int) -> None:
     for _ in range(times):
         wave = plan(s)
-        s.add(Application(wave_id=wave.id, person_id=person.id, regency_code="32.01",
-                          receipt=service.new_receipt(), joined_at=NOW, consent_at=NOW,
-                          status="not_selected", reasons=[]))
+        s.add(
+            Application(
+                wave_id=wave.id,
+                person_id=person.id,
+                regency_code="32.01",
+                receipt=service.new_receipt(),
+                joined_at=NOW,
+                consent_at=NOW,
+                status="not_selected",
+                reasons=[],
+            )
+        )
     s.flush()
 
 
@@ -39,13 +48,21 @@ def test_a_review_can_be_asked_after_three_non_selections_and_is_decided_once(db
         with pytest.raises(service_review.ReviewAlreadyOpen):
             service_review.request_review(s, account_id=person.account_id, now=NOW)
         with pytest.raises(service_review.Invalid):
-            service_review.decide_review(s, review_id=review.id, decision="maybe", note="",
-                                         actor="staff:t", now=NOW)
-        service_review.decide_review(s, review_id=review.id, decision="approved",
-                                     note="registry fixed", actor="staff:t", now=NOW)
+            service_review.decide_review(
+                s, review_id=review.id, decision="maybe", note="", actor="staff:t", now=NOW
+            )
+        service_review.decide_review(
+            s,
+            review_id=review.id,
+            decision="approved",
+            note="registry fixed",
+            actor="staff:t",
+            now=NOW,
+        )
         with pytest.raises(service_review.Conflict):
-            service_review.decide_review(s, review_id=review.id, decision="rejected", note="",
-                                         actor="staff:t", now=NOW)
+            service_review.decide_review(
+                s, review_id=review.id, decision="rejected", note="", actor="staff:t", now=NOW
+            )
         assert audit.verify(s).ok
 
 
@@ -63,8 +80,7 @@ def test_screening_sets_priority_tier_inclusion_flags_and_keeps_reason_codes(db)
         service.close_wave(s, wave_id=wave.id, actor="staff:t", now=NOW)
         report = service_screen.screen(s, wave_id=wave.id, actor="staff:t", now=NOW)
         assert (report.eligible, report.screened_out, report.priority) == (2, 2, 1)
-        got = {p.id: s.get(Application, (wave.id, p.id)) for p in (listed, migrant, student,
-                                                                      young)}
+        got = {p.id: s.get(Application, (wave.id, p.id)) for p in (listed, migrant, student, young)}
         assert (got[listed.id].priority_tier, got[listed.id].inclusion_flags) == (1, 1)
         assert (got[migrant.id].priority_tier, got[migrant.id].inclusion_flags) == (0, 2)
         assert got[student.id].reasons == ["student"]

@@ -30,8 +30,9 @@ def _wave(db, places: int = 1, people: int = 3):
 
 def _staff_post(client, code: str, action: str):
     token = csrf(client, f"/admin/waves/{code}")
-    return client.post(f"/admin/waves/{code}/{action}", data={"csrf_token": token},
-                       follow_redirects=False)
+    return client.post(
+        f"/admin/waves/{code}/{action}", data={"csrf_token": token}, follow_redirects=False
+    )
 
 
 def test_citizens_join_on_the_web_and_read_their_result_after_the_draw(db, client, app):

@@ -20,25 +20,54 @@ DONE = ("identity", "profile", "ktp", "face", "phone", "statement", "test")
 CELLS = ["32.01", "32.02", "33.01"]
 
 
-def add_person(session: Any, *, regency: str = "32.01", family: str | None = None,
-               born: dt.date = dt.date(1995, 5, 15), complete: bool = True,
-               phone: str | None = "auto", **fields: Any) -> Person:
+def add_person(
+    session: Any,
+    *,
+    regency: str = "32.01",
+    family: str | None = None,
+    born: dt.date = dt.date(1995, 5, 15),
+    complete: bool = True,
+    phone: str | None = "auto",
+    **fields: Any,
+) -> Person:
     """An account plus a registered person (NIK/KK only as blind indexes)."""
     tag = uuid.uuid4().hex[:12]
     if phone == "auto":
         phone = "+628" + str(int(tag, 16) % 10**10).zfill(10)
-    account = Account(public_id=new_id(), email=f"w{tag}@example.id", password_hash="x",
-                      kind="citizen", roles="", status="active", language="id",
-                      failed_logins=0, created_at=NOW, email_verified_at=NOW, phone=phone,
-                      phone_verified_at=NOW if phone else None)
+    account = Account(
+        public_id=new_id(),
+        email=f"w{tag}@example.id",
+        password_hash="x",
+        kind="citizen",
+        roles="",
+        status="active",
+        language="id",
+        failed_logins=0,
+        created_at=NOW,
+        email_verified_at=NOW,
+        phone=phone,
+        phone_verified_at=NOW if phone else None,
+    )
     session.add(account)
     session.flush()
-    person = Person(account_id=account.id, nik_bidx=vault.blind_index(f"nik-{tag}", "nik"),
-                    nik_masked="3201********0001", birth_date=born, registry_status="matched",
-                    kk_bidx=vault.blind_index(family or f"kk-{tag}", "kk"), sex="L",
-                    province_code=regency[:2], regency_code=regency, occupation="none",
-                    employment_status="unemployed", face_status="pass", village_type="rural",
-                    created_at=NOW, updated_at=NOW, **fields)
+    person = Person(
+        account_id=account.id,
+        nik_bidx=vault.blind_index(f"nik-{tag}", "nik"),
+        nik_masked="3201********0001",
+        birth_date=born,
+        registry_status="matched",
+        kk_bidx=vault.blind_index(family or f"kk-{tag}", "kk"),
+        sex="L",
+        province_code=regency[:2],
+        regency_code=regency,
+        occupation="none",
+        employment_status="unemployed",
+        face_status="pass",
+        village_type="rural",
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
+    )
     for step in DONE if complete else ():
         setattr(person, f"{step}_done_at", NOW)
     session.add(person)
@@ -48,19 +77,43 @@ def add_person(session: Any, *, regency: str = "32.01", family: str | None = Non
 
 def list_person(session: Any, person: Person, kind: str) -> None:
     """Put a person on an imported list (priority, exclusion, prior_recipient ...)."""
-    session.add(ListedPerson(list_kind=kind, nik_bidx=person.nik_bidx, kk_bidx=person.kk_bidx,
-                             source="test", reason="", imported_at=NOW))
+    session.add(
+        ListedPerson(
+            list_kind=kind,
+            nik_bidx=person.nik_bidx,
+            kk_bidx=person.kk_bidx,
+            source="test",
+            reason="",
+            imported_at=NOW,
+        )
+    )
     session.flush()
 
 
-def plan(session: Any, *, code: str | None = None, places: int = 4,
-         cells: list[str] | None = None, opens: dt.datetime = NOW - dt.timedelta(days=1),
-         **quota: Any) -> Any:
+def plan(
+    session: Any,
+    *,
+    code: str | None = None,
+    places: int = 4,
+    cells: list[str] | None = None,
+    opens: dt.datetime = NOW - dt.timedelta(days=1),
+    **quota: Any,
+) -> Any:
     """A planned wave over `cells` (default three regencies)."""
-    return service.plan_wave(session, plan=WavePlan(
-        code=code or f"W{uuid.uuid4().hex[:6]}", name="Gelombang uji", opens_at=opens,
-        closes_at=opens + dt.timedelta(days=7), total_quota=places,
-        regions_open=cells or CELLS, quota=quota), actor="staff:test", now=NOW)
+    return service.plan_wave(
+        session,
+        plan=WavePlan(
+            code=code or f"W{uuid.uuid4().hex[:6]}",
+            name="Gelombang uji",
+            opens_at=opens,
+            closes_at=opens + dt.timedelta(days=7),
+            total_quota=places,
+            regions_open=cells or CELLS,
+            quota=quota,
+        ),
+        actor="staff:test",
+        now=NOW,
+    )
 
 
 def open_committed(session: Any, **kw: Any) -> Any:
@@ -74,7 +127,8 @@ def open_committed(session: Any, **kw: Any) -> Any:
 def login(client: Any, db: Database, account_id: int) -> Any:
     """Put a web session cookie for the account on the client."""
     with db.transaction() as s:
-        token = open_session(s, account_id=account_id, ip="127.0.0.1",
-                             now=dt.datetime.now(dt.UTC)).token
+        token = open_session(
+            s, account_id=account_id, ip="127.0.0.1", now=dt.datetime.now(dt.UTC)
+        ).token
     client.cookies.set(COOKIE, token)
     return client

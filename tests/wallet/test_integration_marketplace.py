@@ -35,32 +35,56 @@ def _placed(db, course_id, *, confirm=False):
     with db.transaction() as s:
         buyer = make_buyer(s)
         course = s.get(Course, course_id)
-        order = service_purchase.start_purchase(s, account_id=buyer.account_id,
-                                                course_public_id=course.public_id,
-                                                card_number=buyer.card_number, key="key-00001",
-                                                now=NOW)
-        order = service_purchase.confirm_purchase(s, account_id=buyer.account_id,
-                                                  order_public_id=order.public_id,
-                                                  code=sms_code(s, buyer.phone), now=NOW)
+        order = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="key-00001",
+            now=NOW,
+        )
+        order = service_purchase.confirm_purchase(
+            s,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=sms_code(s, buyer.phone),
+            now=NOW,
+        )
         if confirm:
-            service_order.confirm_order(s, partner=s.get(Partner, order.platform_id),
-                                        order_public_id=order.public_id, now=NOW)
+            service_order.confirm_order(
+                s,
+                partner=s.get(Partner, order.platform_id),
+                order_public_id=order.public_id,
+                now=NOW,
+            )
         return buyer, order.id
 
 
 def _run_jobs(db):
     with db.transaction() as s:  # the SMS gateway is not under test here
-        s.execute(jobs.Job.__table__.update().where(jobs.Job.kind == "notify.deliver")
-                  .values(status="done"))
+        s.execute(
+            jobs.Job.__table__.update()
+            .where(jobs.Job.kind == "notify.deliver")
+            .values(status="done")
+        )
     jobs.run_until_idle(db)
     with db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(jobs.Job)
-                        .where(jobs.Job.status != "done", jobs.Job.kind != "notify.deliver")) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(jobs.Job)
+                .where(jobs.Job.status != "done", jobs.Job.kind != "notify.deliver")
+            )
+            == 0
+        )
 
 
 def _cancellations(s):
-    return s.scalars(select(WebhookDelivery).where(WebhookDelivery.event == "order.cancelled")
-                     .order_by(WebhookDelivery.id)).all()
+    return s.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.event == "order.cancelled")
+        .order_by(WebhookDelivery.id)
+    ).all()
 
 
 def _assert_cancelled(s, order_id, reason, *, seats_taken=0):
@@ -100,14 +124,16 @@ def test_a_platform_confirming_before_the_marketplace_job_is_refused(db, shop):
         service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
         public_id = s.get(Order, order_id).public_id
     with pytest.raises(TransferNotPending), db.transaction() as s:
-        service_order.confirm_order(s, partner=s.get(Partner, platform_id),
-                                    order_public_id=public_id, now=NOW)
+        service_order.confirm_order(
+            s, partner=s.get(Partner, platform_id), order_public_id=public_id, now=NOW
+        )
     _run_jobs(db)
     with db.transaction() as s:
         _assert_cancelled(s, order_id, "card_revoked:fraud")
         with pytest.raises(rules.OrderStateConflict):
-            service_order.confirm_order(s, partner=s.get(Partner, platform_id),
-                                        order_public_id=public_id, now=NOW)
+            service_order.confirm_order(
+                s, partner=s.get(Partner, platform_id), order_public_id=public_id, now=NOW
+            )
 
 
 def test_the_deadline_scan_revokes_and_cancels(db, shop):
@@ -142,13 +168,21 @@ def test_the_spend_rest_sweep_cancels_a_second_pending_order(db, shop):
         service_order.mark_order_completed(s, order_id=first_id, now=NOW)
         card = service_card.record_first_course_finished(s, card_id=buyer.card_id, now=NOW)
         course = s.get(Course, course_id)
-        second = service_purchase.start_purchase(s, account_id=buyer.account_id,
-                                                 course_public_id=course.public_id,
-                                                 card_number=buyer.card_number,
-                                                 key="key-00002", now=NOW)
-        service_purchase.confirm_purchase(s, account_id=buyer.account_id,
-                                          order_public_id=second.public_id,
-                                          code=sms_code(s, buyer.phone), now=NOW)
+        second = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="key-00002",
+            now=NOW,
+        )
+        service_purchase.confirm_purchase(
+            s,
+            account_id=buyer.account_id,
+            order_public_id=second.public_id,
+            code=sms_code(s, buyer.phone),
+            now=NOW,
+        )
         today = card.spend_rest_deadline + dt.timedelta(days=1)
         assert card_jobs.scan_deadlines(s, today=today, now=NOW)["spend_rest"] == 1
         second_id = second.id
@@ -167,8 +201,9 @@ def test_the_marketplace_job_is_idempotent(db, shop):
         service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
     _run_jobs(db)
     with db.transaction() as s:
-        payload = s.scalar(select(jobs.Job.payload)
-                           .where(jobs.Job.kind == service_card.CANCEL_VOIDED_ORDERS))
+        payload = s.scalar(
+            select(jobs.Job.payload).where(jobs.Job.kind == service_card.CANCEL_VOIDED_ORDERS)
+        )
         cancel_voided_orders(s, payload, NOW + dt.timedelta(hours=1))
         _assert_cancelled(s, order_id, "card_revoked:fraud")  # unchanged, one webhook only
 
@@ -177,6 +212,12 @@ def test_a_card_without_an_open_hold_enqueues_nothing(db):
     with db.transaction() as s:
         buyer = make_buyer(s)
         service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
-        assert s.scalar(select(func.count()).select_from(jobs.Job)
-                        .where(jobs.Job.kind == service_card.CANCEL_VOIDED_ORDERS)) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(jobs.Job)
+                .where(jobs.Job.kind == service_card.CANCEL_VOIDED_ORDERS)
+            )
+            == 0
+        )
     assert service_card.CANCEL_VOIDED_ORDERS in jobs.HANDLERS

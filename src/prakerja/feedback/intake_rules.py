@@ -10,10 +10,43 @@ from dataclasses import dataclass
 from prakerja.feedback.model import BODY_CAP, CHANNELS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_EN = frozenset({"the", "is", "are", "my", "i", "you", "not", "have", "has", "was", "please",
-                 "account", "money", "why", "when"})
-_ID = frozenset({"saya", "tidak", "sudah", "belum", "yang", "dan", "ini", "itu", "kak", "min",
-                 "tolong", "kenapa", "ga", "gak"})
+_EN = frozenset(
+    {
+        "the",
+        "is",
+        "are",
+        "my",
+        "i",
+        "you",
+        "not",
+        "have",
+        "has",
+        "was",
+        "please",
+        "account",
+        "money",
+        "why",
+        "when",
+    }
+)
+_ID = frozenset(
+    {
+        "saya",
+        "tidak",
+        "sudah",
+        "belum",
+        "yang",
+        "dan",
+        "ini",
+        "itu",
+        "kak",
+        "min",
+        "tolong",
+        "kenapa",
+        "ga",
+        "gak",
+    }
+)
 TICKET_TOKEN = re.compile(r"\[#([0-9a-f]{32})\]")
 HASHED_MAIL_ID = re.compile(r"<sha256\.[0-9a-f]{64}@inbound>")
 NO_TICKET_TOPICS = frozenset({"praise_suggestion", "other"})

@@ -246,8 +246,9 @@ def _insert_tickets(session: Session, rows: dict[str, dict[str, Any]]) -> dict[s
     json_col = "linked_record"
     pg = is_postgres(session)
     values = [
-        tuple(json.dumps(r[c]) if pg and c == json_col and r[c] is not None else r[c]
-              for c in columns)
+        tuple(
+            json.dumps(r[c]) if pg and c == json_col and r[c] is not None else r[c] for c in columns
+        )
         for r in rows.values()
     ]
     bulk_insert(session, Ticket.__table__, columns, values)
@@ -390,7 +391,11 @@ def _insert_messages(session: Session, rows: list[tuple[Any, ...]]) -> None:
     if is_postgres(session):
         json_at = COLUMNS.index("linked_record")
         rows = [
-            (*r[:json_at], None if r[json_at] is None else json.dumps(r[json_at]), *r[json_at + 1:])
+            (
+                *r[:json_at],
+                None if r[json_at] is None else json.dumps(r[json_at]),
+                *r[json_at + 1 :],
+            )
             for r in rows
         ]
     bulk_insert(session, Message.__table__, COLUMNS, rows)

@@ -53,8 +53,7 @@ def _body(msg: EmailMessage) -> str:
 
 def parse_mail(raw: bytes, *, now: dt.datetime) -> Incoming:
     """The message a raw RFC 5322 mail becomes; a mail without Message-ID is keyed by its hash."""
-    msg: EmailMessage = email.message_from_bytes(
-        raw, policy=email.policy.default)
+    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
     own = _MSGID.findall(str(msg.get("Message-ID", "")))
     source = own[0] if own else hashed_mail_id(raw)
     refs = _MSGID.findall(str(msg.get("References", ""))) + _MSGID.findall(

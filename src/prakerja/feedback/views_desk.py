@@ -98,7 +98,9 @@ def _canned(session: Session, ticket: Ticket, name: str) -> list[tuple[str, str]
 
 
 @router.get("/desk/tickets/{ticket_id}", response_class=HTMLResponse)
-def desk_ticket(request: Request, session: DbSession, agent: Agent, ticket_id: RowId) -> HTMLResponse:
+def desk_ticket(
+    request: Request, session: DbSession, agent: Agent, ticket_id: RowId
+) -> HTMLResponse:
     ticket = service_ticket.get_ticket(session, ticket_id)
     mine = ticket.assigned_agent_id == agent.id
     messages = service_ticket.messages_of(session, ticket.id)
@@ -155,7 +157,10 @@ def desk_escalate(
 
 @router.post("/desk/tickets/{ticket_id}/merge")
 def desk_merge(
-    session: DbSession, agent: Agent, ticket_id: RowId, into: Annotated[int, Form(ge=1, le=2**63 - 1)]
+    session: DbSession,
+    agent: Agent,
+    ticket_id: RowId,
+    into: Annotated[int, Form(ge=1, le=2**63 - 1)],
 ) -> RedirectResponse:
     keep = service_ticket.merge(
         session, ticket_id=ticket_id, into_id=into, agent_id=agent.id, now=utc_now()

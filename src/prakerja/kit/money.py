@@ -42,6 +42,7 @@ def format_rupiah(amount: int, locale: str = "id") -> str:
         amount, "IDR", locale=loc, format_type="standard", currency_digits=False, format="¤#,##0"
     )
 
+
 #: The largest amount any input may name (a thousand trillion rupiah): far above any budget and
 #: far below the 64-bit integer limit of every database we run on.
 MAX_RUPIAH = 10**15

@@ -27,26 +27,44 @@ router = APIRouter(tags=["learning"])
 
 
 def _sessions(e: Enrolment) -> list[SessionStatus]:
-    return [SessionStatus(
-        session_id=s.row.id, starts_at=s.row.starts_at,
-        redeem_code=s.code.code if s.code else None,
-        valid_from=s.code.valid_from if s.code else None,
-        valid_until=s.code.valid_until if s.code else None,
-        redeemed=bool(s.code and s.code.committed_at),
-        face_status=s.attendance.face_status if s.attendance else "none",
-        attended=bool(s.attendance and s.attendance.reported_at)) for s in e.sessions]
+    return [
+        SessionStatus(
+            session_id=s.row.id,
+            starts_at=s.row.starts_at,
+            redeem_code=s.code.code if s.code else None,
+            valid_from=s.code.valid_from if s.code else None,
+            valid_until=s.code.valid_until if s.code else None,
+            redeemed=bool(s.code and s.code.committed_at),
+            face_status=s.attendance.face_status if s.attendance else "none",
+            attended=bool(s.attendance and s.attendance.reported_at),
+        )
+        for s in e.sessions
+    ]
 
 
 def enrolment_read(e: Enrolment) -> EnrolmentRead:
     done, review = e.completion, e.review
     return EnrolmentRead(
-        order_id=e.order.public_id, course_id=e.course.public_id, course_title=e.course.title,
-        provider=e.provider, progress_percent=e.progress, next_step=e.next_step,
-        sessions=_sessions(e), completed_at=done.completed_at if done else None,
-        pre_score=done.pre_score if done else None, post_score=done.post_score if done else None,
+        order_id=e.order.public_id,
+        course_id=e.course.public_id,
+        course_title=e.course.title,
+        provider=e.provider,
+        progress_percent=e.progress,
+        next_step=e.next_step,
+        sessions=_sessions(e),
+        completed_at=done.completed_at if done else None,
+        pre_score=done.pre_score if done else None,
+        post_score=done.post_score if done else None,
         certificate=cert_ref(e.certificate) if e.certificate else None,
-        review=ReviewRead(order_id=e.order.public_id, stars=review.stars, text=review.text,
-                          created_at=review.created_at) if review else None)
+        review=ReviewRead(
+            order_id=e.order.public_id,
+            stars=review.stars,
+            text=review.text,
+            created_at=review.created_at,
+        )
+        if review
+        else None,
+    )
 
 
 @router.get("/api/v1/learning/enrolments", responses=problems(401, 403))
@@ -55,15 +73,22 @@ def my_enrolments(session: DbSession, account: CurrentCitizen) -> list[Enrolment
     return [enrolment_read(e) for e in enrolments(session, account_id=account.id, now=utc_now())]
 
 
-@router.post("/api/v1/learning/reviews", status_code=201,
-             responses=problems(401, 403, 404, 409, 422))
+@router.post(
+    "/api/v1/learning/reviews", status_code=201, responses=problems(401, 403, 404, 409, 422)
+)
 def give_review(body: ReviewIn, session: DbSession, account: CurrentCitizen) -> ReviewRead:
     """Rate a completed course (required; it unlocks the next course and the incentive)."""
-    review = service_review.submit_review(session, account_id=account.id,
-                                          order_public_id=body.order_id, stars=body.stars,
-                                          text=body.text, now=utc_now())
-    return ReviewRead(order_id=body.order_id, stars=review.stars, text=review.text,
-                      created_at=review.created_at)
+    review = service_review.submit_review(
+        session,
+        account_id=account.id,
+        order_public_id=body.order_id,
+        stars=body.stars,
+        text=body.text,
+        now=utc_now(),
+    )
+    return ReviewRead(
+        order_id=body.order_id, stars=review.stars, text=review.text, created_at=review.created_at
+    )
 
 
 def verification(session: DbSession, public_id: str) -> VerificationRead:
@@ -74,11 +99,14 @@ def verification(session: DbSession, public_id: str) -> VerificationRead:
         return VerificationRead(certificate_id=public_id, valid=False)
     valid, facts = service_completion.check_certificate(cert)
     return VerificationRead(
-        certificate_id=public_id, valid=valid, key_id=cert.key_id,
+        certificate_id=public_id,
+        valid=valid,
+        key_id=cert.key_id,
         course=(facts.get("course") or {}).get("title"),
         provider=(facts.get("provider") or {}).get("name"),
         completed_on=str(facts.get("completed_at", ""))[:10] or None,
-        recipient=rules.mask_name((facts.get("recipient") or {}).get("name")))
+        recipient=rules.mask_name((facts.get("recipient") or {}).get("name")),
+    )
 
 
 @router.get("/api/v1/certificates/{public_id}/verify")

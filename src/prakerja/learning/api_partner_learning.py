@@ -52,89 +52,125 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 
 def _code_read(session: DbSession, redeem: RedeemCode) -> RedeemCodeRead:
     order = session.get(Order, redeem.order_id)
-    return RedeemCodeRead(code=redeem.code, session_id=redeem.session_id,
-                          order_id=order.public_id if order else "",
-                          valid_from=redeem.valid_from, valid_until=redeem.valid_until,
-                          status="open" if redeem.committed_at is None else "committed",
-                          committed_at=redeem.committed_at)
+    return RedeemCodeRead(
+        code=redeem.code,
+        session_id=redeem.session_id,
+        order_id=order.public_id if order else "",
+        valid_from=redeem.valid_from,
+        valid_until=redeem.valid_until,
+        status="open" if redeem.committed_at is None else "committed",
+        committed_at=redeem.committed_at,
+    )
 
 
 def cert_ref(cert: Certificate) -> CertificateRef:
-    return CertificateRef(certificate_id=cert.public_id, issued_at=cert.issued_at,
-                          verify_url=certificates.verify_url(get_settings().base_url,
-                                                             cert.public_id))
+    return CertificateRef(
+        certificate_id=cert.public_id,
+        issued_at=cert.issued_at,
+        verify_url=certificates.verify_url(get_settings().base_url, cert.public_id),
+    )
 
 
 @router.post("/sessions/{session_id}/redeem-codes/check", responses=_ERRORS)
-def check_code(session_id: RowId, body: RedeemCodeIn, session: DbSession,
-               partner: PartnerAuth) -> RedeemCodeRead:
+def check_code(
+    session_id: RowId, body: RedeemCodeIn, session: DbSession, partner: PartnerAuth
+) -> RedeemCodeRead:
     """Is this code valid for this session now? Changes nothing."""
-    redeem = service_attendance.check_redeem_code(session, partner_id=partner.id,
-                                                  session_id=session_id, code=body.code,
-                                                  now=utc_now())
+    redeem = service_attendance.check_redeem_code(
+        session, partner_id=partner.id, session_id=session_id, code=body.code, now=utc_now()
+    )
     return _code_read(session, redeem)
 
 
 @router.post("/sessions/{session_id}/redeem-codes/commit", responses=_ERRORS)
-def commit_code(session_id: RowId, body: RedeemCodeIn, session: DbSession,
-                partner: PartnerAuth) -> RedeemCodeRead:
+def commit_code(
+    session_id: RowId, body: RedeemCodeIn, session: DbSession, partner: PartnerAuth
+) -> RedeemCodeRead:
     """Use the code (once, within one hour either side of the session's start)."""
-    redeem = service_attendance.commit_redeem_code(session, partner_id=partner.id,
-                                                   session_id=session_id, code=body.code,
-                                                   now=utc_now())
+    redeem = service_attendance.commit_redeem_code(
+        session, partner_id=partner.id, session_id=session_id, code=body.code, now=utc_now()
+    )
     return _code_read(session, redeem)
 
 
 @router.post("/attendance", responses=_ERRORS)
-def report_attendance(body: AttendanceIn, session: DbSession,
-                      partner: PartnerAuth) -> AttendanceRead:
+def report_attendance(
+    body: AttendanceIn, session: DbSession, partner: PartnerAuth
+) -> AttendanceRead:
     """The recipient attended (needs the committed code and the programme's face check)."""
     row = service_attendance.report_attendance(
-        session, partner_id=partner.id, order_public_id=body.order_id,
-        session_id=body.session_id, method=body.method, attended_at=body.attended_at,
-        now=utc_now())
-    return AttendanceRead(order_id=body.order_id, session_id=row.session_id, method=row.method,
-                          attended_at=row.at, reported_at=row.reported_at,
-                          face_status=row.face_status)
+        session,
+        partner_id=partner.id,
+        order_public_id=body.order_id,
+        session_id=body.session_id,
+        method=body.method,
+        attended_at=body.attended_at,
+        now=utc_now(),
+    )
+    return AttendanceRead(
+        order_id=body.order_id,
+        session_id=row.session_id,
+        method=row.method,
+        attended_at=row.at,
+        reported_at=row.reported_at,
+        face_status=row.face_status,
+    )
 
 
 def _completion_read(order_id: str, done: Completion, cert: Certificate) -> CompletionRead:
-    return CompletionRead(order_id=order_id, pre_score=done.pre_score,
-                          post_score=done.post_score, completed_at=done.completed_at,
-                          certificate=cert_ref(cert))
+    return CompletionRead(
+        order_id=order_id,
+        pre_score=done.pre_score,
+        post_score=done.post_score,
+        completed_at=done.completed_at,
+        certificate=cert_ref(cert),
+    )
 
 
 @router.post("/completions", responses=_ERRORS)
-def report_completion(body: CompletionIn, session: DbSession,
-                      partner: PartnerAuth) -> CompletionRead:
+def report_completion(
+    body: CompletionIn, session: DbSession, partner: PartnerAuth
+) -> CompletionRead:
     """The recipient finished the course; the programme's signed certificate is issued."""
     order, _ = partner_order(session, partner.id, body.order_id)
-    done = service_completion.record_completion(session, order_id=order.id,
-                                                pre_score=body.pre_score,
-                                                post_score=body.post_score,
-                                                partner_id=partner.id, now=utc_now())
-    return _completion_read(body.order_id, done,
-                            service_completion.certificate_of_order(session, order.id))
+    done = service_completion.record_completion(
+        session,
+        order_id=order.id,
+        pre_score=body.pre_score,
+        post_score=body.post_score,
+        partner_id=partner.id,
+        now=utc_now(),
+    )
+    return _completion_read(
+        body.order_id, done, service_completion.certificate_of_order(session, order.id)
+    )
 
 
 _BATCH_ERRORS: dict[int | str, dict[str, Any]] = {k: _ERRORS[k] for k in (401, 422)}
 
 
 @router.post("/completions/batch", responses=_BATCH_ERRORS, response_model_exclude_none=True)
-def report_completions(body: CompletionBatchIn, session: DbSession,
-                       partner: PartnerAuth) -> CompletionBatchRead:
+def report_completions(
+    body: CompletionBatchIn, session: DbSession, partner: PartnerAuth
+) -> CompletionBatchRead:
     """Up to 500 completion reports in one call; each is answered as the single call would
     answer it, in order, and a refused one changes nothing."""
     parsed = [_parse_report(i, item) for i, item in enumerate(body.reports)]
-    reports = [service_completion.Report(p.order_id, p.pre_score, p.post_score)
-               for p in parsed if isinstance(p, CompletionIn)]
-    outcomes = iter(service_completion.record_completions(
-        session, partner_id=partner.id, reports=reports, now=utc_now()))
-    results = [_result(next(outcomes), p.order_id) if isinstance(p, CompletionIn) else p
-               for p in parsed]
+    reports = [
+        service_completion.Report(p.order_id, p.pre_score, p.post_score)
+        for p in parsed
+        if isinstance(p, CompletionIn)
+    ]
+    outcomes = iter(
+        service_completion.record_completions(
+            session, partner_id=partner.id, reports=reports, now=utc_now()
+        )
+    )
+    results = [
+        _result(next(outcomes), p.order_id) if isinstance(p, CompletionIn) else p for p in parsed
+    ]
     refused = sum(isinstance(r, ItemProblem) for r in results)
-    return CompletionBatchRead(results=results, accepted=len(results) - refused,
-                               refused=refused)
+    return CompletionBatchRead(results=results, accepted=len(results) - refused, refused=refused)
 
 
 def _parse_report(index: int, item: Any) -> CompletionIn | ItemProblem:
@@ -142,29 +178,52 @@ def _parse_report(index: int, item: Any) -> CompletionIn | ItemProblem:
         return CompletionIn.model_validate(item)
     except ValidationError as exc:
         order_id = item.get("order_id") if isinstance(item, dict) else None
-        errors = [{"loc": ["body", "reports", str(index), *map(str, e["loc"])],
-                   "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        errors = [
+            {
+                "loc": ["body", "reports", str(index), *map(str, e["loc"])],
+                "msg": e["msg"],
+                "type": e["type"],
+            }
+            for e in exc.errors()
+        ]
         detail = "; ".join(f"{'.'.join(e['loc'][3:]) or 'report'}: {e['msg']}" for e in errors)
-        return ItemProblem(type="/problems/invalid", title=_title("Invalid input"), status=422,
-                           detail=detail, code="invalid", errors=errors,
-                           order_id=order_id if isinstance(order_id, str) else None)
+        return ItemProblem(
+            type="/problems/invalid",
+            title=_title("Invalid input"),
+            status=422,
+            detail=detail,
+            code="invalid",
+            errors=errors,
+            order_id=order_id if isinstance(order_id, str) else None,
+        )
 
 
-def _result(outcome: service_completion.Recorded | DomainError,
-            order_id: str) -> CompletionRead | ItemProblem:
+def _result(
+    outcome: service_completion.Recorded | DomainError, order_id: str
+) -> CompletionRead | ItemProblem:
     if isinstance(outcome, DomainError):
         title = _title(outcome.title)
         detail = title if outcome.detail == outcome.title else outcome.detail
-        return ItemProblem(type=f"/problems/{outcome.code}", title=title,
-                           status=http_status(outcome), detail=detail, code=outcome.code,
-                           order_id=order_id, **outcome.extra)
+        return ItemProblem(
+            type=f"/problems/{outcome.code}",
+            title=title,
+            status=http_status(outcome),
+            detail=detail,
+            code=outcome.code,
+            order_id=order_id,
+            **outcome.extra,
+        )
     return CompletionRead(
-        order_id=outcome.order_id, pre_score=outcome.pre_score, post_score=outcome.post_score,
+        order_id=outcome.order_id,
+        pre_score=outcome.pre_score,
+        post_score=outcome.post_score,
         completed_at=outcome.completed_at,
-        certificate=CertificateRef(certificate_id=outcome.certificate_id,
-                                   issued_at=outcome.issued_at,
-                                   verify_url=certificates.verify_url(
-                                       get_settings().base_url, outcome.certificate_id)))
+        certificate=CertificateRef(
+            certificate_id=outcome.certificate_id,
+            issued_at=outcome.issued_at,
+            verify_url=certificates.verify_url(get_settings().base_url, outcome.certificate_id),
+        ),
+    )
 
 
 def _title(text: str) -> str:
@@ -172,10 +231,16 @@ def _title(text: str) -> str:
 
 
 @router.post("/certificates", responses=_ERRORS)
-def report_certificate(body: PartnerCertificateIn, session: DbSession,
-                       partner: PartnerAuth) -> CertificateRef:
+def report_certificate(
+    body: PartnerCertificateIn, session: DbSession, partner: PartnerAuth
+) -> CertificateRef:
     """Your own certificate number (and URL) for a completed course."""
     cert = service_completion.report_certificate(
-        session, partner_id=partner.id, order_public_id=body.order_id,
-        number=body.certificate_number, url=body.certificate_url, now=utc_now())
+        session,
+        partner_id=partner.id,
+        order_public_id=body.order_id,
+        number=body.certificate_number,
+        url=body.certificate_url,
+        now=utc_now(),
+    )
     return cert_ref(cert)

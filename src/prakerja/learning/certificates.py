@@ -21,8 +21,10 @@ from fpdf import FPDF
 
 from prakerja.learning import jcs, signing
 
-OB_CONTEXT = ["https://www.w3.org/ns/credentials/v2",
-              "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+OB_CONTEXT = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
 KEYS_PATH = "/.well-known/prakerja-keys.json"
 
 
@@ -54,8 +56,13 @@ def verify_certificate(facts_json: bytes | str, kid: str, signature: str) -> boo
 
 def _identity(name: str, salt: str) -> dict[str, Any]:
     digest = hashlib.sha256((name.strip().lower() + salt).encode()).hexdigest()
-    return {"type": "IdentityObject", "identityType": "name", "hashed": True,
-            "identityHash": f"sha256${digest}", "salt": salt}
+    return {
+        "type": "IdentityObject",
+        "identityType": "name",
+        "hashed": True,
+        "identityHash": f"sha256${digest}",
+        "salt": salt,
+    }
 
 
 def unsigned_badge(facts: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -78,26 +85,38 @@ def unsigned_badge(facts: dict[str, Any], base_url: str) -> dict[str, Any]:
                 "achievementType": "Course",
                 "name": course["title"],
                 "description": f"{course['hours']} hours ({course['mode']}) by {provider['name']}",
-                "criteria": {"narrative": "Attended every session and completed the post-test "
-                                          "of this curated Prakerja course."},
-                "creator": {"id": f"{base}/providers/{provider['code']}", "type": ["Profile"],
-                            "name": provider["name"]},
+                "criteria": {
+                    "narrative": "Attended every session and completed the post-test "
+                    "of this curated Prakerja course."
+                },
+                "creator": {
+                    "id": f"{base}/providers/{provider['code']}",
+                    "type": ["Profile"],
+                    "name": provider["name"],
+                },
             },
         },
     }
 
 
 def _proof_hash(doc: dict[str, Any], options: dict[str, Any]) -> bytes:
-    return (hashlib.sha256(jcs.canonical(options)).digest()
-            + hashlib.sha256(jcs.canonical(doc)).digest())
+    return (
+        hashlib.sha256(jcs.canonical(options)).digest()
+        + hashlib.sha256(jcs.canonical(doc)).digest()
+    )
 
 
 def sign_badge(doc: dict[str, Any], base_url: str, created: str) -> bytes:
     """The credential with an eddsa-jcs-2022 proof array, as canonical bytes."""
     kid = signing.keyring().active_kid
-    options = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "created": created,
-               "verificationMethod": f"{base_url.rstrip('/')}{KEYS_PATH}#{kid}",
-               "proofPurpose": "assertionMethod", "@context": doc["@context"]}
+    options = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-jcs-2022",
+        "created": created,
+        "verificationMethod": f"{base_url.rstrip('/')}{KEYS_PATH}#{kid}",
+        "proofPurpose": "assertionMethod",
+        "@context": doc["@context"],
+    }
     _, sig = signing.sign(_proof_hash(doc, options))
     return jcs.canonical(doc | {"proof": [options | {"proofValue": "z" + jcs.b58encode(sig)}]})
 
@@ -109,8 +128,10 @@ def _check_proof(doc: dict[str, Any], proof: Any) -> bool:
     if not (isinstance(value, str) and value.startswith("z") and isinstance(method, str)):
         return False
     options = {k: v for k, v in proof.items() if k != "proofValue"}
-    if (options.get("@context") != doc.get("@context")
-            or options.get("type") != "DataIntegrityProof"):
+    if (
+        options.get("@context") != doc.get("@context")
+        or options.get("type") != "DataIntegrityProof"
+    ):
         return False
     sig = jcs.b58decode(value[1:])
     if "z" + jcs.b58encode(sig) != value:
@@ -146,17 +167,26 @@ def render_pdf(facts: dict[str, Any], kid: str, signature: str) -> bytes:
     pdf.set_font("Helvetica", "B", 28)
     pdf.cell(0, 24, "SERTIFIKAT / CERTIFICATE", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 14)
-    pdf.cell(0, 10, "Kartu Prakerja menyatakan bahwa / certifies that", align="C",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        10,
+        "Kartu Prakerja menyatakan bahwa / certifies that",
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font("Helvetica", "B", 22)
     pdf.cell(0, 16, _latin1(facts["recipient"]["name"]), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 14)
     course = facts["course"]
-    for line in ("telah menyelesaikan pelatihan / has completed the course", course["title"],
-                 f"{course['hours']} jam / hours - {facts['provider']['name']} "
-                 f"via {facts['platform']['name']}",
-                 f"Pre-test {facts['scores']['pre']} - Post-test {facts['scores']['post']}",
-                 f"Tanggal / Date: {facts['completed_at'][:10]}"):
+    for line in (
+        "telah menyelesaikan pelatihan / has completed the course",
+        course["title"],
+        f"{course['hours']} jam / hours - {facts['provider']['name']} "
+        f"via {facts['platform']['name']}",
+        f"Pre-test {facts['scores']['pre']} - Post-test {facts['scores']['post']}",
+        f"Tanggal / Date: {facts['completed_at'][:10]}",
+    ):
         pdf.cell(0, 9, _latin1(line), align="C", new_x="LMARGIN", new_y="NEXT")
     qr = io.BytesIO()
     segno.make(facts["verify_url"], error="m").save(qr, kind="png", scale=6, border=2)
@@ -164,7 +194,12 @@ def render_pdf(facts: dict[str, Any], kid: str, signature: str) -> bytes:
     pdf.image(qr, x=20, y=140, w=45, h=45)
     pdf.set_xy(70, 150)
     pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(200, 5, _latin1(
-        f"No. {facts['certificate_id']}\nVerifikasi / Verify: {facts['verify_url']}\n"
-        f"Ed25519 key {kid}\nSignature {signature[:43]}..."))
+    pdf.multi_cell(
+        200,
+        5,
+        _latin1(
+            f"No. {facts['certificate_id']}\nVerifikasi / Verify: {facts['verify_url']}\n"
+            f"Ed25519 key {kid}\nSignature {signature[:43]}..."
+        ),
+    )
     return bytes(pdf.output())

@@ -84,8 +84,7 @@ class Completion(Base):
     reported_by: Mapped[int] = mapped_column(ForeignKey("partner.id"))
     partner_certificate_no: Mapped[str | None] = mapped_column(String(80), nullable=True)
     partner_certificate_url: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    certificate_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime,
-                                                                        nullable=True)
+    certificate_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Certificate(Base):

@@ -26,8 +26,9 @@ class RedeemCodeNotFound(NotFound):
 
 class RedeemWindowClosed(Conflict):
     code = "redeem_window_closed"
-    title = ("The redeem code is valid only from one hour before to one hour after the "
-             "session starts")
+    title = (
+        "The redeem code is valid only from one hour before to one hour after the session starts"
+    )
 
 
 class EnrolmentNotActive(Conflict):
@@ -103,8 +104,9 @@ def in_window(valid_from: dt.datetime, valid_until: dt.datetime, now: dt.datetim
 def check_window(valid_from: dt.datetime, valid_until: dt.datetime, now: dt.datetime) -> None:
     """Refuse a redeem or face check outside the session's window."""
     if not in_window(valid_from, valid_until, now):
-        raise RedeemWindowClosed(valid_from=valid_from.isoformat(),
-                                 valid_until=valid_until.isoformat())
+        raise RedeemWindowClosed(
+            valid_from=valid_from.isoformat(), valid_until=valid_until.isoformat()
+        )
 
 
 def check_method(method: str, course_mode: str) -> None:
@@ -134,8 +136,12 @@ def progress_percent(sessions: int, attended: int, completed: bool) -> int:
 def check_review(stars: object, text: str) -> tuple[int, str]:
     """1-5 whole stars and a review text of 10-2000 characters (trimmed)."""
     clean = " ".join(text.split())
-    if (isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5
-            or not REVIEW_MIN_CHARS <= len(clean) <= REVIEW_MAX_CHARS):
+    if (
+        isinstance(stars, bool)
+        or not isinstance(stars, int)
+        or not 1 <= stars <= 5
+        or not REVIEW_MIN_CHARS <= len(clean) <= REVIEW_MAX_CHARS
+    ):
         raise BadReview()
     return stars, clean
 
@@ -166,8 +172,11 @@ def quality_flags(q: QualityFacts) -> list[str]:
     flags = []
     if q.reviews >= MIN_SAMPLE and q.rating_x100 is not None and q.rating_x100 < 350:
         flags.append("low_rating")
-    if (q.enrolments >= MIN_SAMPLE and q.completion_permille is not None
-            and q.completion_permille < 500):
+    if (
+        q.enrolments >= MIN_SAMPLE
+        and q.completion_permille is not None
+        and q.completion_permille < 500
+    ):
         flags.append("low_completion")
     if q.completions >= MIN_SAMPLE and q.gain_x100 is not None and q.gain_x100 <= 0:
         flags.append("no_learning_gain")
@@ -176,8 +185,13 @@ def quality_flags(q: QualityFacts) -> list[str]:
     return flags
 
 
-def provider_score(rating_x100: int | None, completion_permille: int | None,
-                   gain_x100: int | None, complaints: int, enrolments: int) -> int:
+def provider_score(
+    rating_x100: int | None,
+    completion_permille: int | None,
+    gain_x100: int | None,
+    complaints: int,
+    enrolments: int,
+) -> int:
     """A 0-1000 ranking score: 40% rating, 30% completion, 20% gain, 10% few complaints."""
     rating = 0 if rating_x100 is None else (rating_x100 - 100) * 1000 // 400
     completion = completion_permille or 0

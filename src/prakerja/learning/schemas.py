@@ -74,8 +74,9 @@ ReportItem = Annotated[Any, WithJsonSchema(CompletionIn.model_json_schema())]
 class CompletionBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reports: list[ReportItem] = Field(min_length=1, max_length=BATCH_MAX,
-                                      description=f"1 to {BATCH_MAX} CompletionIn reports")
+    reports: list[ReportItem] = Field(
+        min_length=1, max_length=BATCH_MAX, description=f"1 to {BATCH_MAX} CompletionIn reports"
+    )
 
 
 class ItemProblem(BaseModel):
@@ -89,14 +90,16 @@ class ItemProblem(BaseModel):
     detail: str
     code: str
     order_id: str | None = None
-    errors: list[dict[str, Any]] | None = Field(default=None,
-                                                description="What was invalid (422 only)")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="What was invalid (422 only)"
+    )
 
 
 class CompletionBatchRead(BaseModel):
     results: list[CompletionRead | ItemProblem] = Field(
         description="One per report, in the order sent: the completion (as the single call "
-                    "answers it) or the problem that refused it")
+        "answers it) or the problem that refused it"
+    )
     accepted: int = Field(description="Results that are completions (new or repeated)")
     refused: int = Field(description="Results that are problems")
 
@@ -106,8 +109,7 @@ class PartnerCertificateIn(BaseModel):
 
     order_id: str = Field(min_length=1, max_length=32)
     certificate_number: str = Field(min_length=1, max_length=80)
-    certificate_url: str | None = Field(default=None, max_length=300,
-                                        pattern=r"^https?://")
+    certificate_url: str | None = Field(default=None, max_length=300, pattern=r"^https?://")
 
 
 class ReviewIn(BaseModel):

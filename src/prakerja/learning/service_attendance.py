@@ -20,8 +20,9 @@ from prakerja.marketplace.model import CONFIRMED, Course, CourseSession, Order
 from prakerja.wallet.model_card import Card
 
 
-def _code_for_partner(session: Session, *, partner_id: int, session_id: int,
-                      code: str) -> tuple[RedeemCode, Order, dt.datetime]:
+def _code_for_partner(
+    session: Session, *, partner_id: int, session_id: int, code: str
+) -> tuple[RedeemCode, Order, dt.datetime]:
     row = session.execute(
         select(RedeemCode, Order, Course, CourseSession.starts_at)
         .join(Order, Order.id == RedeemCode.order_id)
@@ -34,11 +35,13 @@ def _code_for_partner(session: Session, *, partner_id: int, session_id: int,
     return row[0], row[1], row[3]
 
 
-def check_redeem_code(session: Session, *, partner_id: int, session_id: int, code: str,
-                      now: dt.datetime) -> RedeemCode:
+def check_redeem_code(
+    session: Session, *, partner_id: int, session_id: int, code: str, now: dt.datetime
+) -> RedeemCode:
     """A code the partner may commit now, or one already committed; changes nothing."""
-    redeem, order, starts_at = _code_for_partner(session, partner_id=partner_id,
-                                                 session_id=session_id, code=code)
+    redeem, order, starts_at = _code_for_partner(
+        session, partner_id=partner_id, session_id=session_id, code=code
+    )
     if redeem.committed_at is None:
         if order.status != CONFIRMED:
             raise rules.EnrolmentNotActive()
@@ -46,29 +49,41 @@ def check_redeem_code(session: Session, *, partner_id: int, session_id: int, cod
     return redeem
 
 
-def commit_redeem_code(session: Session, *, partner_id: int, session_id: int, code: str,
-                       now: dt.datetime) -> RedeemCode:
+def commit_redeem_code(
+    session: Session, *, partner_id: int, session_id: int, code: str, now: dt.datetime
+) -> RedeemCode:
     """Use the code once, inside its window; committing again answers the same."""
-    redeem = check_redeem_code(session, partner_id=partner_id, session_id=session_id, code=code,
-                               now=now)
+    redeem = check_redeem_code(
+        session, partner_id=partner_id, session_id=session_id, code=code, now=now
+    )
     if redeem.committed_at is None:
-        session.execute(update(RedeemCode).where(RedeemCode.id == redeem.id,
-                                                 RedeemCode.committed_at.is_(None))
-                        .values(committed_at=now, committed_by=partner_id)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(RedeemCode)
+            .where(RedeemCode.id == redeem.id, RedeemCode.committed_at.is_(None))
+            .values(committed_at=now, committed_by=partner_id)
+            .execution_options(synchronize_session=False)
+        )
         session.refresh(redeem)
     return redeem
 
 
 def _attendance(session: Session, order_id: int, session_id: int, now: dt.datetime) -> Attendance:
-    found = session.scalar(select(Attendance).where(Attendance.order_id == order_id,
-                                                    Attendance.session_id == session_id))
+    found = session.scalar(
+        select(Attendance).where(
+            Attendance.order_id == order_id, Attendance.session_id == session_id
+        )
+    )
     if found is not None:
         return found
     try:
         with session.begin_nested():
-            row = Attendance(order_id=order_id, session_id=session_id, face_status="none",
-                             face_attempts=0, created_at=now)
+            row = Attendance(
+                order_id=order_id,
+                session_id=session_id,
+                face_status="none",
+                face_attempts=0,
+                created_at=now,
+            )
             session.add(row)
             session.flush()
             return row
@@ -83,8 +98,16 @@ def _session_of(session: Session, course_id: int, session_id: int) -> CourseSess
     return row
 
 
-def face_check(session: Session, *, account_id: int, order_public_id: str, session_id: int,
-               image: bytes, blink: bool, now: dt.datetime) -> Attendance:
+def face_check(
+    session: Session,
+    *,
+    account_id: int,
+    order_public_id: str,
+    session_id: int,
+    image: bytes,
+    blink: bool,
+    now: dt.datetime,
+) -> Attendance:
     """The recipient's face check for a session, inside its redeem window, at most 5 attempts;
     a pass is kept (a later check changes nothing). The vendor being down costs no attempt."""
     from prakerja.registration.face import face_client
@@ -112,24 +135,37 @@ def face_check(session: Session, *, account_id: int, order_public_id: str, sessi
     return row
 
 
-def report_attendance(session: Session, *, partner_id: int, order_public_id: str,
-                      session_id: int, method: str, attended_at: dt.datetime | None,
-                      now: dt.datetime) -> Attendance:
+def report_attendance(
+    session: Session,
+    *,
+    partner_id: int,
+    order_public_id: str,
+    session_id: int,
+    method: str,
+    attended_at: dt.datetime | None,
+    now: dt.datetime,
+) -> Attendance:
     """Count the recipient present: needs the committed code and a passed face check; a repeat
     with the same method answers the same, a different one is a conflict."""
     order, course = partner_order(session, partner_id, order_public_id)
     _session_of(session, course.id, session_id)
     rules.check_method(method, course.mode)
-    row = session.scalar(select(Attendance).where(Attendance.order_id == order.id,
-                                                  Attendance.session_id == session_id))
+    row = session.scalar(
+        select(Attendance).where(
+            Attendance.order_id == order.id, Attendance.session_id == session_id
+        )
+    )
     if row is not None and row.reported_at is not None:
         if row.method != method:
             raise rules.AlreadyReportedDifferently(method=row.method)
         return row
     if order.status != CONFIRMED:
         raise rules.EnrolmentNotActive()
-    redeem = session.scalar(select(RedeemCode).where(RedeemCode.order_id == order.id,
-                                                     RedeemCode.session_id == session_id))
+    redeem = session.scalar(
+        select(RedeemCode).where(
+            RedeemCode.order_id == order.id, RedeemCode.session_id == session_id
+        )
+    )
     if redeem is None or redeem.committed_at is None:
         raise rules.NotRedeemed()
     if row is None or row.face_status != "pass":

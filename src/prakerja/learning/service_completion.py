@@ -32,30 +32,47 @@ def _iso(at: dt.datetime) -> str:
 
 def _same(done: Completion, pre: int, post: int) -> Completion:
     if (done.pre_score, done.post_score) != (pre, post):
-        raise rules.AlreadyReportedDifferently(pre_score=done.pre_score,
-                                               post_score=done.post_score)
+        raise rules.AlreadyReportedDifferently(pre_score=done.pre_score, post_score=done.post_score)
     return done
 
 
 def _check_attended(session: Session, order: Order) -> None:
-    sessions = session.scalar(select(func.count()).select_from(CourseSession)
-                              .where(CourseSession.course_id == order.course_id)) or 0
+    sessions = (
+        session.scalar(
+            select(func.count())
+            .select_from(CourseSession)
+            .where(CourseSession.course_id == order.course_id)
+        )
+        or 0
+    )
     attended = 0
     if sessions:
-        attended = session.scalar(select(func.count()).select_from(Attendance).where(
-            Attendance.order_id == order.id, Attendance.reported_at.is_not(None))) or 0
+        attended = (
+            session.scalar(
+                select(func.count())
+                .select_from(Attendance)
+                .where(Attendance.order_id == order.id, Attendance.reported_at.is_not(None))
+            )
+            or 0
+        )
     rules.check_all_attended(sessions, attended)
 
 
-def record_completion(session: Session, *, order_id: int, pre_score: int, post_score: int,
-                      partner_id: int, now: dt.datetime) -> Completion:
+def record_completion(
+    session: Session,
+    *,
+    order_id: int,
+    pre_score: int,
+    post_score: int,
+    partner_id: int,
+    now: dt.datetime,
+) -> Completion:
     """Record the completion once (every session attended, scores 0-100) and issue the signed
     certificate with it."""
     pre, post = rules.check_score(pre_score), rules.check_score(post_score)
     order = session.get(Order, order_id)
     course = None if order is None else session.get(Course, order.course_id)
-    if order is None or course is None or partner_id not in (order.platform_id,
-                                                              course.provider_id):
+    if order is None or course is None or partner_id not in (order.platform_id, course.provider_id):
         raise rules.EnrolmentNotFound()
     done = session.scalar(select(Completion).where(Completion.order_id == order_id))
     if done is not None:
@@ -64,9 +81,15 @@ def record_completion(session: Session, *, order_id: int, pre_score: int, post_s
         raise rules.EnrolmentNotActive()
     _check_attended(session, order)
     person_id = session.scalar(select(Card.person_id).where(Card.id == order.card_id))
-    completion = Completion(order_id=order.id, course_id=course.id, person_id=person_id,
-                            pre_score=pre, post_score=post, completed_at=now,
-                            reported_by=partner_id)
+    completion = Completion(
+        order_id=order.id,
+        course_id=course.id,
+        person_id=person_id,
+        pre_score=pre,
+        post_score=post,
+        completed_at=now,
+        reported_by=partner_id,
+    )
     try:
         with session.begin_nested():
             session.add(completion)
@@ -135,8 +158,9 @@ class _Batch:
     new: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
 
 
-def record_completions(session: Session, *, partner_id: int, reports: Sequence[Report],
-                       now: dt.datetime) -> list[Recorded | DomainError]:
+def record_completions(
+    session: Session, *, partner_id: int, reports: Sequence[Report], now: dt.datetime
+) -> list[Recorded | DomainError]:
     """Each report answered as `record_completion` would answer it alone, in order: a refused
     report (the error, returned) changes nothing. Set-based: a few queries load the batch, the
     new completions and certificates go in with one INSERT each inside one savepoint; only if a
@@ -154,12 +178,23 @@ def record_completions(session: Session, *, partner_id: int, reports: Sequence[R
 
 def _load(session: Session, partner_id: int, reports: Sequence[Report]) -> _Batch:
     batch = _Batch()
-    rows = session.execute(select(Order.id, Order.public_id, Order.status, Order.card_id,
-                                  Order.course_id, Order.platform_id)
-                           .where(Order.public_id.in_({r.order_id for r in reports})))
+    rows = session.execute(
+        select(
+            Order.id,
+            Order.public_id,
+            Order.status,
+            Order.card_id,
+            Order.course_id,
+            Order.platform_id,
+        ).where(Order.public_id.in_({r.order_id for r in reports}))
+    )
     batch.orders = {row.public_id: _Order(*row) for row in rows}
-    batch.courses = {c.id: c for c in session.scalars(select(Course).where(
-        Course.id.in_({o.course_id for o in batch.orders.values()})))}
+    batch.courses = {
+        c.id: c
+        for c in session.scalars(
+            select(Course).where(Course.id.in_({o.course_id for o in batch.orders.values()}))
+        )
+    }
     mine = [o for o in batch.orders.values() if _is_partners(batch, o, partner_id)]
     batch.done = _stored(session, [o.id for o in mine])
     todo = [o for o in mine if o.id not in batch.done and o.status == CONFIRMED]
@@ -177,30 +212,53 @@ def _stored(session: Session, order_ids: Sequence[int]) -> dict[int, _Stored]:
     if not order_ids:
         return {}
     rows = session.execute(
-        select(Completion.order_id, Completion.pre_score, Completion.post_score,
-               Completion.completed_at, Certificate.public_id, Certificate.issued_at)
+        select(
+            Completion.order_id,
+            Completion.pre_score,
+            Completion.post_score,
+            Completion.completed_at,
+            Certificate.public_id,
+            Certificate.issued_at,
+        )
         .outerjoin(Certificate, Certificate.order_id == Completion.order_id)
-        .where(Completion.order_id.in_(order_ids)))
+        .where(Completion.order_id.in_(order_ids))
+    )
     return {r[0]: _Stored(*r[1:]) for r in rows}
 
 
 def _load_new(session: Session, batch: _Batch, todo: Sequence[_Order]) -> None:
     course_ids = {o.course_id for o in todo}
-    batch.sessions = dict(session.execute(
-        select(CourseSession.course_id, func.count()).where(CourseSession.course_id.in_(
-            course_ids)).group_by(CourseSession.course_id)).tuples().all())
-    batch.attended = dict(session.execute(
-        select(Attendance.order_id, func.count()).where(
-            Attendance.order_id.in_([o.id for o in todo]), Attendance.reported_at.is_not(None))
-        .group_by(Attendance.order_id)).tuples().all())
-    people = session.execute(select(Card.id, Card.person_id, Person.full_name)
-                             .outerjoin(Person, Person.id == Card.person_id)
-                             .where(Card.id.in_({o.card_id for o in todo})))
+    batch.sessions = dict(
+        session.execute(
+            select(CourseSession.course_id, func.count())
+            .where(CourseSession.course_id.in_(course_ids))
+            .group_by(CourseSession.course_id)
+        )
+        .tuples()
+        .all()
+    )
+    batch.attended = dict(
+        session.execute(
+            select(Attendance.order_id, func.count())
+            .where(
+                Attendance.order_id.in_([o.id for o in todo]), Attendance.reported_at.is_not(None)
+            )
+            .group_by(Attendance.order_id)
+        )
+        .tuples()
+        .all()
+    )
+    people = session.execute(
+        select(Card.id, Card.person_id, Person.full_name)
+        .outerjoin(Person, Person.id == Card.person_id)
+        .where(Card.id.in_({o.card_id for o in todo}))
+    )
     batch.people = {card: (person, name or "") for card, person, name in people}
     courses = [batch.courses[c] for c in course_ids]
     partner_ids = {c.provider_id for c in courses} | {c.platform_id for c in courses}
-    batch.partners = {p.id: p for p in session.scalars(
-        select(Partner).where(Partner.id.in_(partner_ids)))}
+    batch.partners = {
+        p.id: p for p in session.scalars(select(Partner).where(Partner.id.in_(partner_ids)))
+    }
 
 
 def _decide(batch: _Batch, partner_id: int, report: Report, now: dt.datetime) -> Report:
@@ -225,19 +283,40 @@ def _same_scores(done: _Stored, pre: int, post: int) -> None:
         raise rules.AlreadyReportedDifferently(pre_score=done.pre, post_score=done.post)
 
 
-def _stage(batch: _Batch, order: _Order, partner_id: int, pre: int, post: int,
-           now: dt.datetime) -> None:
+def _stage(
+    batch: _Batch, order: _Order, partner_id: int, pre: int, post: int, now: dt.datetime
+) -> None:
     course = batch.courses[order.course_id]
     person_id, name = batch.people.get(order.card_id, (None, ""))
     public_id = new_id()
-    facts = _facts(public_id=public_id, order_public_id=order.public_id, name=name,
-                   course=course, partners=batch.partners, pre=pre, post=post,
-                   completed_at=now, now=now)
-    completion = {"order_id": order.id, "course_id": course.id, "person_id": person_id,
-                  "pre_score": pre, "post_score": post, "completed_at": now,
-                  "reported_by": partner_id}
-    cert = {"public_id": public_id, "order_id": order.id, "person_id": person_id,
-            "course_id": course.id, "issued_at": now, **_signed(facts)}
+    facts = _facts(
+        public_id=public_id,
+        order_public_id=order.public_id,
+        name=name,
+        course=course,
+        partners=batch.partners,
+        pre=pre,
+        post=post,
+        completed_at=now,
+        now=now,
+    )
+    completion = {
+        "order_id": order.id,
+        "course_id": course.id,
+        "person_id": person_id,
+        "pre_score": pre,
+        "post_score": post,
+        "completed_at": now,
+        "reported_by": partner_id,
+    }
+    cert = {
+        "public_id": public_id,
+        "order_id": order.id,
+        "person_id": person_id,
+        "course_id": course.id,
+        "issued_at": now,
+        **_signed(facts),
+    }
     batch.new[order.id] = completion, cert
     batch.done[order.id] = _Stored(pre, post, now, public_id, now)
 
@@ -272,62 +351,121 @@ def _answer(batch: _Batch, report: Report) -> Recorded | DomainError:
         return exc
     if done.certificate_id is None or done.issued_at is None:
         return rules.NotCompleted()
-    return Recorded(report.order_id, done.pre, done.post, done.completed_at,
-                    done.certificate_id, done.issued_at)
+    return Recorded(
+        report.order_id, done.pre, done.post, done.completed_at, done.certificate_id, done.issued_at
+    )
 
 
-def facts_for(session: Session, *, order: Order, course: Course, completion: Completion,
-              public_id: str, now: dt.datetime) -> dict[str, Any]:
+def facts_for(
+    session: Session,
+    *,
+    order: Order,
+    course: Course,
+    completion: Completion,
+    public_id: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
     """The certificate's facts (what is signed)."""
-    partners = {p.id: p for p in session.scalars(
-        select(Partner).where(Partner.id.in_((course.provider_id, course.platform_id))))}
+    partners = {
+        p.id: p
+        for p in session.scalars(
+            select(Partner).where(Partner.id.in_((course.provider_id, course.platform_id)))
+        )
+    }
     name = session.scalar(select(Person.full_name).where(Person.id == completion.person_id))
-    return _facts(public_id=public_id, order_public_id=order.public_id, name=name or "",
-                  course=course, partners=partners, pre=completion.pre_score,
-                  post=completion.post_score, completed_at=completion.completed_at, now=now)
+    return _facts(
+        public_id=public_id,
+        order_public_id=order.public_id,
+        name=name or "",
+        course=course,
+        partners=partners,
+        pre=completion.pre_score,
+        post=completion.post_score,
+        completed_at=completion.completed_at,
+        now=now,
+    )
 
 
-def _facts(*, public_id: str, order_public_id: str, name: str, course: Course,
-           partners: dict[int, Partner], pre: int, post: int, completed_at: dt.datetime,
-           now: dt.datetime) -> dict[str, Any]:
+def _facts(
+    *,
+    public_id: str,
+    order_public_id: str,
+    name: str,
+    course: Course,
+    partners: dict[int, Partner],
+    pre: int,
+    post: int,
+    completed_at: dt.datetime,
+    now: dt.datetime,
+) -> dict[str, Any]:
     base = get_settings().base_url
     provider, platform = partners[course.provider_id], partners[course.platform_id]
-    return {"type": "PrakerjaCertificate", "version": 1, "certificate_id": public_id,
-            "order_id": order_public_id, "recipient": {"name": name},
-            "course": {"id": course.public_id, "title": course.title, "hours": course.hours,
-                       "mode": course.mode},
-            "provider": {"code": provider.code, "name": provider.name},
-            "platform": {"code": platform.code, "name": platform.name},
-            "scores": {"pre": pre, "post": post},
-            "completed_at": _iso(completed_at), "issued_at": _iso(now),
-            "verify_url": certificates.verify_url(base, public_id)}
+    return {
+        "type": "PrakerjaCertificate",
+        "version": 1,
+        "certificate_id": public_id,
+        "order_id": order_public_id,
+        "recipient": {"name": name},
+        "course": {
+            "id": course.public_id,
+            "title": course.title,
+            "hours": course.hours,
+            "mode": course.mode,
+        },
+        "provider": {"code": provider.code, "name": provider.name},
+        "platform": {"code": platform.code, "name": platform.name},
+        "scores": {"pre": pre, "post": post},
+        "completed_at": _iso(completed_at),
+        "issued_at": _iso(now),
+        "verify_url": certificates.verify_url(base, public_id),
+    }
 
 
 def _signed(facts: dict[str, Any]) -> dict[str, str]:
     """The certificate's signed columns: canonical facts, key id, signature, badge."""
     data, kid, signature = certificates.sign_facts(facts)
     base = get_settings().base_url
-    badge = certificates.sign_badge(certificates.unsigned_badge(facts, base), base,
-                                    facts["issued_at"])
-    return {"facts_json": data.decode(), "key_id": kid, "signature": signature,
-            "badge_json": badge.decode()}
+    badge = certificates.sign_badge(
+        certificates.unsigned_badge(facts, base), base, facts["issued_at"]
+    )
+    return {
+        "facts_json": data.decode(),
+        "key_id": kid,
+        "signature": signature,
+        "badge_json": badge.decode(),
+    }
 
 
-def issue_certificate(session: Session, *, order: Order, course: Course, completion: Completion,
-                      now: dt.datetime) -> Certificate:
+def issue_certificate(
+    session: Session, *, order: Order, course: Course, completion: Completion, now: dt.datetime
+) -> Certificate:
     """Sign the facts and the Open Badges credential; one certificate per order."""
     public_id = new_id()
-    facts = facts_for(session, order=order, course=course, completion=completion,
-                      public_id=public_id, now=now)
-    cert = Certificate(public_id=public_id, order_id=order.id, person_id=completion.person_id,
-                       course_id=course.id, issued_at=now, **_signed(facts))
+    facts = facts_for(
+        session, order=order, course=course, completion=completion, public_id=public_id, now=now
+    )
+    cert = Certificate(
+        public_id=public_id,
+        order_id=order.id,
+        person_id=completion.person_id,
+        course_id=course.id,
+        issued_at=now,
+        **_signed(facts),
+    )
     session.add(cert)
     session.flush()
     return cert
 
 
-def report_certificate(session: Session, *, partner_id: int, order_public_id: str,
-                       number: str, url: str | None, now: dt.datetime) -> Certificate:
+def report_certificate(
+    session: Session,
+    *,
+    partner_id: int,
+    order_public_id: str,
+    number: str,
+    url: str | None,
+    now: dt.datetime,
+) -> Certificate:
     """Attach the partner's own certificate number/URL to a completed course (once)."""
     order, _ = partner_order(session, partner_id, order_public_id)
     done = session.scalar(select(Completion).where(Completion.order_id == order.id))
@@ -358,8 +496,9 @@ def certificate_by_public_id(session: Session, public_id: str) -> Certificate:
 
 def check_certificate(cert: Certificate) -> tuple[bool, dict[str, Any]]:
     """(signature and badge both valid, the facts) of a stored certificate."""
-    valid = (certificates.verify_certificate(cert.facts_json, cert.key_id, cert.signature)
-             and certificates.verify_badge(cert.badge_json))
+    valid = certificates.verify_certificate(
+        cert.facts_json, cert.key_id, cert.signature
+    ) and certificates.verify_badge(cert.badge_json)
     try:
         facts = json.loads(cert.facts_json)
     except ValueError:

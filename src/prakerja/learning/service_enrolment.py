@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -23,8 +23,11 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def partner_order(session: Session, partner_id: int, order_public_id: str) -> tuple[Order, Course]:
     """An order sold by the partner (platform) or taught by it (provider); else not found."""
-    row = session.execute(select(Order, Course).join(Course, Course.id == Order.course_id)
-                          .where(Order.public_id == order_public_id)).first()
+    row = session.execute(
+        select(Order, Course)
+        .join(Course, Course.id == Order.course_id)
+        .where(Order.public_id == order_public_id)
+    ).first()
     if row is None or partner_id not in (row[0].platform_id, row[1].provider_id):
         raise rules.EnrolmentNotFound()
     return row[0], row[1]
@@ -33,8 +36,11 @@ def partner_order(session: Session, partner_id: int, order_public_id: str) -> tu
 def citizen_order(session: Session, account_id: int, order_public_id: str) -> tuple[Order, Course]:
     """The citizen's own enrolment; anyone else's is 'not found'."""
     card = service_card.card_for_account(session, account_id)
-    row = session.execute(select(Order, Course).join(Course, Course.id == Order.course_id)
-                          .where(Order.public_id == order_public_id)).first()
+    row = session.execute(
+        select(Order, Course)
+        .join(Course, Course.id == Order.course_id)
+        .where(Order.public_id == order_public_id)
+    ).first()
     if row is None or card is None or row[0].card_id != card.id or row[0].status not in ENROLLED:
         raise rules.EnrolmentNotFound()
     return row[0], row[1]
@@ -43,8 +49,9 @@ def citizen_order(session: Session, account_id: int, order_public_id: str) -> tu
 def has_enrolment(session: Session, card_id: int) -> bool:
     """True once the card has a confirmed (or completed) order: the learning page has something
     to show."""
-    return bool(session.scalar(select(exists().where(Order.card_id == card_id,
-                                                     Order.status.in_(ENROLLED)))))
+    return bool(
+        session.scalar(select(exists().where(Order.card_id == card_id, Order.status.in_(ENROLLED))))
+    )
 
 
 def _new_code() -> str:
@@ -62,8 +69,10 @@ def issue_redeem_codes(session: Session, *, order_id: int, now: dt.datetime) -> 
     order = session.get(Order, order_id)
     if order is None or order.status != CONFIRMED:
         return list(session.scalars(select(RedeemCode).where(RedeemCode.order_id == order_id)))
-    have = {c.session_id: c for c in session.scalars(
-        select(RedeemCode).where(RedeemCode.order_id == order_id))}
+    have = {
+        c.session_id: c
+        for c in session.scalars(select(RedeemCode).where(RedeemCode.order_id == order_id))
+    }
     for row in sessions_of_course(session, order.course_id):
         start, until = rules.redeem_window(row.starts_at)
         if row.id in have:
@@ -71,8 +80,16 @@ def issue_redeem_codes(session: Session, *, order_id: int, now: dt.datetime) -> 
             continue
         try:
             with session.begin_nested():
-                session.add(RedeemCode(order_id=order_id, session_id=row.id, code=_new_code(),
-                                       valid_from=start, valid_until=until, created_at=now))
+                session.add(
+                    RedeemCode(
+                        order_id=order_id,
+                        session_id=row.id,
+                        code=_new_code(),
+                        valid_from=start,
+                        valid_until=until,
+                        created_at=now,
+                    )
+                )
                 session.flush()
         except IntegrityError:
             continue  # a concurrent caller created it (or a rare code clash: next call retries)
@@ -86,8 +103,13 @@ def _follow_move(code: RedeemCode, start: dt.datetime, until: dt.datetime) -> No
 
 
 def sessions_of_course(session: Session, course_id: int) -> list[CourseSession]:
-    return list(session.scalars(select(CourseSession).where(CourseSession.course_id == course_id)
-                                .order_by(CourseSession.starts_at)))
+    return list(
+        session.scalars(
+            select(CourseSession)
+            .where(CourseSession.course_id == course_id)
+            .order_by(CourseSession.starts_at)
+        )
+    )
 
 
 @dataclass
@@ -126,8 +148,12 @@ class Enrolment:
         return "review" if self.review is None else "done"
 
 
-def _by_order(session: Session, model: type, order_ids: list[int]) -> dict[int, object]:
-    rows: Any = session.scalars(select(model).where(model.order_id.in_(order_ids)))  # type: ignore[attr-defined]  # any learning table keyed by order
+_Row = TypeVar("_Row", Completion, Certificate, Review)
+
+
+def _by_order(session: Session, model: type[_Row], order_ids: list[int]) -> dict[int, _Row]:
+    """Rows of a learning table keyed by order (one query for all the citizen's orders)."""
+    rows = session.scalars(select(model).where(model.order_id.in_(order_ids)))
     return {r.order_id: r for r in rows}
 
 
@@ -136,23 +162,43 @@ def enrolments(session: Session, *, account_id: int, now: dt.datetime) -> list[E
     card = service_card.card_for_account(session, account_id)
     if card is None:
         return []
-    rows = session.execute(select(Order, Course, Partner.name)
-                           .join(Course, Course.id == Order.course_id)
-                           .join(Partner, Partner.id == Course.provider_id)
-                           .where(Order.card_id == card.id, Order.status.in_(ENROLLED))
-                           .order_by(Order.id.desc())).all()
+    rows = session.execute(
+        select(Order, Course, Partner.name)
+        .join(Course, Course.id == Order.course_id)
+        .join(Partner, Partner.id == Course.provider_id)
+        .where(Order.card_id == card.id, Order.status.in_(ENROLLED))
+        .order_by(Order.id.desc())
+    ).all()
     ids = [order.id for order, _, _ in rows]
-    completions, certs, reviews = (_by_order(session, m, ids)
-                                   for m in (Completion, Certificate, Review))
+    completions = _by_order(session, Completion, ids)
+    certs = _by_order(session, Certificate, ids)
+    reviews = _by_order(session, Review, ids)
     result = []
     for order, course, provider in rows:
         codes = {c.session_id: c for c in issue_redeem_codes(session, order_id=order.id, now=now)}
-        seen = {a.session_id: a for a in session.scalars(
-            select(Attendance).where(Attendance.order_id == order.id))}
-        views = [SessionView(s, codes.get(s.id), seen.get(s.id),
-                             s.id in codes and rules.in_window(codes[s.id].valid_from,
-                                                               codes[s.id].valid_until, now))
-                 for s in sessions_of_course(session, course.id)]
-        result.append(Enrolment(order, course, provider, views, completions.get(order.id),  # type: ignore[arg-type]
-                                certs.get(order.id), reviews.get(order.id)))  # type: ignore[arg-type]
+        seen = {
+            a.session_id: a
+            for a in session.scalars(select(Attendance).where(Attendance.order_id == order.id))
+        }
+        views = [
+            SessionView(
+                s,
+                codes.get(s.id),
+                seen.get(s.id),
+                s.id in codes
+                and rules.in_window(codes[s.id].valid_from, codes[s.id].valid_until, now),
+            )
+            for s in sessions_of_course(session, course.id)
+        ]
+        result.append(
+            Enrolment(
+                order,
+                course,
+                provider,
+                views,
+                completions.get(order.id),
+                certs.get(order.id),
+                reviews.get(order.id),
+            )
+        )
     return result

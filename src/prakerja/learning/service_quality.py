@@ -30,9 +30,12 @@ def _complaints(session: Session) -> dict[int, int]:
     except ModuleNotFoundError:
         return {}
     ticket = feedback.Ticket
-    stmt = (select(Order.course_id, func.count(ticket.id))
-            .join(Order, Order.id == ticket.record_id)
-            .where(ticket.record_kind == "marketplace.order").group_by(Order.course_id))
+    stmt = (
+        select(Order.course_id, func.count(ticket.id))
+        .join(Order, Order.id == ticket.record_id)
+        .where(ticket.record_kind == "marketplace.order")
+        .group_by(Order.course_id)
+    )
     return {course_id: int(n) for course_id, n in session.execute(stmt).tuples()}
 
 
@@ -45,29 +48,53 @@ def _ratio(numerator: int, denominator: int, scale: int) -> int | None:
 
 def refresh_quality(session: Session, *, now: dt.datetime) -> int:
     """Rebuild the rollup for every approved or once-sold course; returns how many rows."""
-    enrolled = _grouped(session, select(Order.course_id, func.count())
-                        .where(Order.status.in_(COUNTED)).group_by(Order.course_id))
-    done = _grouped(session, select(Completion.course_id, func.count(),
-                                    func.sum(Completion.post_score - Completion.pre_score))
-                    .group_by(Completion.course_id))
-    rated = _grouped(session, select(Review.course_id, func.count(), func.sum(Review.stars))
-                     .group_by(Review.course_id))
+    enrolled = _grouped(
+        session,
+        select(Order.course_id, func.count())
+        .where(Order.status.in_(COUNTED))
+        .group_by(Order.course_id),
+    )
+    done = _grouped(
+        session,
+        select(
+            Completion.course_id,
+            func.count(),
+            func.sum(Completion.post_score - Completion.pre_score),
+        ).group_by(Completion.course_id),
+    )
+    rated = _grouped(
+        session,
+        select(Review.course_id, func.count(), func.sum(Review.stars)).group_by(Review.course_id),
+    )
     complaints = _complaints(session)
-    courses = session.execute(select(Course.id, Course.provider_id).where(
-        (Course.status == "approved") | Course.id.in_(list(enrolled)))).all()
+    courses = session.execute(
+        select(Course.id, Course.provider_id).where(
+            (Course.status == "approved") | Course.id.in_(list(enrolled))
+        )
+    ).all()
     rows = []
     for course_id, provider_id in courses:
         n_enrolled = int(enrolled.get(course_id, (0,))[0])
         n_done, gain_sum = done.get(course_id, (0, 0))
         n_reviews, star_sum = rated.get(course_id, (0, 0))
         facts = rules.QualityFacts(
-            enrolments=n_enrolled, completions=int(n_done), reviews=int(n_reviews),
+            enrolments=n_enrolled,
+            completions=int(n_done),
+            reviews=int(n_reviews),
             rating_x100=_ratio(int(star_sum or 0), int(n_reviews), 100),
             completion_permille=_ratio(int(n_done), n_enrolled, 1000),
             gain_x100=_ratio(int(gain_sum or 0), int(n_done), 100),
-            complaints=complaints.get(course_id, 0))
-        rows.append({"course_id": course_id, "provider_id": provider_id, "computed_at": now,
-                     "flags": ",".join(rules.quality_flags(facts)), **asdict(facts)})
+            complaints=complaints.get(course_id, 0),
+        )
+        rows.append(
+            {
+                "course_id": course_id,
+                "provider_id": provider_id,
+                "computed_at": now,
+                "flags": ",".join(rules.quality_flags(facts)),
+                **asdict(facts),
+            }
+        )
     session.execute(delete(CourseQuality))
     if rows:
         session.execute(insert(CourseQuality), rows)
@@ -91,31 +118,51 @@ class ProviderRank:
 
 def course_board(session: Session) -> list[tuple[CourseQuality, str, str]]:
     """(rollup, course title, provider name), flagged courses first, then by rating."""
-    stmt = (select(CourseQuality, Course.title, Partner.name)
-            .join(Course, Course.id == CourseQuality.course_id)
-            .join(Partner, Partner.id == CourseQuality.provider_id))
+    stmt = (
+        select(CourseQuality, Course.title, Partner.name)
+        .join(Course, Course.id == CourseQuality.course_id)
+        .join(Partner, Partner.id == CourseQuality.provider_id)
+    )
     rows = [(q, t, p) for q, t, p in session.execute(stmt)]
     return sorted(rows, key=lambda r: (r[0].flags == "", r[0].rating_x100 or 0, r[1]))
 
 
 def provider_ranking(session: Session) -> list[ProviderRank]:
     """Providers by descending score over all their courses' pooled numbers."""
-    stmt = (select(CourseQuality.provider_id, Partner.name, func.count(),
-                   func.sum(CourseQuality.enrolments), func.sum(CourseQuality.completions),
-                   func.sum(CourseQuality.reviews),
-                   func.sum(CourseQuality.rating_x100 * CourseQuality.reviews),
-                   func.sum(CourseQuality.gain_x100 * CourseQuality.completions),
-                   func.sum(CourseQuality.complaints),
-                   func.max(func.length(CourseQuality.flags)))
-            .join(Partner, Partner.id == CourseQuality.provider_id)
-            .group_by(CourseQuality.provider_id, Partner.name))
+    stmt = (
+        select(
+            CourseQuality.provider_id,
+            Partner.name,
+            func.count(),
+            func.sum(CourseQuality.enrolments),
+            func.sum(CourseQuality.completions),
+            func.sum(CourseQuality.reviews),
+            func.sum(CourseQuality.rating_x100 * CourseQuality.reviews),
+            func.sum(CourseQuality.gain_x100 * CourseQuality.completions),
+            func.sum(CourseQuality.complaints),
+            func.max(func.length(CourseQuality.flags)),
+        )
+        .join(Partner, Partner.id == CourseQuality.provider_id)
+        .group_by(CourseQuality.provider_id, Partner.name)
+    )
     ranks = []
     for pid, name, n, enr, comp, revs, rating_w, gain_w, compl, flag_len in session.execute(stmt):
         enr, comp, revs, compl = int(enr or 0), int(comp or 0), int(revs or 0), int(compl or 0)
         rating = _ratio(int(rating_w or 0), revs, 1)
         completion = _ratio(comp, enr, 1000)
         gain = _ratio(int(gain_w or 0), comp, 1)
-        ranks.append(ProviderRank(pid, name, int(n), enr, rating, completion, gain, compl,
-                                  rules.provider_score(rating, completion, gain, compl, enr),
-                                  bool(flag_len)))
+        ranks.append(
+            ProviderRank(
+                pid,
+                name,
+                int(n),
+                enr,
+                rating,
+                completion,
+                gain,
+                compl,
+                rules.provider_score(rating, completion, gain, compl, enr),
+                bool(flag_len),
+            )
+        )
     return sorted(ranks, key=lambda r: (-r.score, r.name))

@@ -27,8 +27,15 @@ INCENTIVE_JOB = "payout.incentive_eligible"
 INCENTIVE_JOB_ATTEMPTS = 2000  # about 80 days of hourly retries while payout is not deployed
 
 
-def submit_review(session: Session, *, account_id: int, order_public_id: str, stars: int,
-                  text: str, now: dt.datetime) -> Review:
+def submit_review(
+    session: Session,
+    *,
+    account_id: int,
+    order_public_id: str,
+    stars: int,
+    text: str,
+    now: dt.datetime,
+) -> Review:
     """Record the review once (a repeat of the same review answers the same) and unlock what
     waits on it; before completion it is a conflict."""
     stars, clean = rules.check_review(stars, text)
@@ -41,34 +48,49 @@ def submit_review(session: Session, *, account_id: int, order_public_id: str, st
         if (existing.stars, existing.text) != (stars, clean):
             raise rules.ReviewExists()
         return existing
-    review = Review(order_id=order.id, course_id=course.id, person_id=completion.person_id,
-                    stars=stars, text=clean, created_at=now)
+    review = Review(
+        order_id=order.id,
+        course_id=course.id,
+        person_id=completion.person_id,
+        stars=stars,
+        text=clean,
+        created_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(review)
             session.flush()
     except IntegrityError:
         raise rules.ReviewExists() from None
-    _unlock(session, order_id=order.id, card_id=order.card_id, person_id=completion.person_id,
-            now=now)
+    _unlock(
+        session, order_id=order.id, card_id=order.card_id, person_id=completion.person_id, now=now
+    )
     return review
 
 
-def _unlock(session: Session, *, order_id: int, card_id: int, person_id: int,
-            now: dt.datetime) -> None:
+def _unlock(
+    session: Session, *, order_id: int, card_id: int, person_id: int, now: dt.datetime
+) -> None:
     service_order.mark_order_completed(session, order_id=order_id, now=now)
     service_card.record_first_course_finished(session, card_id=card_id, now=now)
-    jobs.enqueue(session, INCENTIVE_JOB,
-                 {"person_id": person_id, "order_id": order_id, "card_id": card_id},
-                 now=now, key=f"{INCENTIVE_JOB}:order:{order_id}",
-                 max_attempts=INCENTIVE_JOB_ATTEMPTS)
+    jobs.enqueue(
+        session,
+        INCENTIVE_JOB,
+        {"person_id": person_id, "order_id": order_id, "card_id": card_id},
+        now=now,
+        key=f"{INCENTIVE_JOB}:order:{order_id}",
+        max_attempts=INCENTIVE_JOB_ATTEMPTS,
+    )
 
 
 def eligible_orders(session: Session, *, since: dt.datetime | None = None) -> list[tuple[int, int]]:
     """(person_id, order_id) of every reviewed completion (the incentive precondition), oldest
     first; for payout's reconciliation."""
-    stmt = select(Review.person_id, Review.order_id).join(
-        Completion, Completion.order_id == Review.order_id).order_by(Review.id)
+    stmt = (
+        select(Review.person_id, Review.order_id)
+        .join(Completion, Completion.order_id == Review.order_id)
+        .order_by(Review.id)
+    )
     if since is not None:
         stmt = stmt.where(Review.created_at >= since)
     return [(p, o) for p, o in session.execute(stmt)]

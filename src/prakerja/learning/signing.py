@@ -60,8 +60,9 @@ def key_dir() -> Path:
 def _write_new(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     path = folder / f"{key_id(key.public_key())}.pem"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -129,7 +130,17 @@ def verify(kid: str, data: bytes, sig: bytes) -> bool:
 def jwks() -> dict[str, object]:
     """The public keys as a JWK Set (OKP / Ed25519), the active one flagged."""
     ring = keyring()
-    return {"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid,
-                      "x": b64url(pub.public_bytes(*_RAW)),
-                      "status": "active" if kid == ring.active_kid else "retired"}
-                     for kid, pub in ring.public.items()]}
+    return {
+        "keys": [
+            {
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "alg": "EdDSA",
+                "use": "sig",
+                "kid": kid,
+                "x": b64url(pub.public_bytes(*_RAW)),
+                "status": "active" if kid == ring.active_kid else "retired",
+            }
+            for kid, pub in ring.public.items()
+        ]
+    }

@@ -34,9 +34,11 @@ from prakerja.wallet import service_card
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 QualityReader = Annotated[Account, Depends(require_staff("operator", "analyst"))]
-FACE_REASONS = {"no_blink": "Blink while the photo is taken and tick the box.",
-                "face_not_matching": "The face does not match the one we have on record.",
-                "low_quality": "The photo is not clear enough. Use good light."}
+FACE_REASONS = {
+    "no_blink": "Blink while the photo is taken and tick the box.",
+    "face_not_matching": "The face does not match the one we have on record.",
+    "low_quality": "The photo is not clear enough. Use good light.",
+}
 
 
 async def _form(request: Request) -> FormData:
@@ -50,11 +52,15 @@ def _t(message: str) -> str:
     return gettext(current_language(), message)
 
 
-def _learning_page(request: Request, session: DbSession, account: Account, error: str = "",
-                   status: int = 200) -> HTMLResponse:
-    return render(request, "learning/courses.html",
-                  {"enrolments": enrolments(session, account_id=account.id, now=utc_now()),
-                   "error": error}, status_code=status)
+def _learning_page(
+    request: Request, session: DbSession, account: Account, error: str = "", status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "learning/courses.html",
+        {"enrolments": enrolments(session, account_id=account.id, now=utc_now()), "error": error},
+        status_code=status,
+    )
 
 
 @router.get("/learning", response_class=HTMLResponse)
@@ -63,59 +69,109 @@ def my_learning(request: Request, session: DbSession, account: CurrentCitizen) -
     return _learning_page(request, session, account)
 
 
-def _face_page(request: Request, session: DbSession, account: Account, order_id: str,
-               session_id: int, error: str = "", status: int = 200) -> HTMLResponse:
+def _face_page(
+    request: Request,
+    session: DbSession,
+    account: Account,
+    order_id: str,
+    session_id: int,
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
     order, course = citizen_order(session, account.id, order_id)
     row = session.get(CourseSession, session_id)
     if row is None or row.course_id != course.id:
         raise rules.EnrolmentNotFound()
-    found = [s for e in enrolments(session, account_id=account.id, now=utc_now())
-             if e.order.id == order.id for s in e.sessions if s.row.id == session_id]
+    found = [
+        s
+        for e in enrolments(session, account_id=account.id, now=utc_now())
+        if e.order.id == order.id
+        for s in e.sessions
+        if s.row.id == session_id
+    ]
     view = found[0] if found else None
     attendance = view.attendance if view else None
-    return render(request, "learning/face.html", {
-        "order": order, "course": course, "view": view, "error": error,
-        "reason": FACE_REASONS.get((attendance.face_reason if attendance else "") or "", ""),
-        "attempts_left": rules.FACE_ATTEMPTS - (attendance.face_attempts if attendance else 0)},
-        status_code=status)
+    return render(
+        request,
+        "learning/face.html",
+        {
+            "order": order,
+            "course": course,
+            "view": view,
+            "error": error,
+            "reason": FACE_REASONS.get((attendance.face_reason if attendance else "") or "", ""),
+            "attempts_left": rules.FACE_ATTEMPTS - (attendance.face_attempts if attendance else 0),
+        },
+        status_code=status,
+    )
 
 
 @router.get("/learning/{order_id}/sessions/{session_id}/face", response_class=HTMLResponse)
-def face_page(request: Request, session: DbSession, account: CurrentCitizen, order_id: str,
-              session_id: RowId) -> HTMLResponse:
+def face_page(
+    request: Request, session: DbSession, account: CurrentCitizen, order_id: str, session_id: RowId
+) -> HTMLResponse:
     return _face_page(request, session, account, order_id, session_id)
 
 
 @router.post("/learning/{order_id}/sessions/{session_id}/face", response_class=HTMLResponse)
-async def face_submit(request: Request, session: DbSession, account: CurrentCitizen,
-                      form: Form, order_id: str, session_id: RowId) -> Response:
+async def face_submit(
+    request: Request,
+    session: DbSession,
+    account: CurrentCitizen,
+    form: Form,
+    order_id: str,
+    session_id: RowId,
+) -> Response:
     """Run the face check for one session (within its redeem window)."""
     photo = form.get("photo")
-    image = await photo.read(get_settings().upload_max_bytes + 1) if isinstance(
-        photo, UploadFile) else b""
+    image = (
+        await photo.read(get_settings().upload_max_bytes + 1)
+        if isinstance(photo, UploadFile)
+        else b""
+    )
     if not image or len(image) > get_settings().upload_max_bytes:
-        return _face_page(request, session, account, order_id, session_id,
-                          _t("Choose a JPEG or PNG photo of at most 2 MB."), 422)
+        return _face_page(
+            request,
+            session,
+            account,
+            order_id,
+            session_id,
+            _t("Choose a JPEG or PNG photo of at most 2 MB."),
+            422,
+        )
     try:
-        service_attendance.face_check(session, account_id=account.id, order_public_id=order_id,
-                                      session_id=session_id, image=image,
-                                      blink=form.get("blink") == "yes", now=utc_now())
+        service_attendance.face_check(
+            session,
+            account_id=account.id,
+            order_public_id=order_id,
+            session_id=session_id,
+            image=image,
+            blink=form.get("blink") == "yes",
+            now=utc_now(),
+        )
     except DomainError as exc:
         session.rollback()
-        return _face_page(request, session, account, order_id, session_id, _t(exc.title),
-                          http_status(exc))
+        return _face_page(
+            request, session, account, order_id, session_id, _t(exc.title), http_status(exc)
+        )
     return _face_page(request, session, account, order_id, session_id)
 
 
 @router.post("/learning/{order_id}/review", response_class=HTMLResponse)
-def review_submit(request: Request, session: DbSession, account: CurrentCitizen, form: Form,
-                  order_id: str) -> Response:
+def review_submit(
+    request: Request, session: DbSession, account: CurrentCitizen, form: Form, order_id: str
+) -> Response:
     """The mandatory rating and review of a completed course."""
     raw = str(form.get("stars", ""))
     try:
-        service_review.submit_review(session, account_id=account.id, order_public_id=order_id,
-                                     stars=int(raw) if raw.isdigit() else 0,
-                                     text=str(form.get("text", ""))[:4000], now=utc_now())
+        service_review.submit_review(
+            session,
+            account_id=account.id,
+            order_public_id=order_id,
+            stars=int(raw) if raw.isdigit() else 0,
+            text=str(form.get("text", ""))[:4000],
+            now=utc_now(),
+        )
     except DomainError as exc:
         session.rollback()
         return _learning_page(request, session, account, _t(exc.title), http_status(exc))
@@ -138,16 +194,22 @@ def certificate_pdf(session: DbSession, account: CurrentCitizen, public_id: str)
     if not valid:
         raise NotFound("This certificate failed its signature check; contact us.")
     pdf = certificates.render_pdf(facts, cert.key_id, cert.signature)
-    return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="sertifikat-{public_id}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="sertifikat-{public_id}.pdf"'},
+    )
 
 
 @router.get("/learning/certificates/{public_id}/badge.json")
 def certificate_badge(session: DbSession, account: CurrentCitizen, public_id: str) -> Response:
     """Your Open Badges 3.0 credential, byte for byte as signed."""
     cert = _own_certificate(session, account, public_id)
-    return Response(cert.badge_json.encode(), media_type="application/json", headers={
-        "Content-Disposition": f'attachment; filename="badge-{public_id}.json"'})
+    return Response(
+        cert.badge_json.encode(),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="badge-{public_id}.json"'},
+    )
 
 
 @router.get("/certificates/{public_id}", response_class=HTMLResponse)
@@ -155,16 +217,22 @@ def verify_page(request: Request, session: DbSession, public_id: str) -> HTMLRes
     """Public: is this certificate genuine? Shows course, provider, date and a masked name."""
     result = api.verification(session, public_id[:64])
     exists = session.scalar(select(Certificate.id).where(Certificate.public_id == public_id[:64]))
-    return render(request, "learning/verify.html", {"v": result},
-                  status_code=200 if exists else 404)
+    return render(
+        request, "learning/verify.html", {"v": result}, status_code=200 if exists else 404
+    )
 
 
 @router.get("/admin/quality", response_class=HTMLResponse)
 def quality_board(request: Request, session: DbSession, staff: QualityReader) -> HTMLResponse:
     """Course quality: rating, completion, learning gain, complaints; providers ranked."""
-    return render(request, "learning/quality.html", {
-        "courses": service_quality.course_board(session),
-        "providers": service_quality.provider_ranking(session)})
+    return render(
+        request,
+        "learning/quality.html",
+        {
+            "courses": service_quality.course_board(session),
+            "providers": service_quality.provider_ranking(session),
+        },
+    )
 
 
 @router.post("/admin/quality/refresh", response_class=HTMLResponse)

@@ -16,8 +16,10 @@ from prakerja.marketplace.schemas import CodeIn, CourseRead, OrderCreate, OrderR
 
 router = APIRouter(prefix="/api/v1", tags=["marketplace"])
 _ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "Login required"}, 403: {"description": "Card or phone not usable"},
-    404: {"description": "Not found"}, 409: {"description": "A purchase rule refused it"},
+    401: {"description": "Login required"},
+    403: {"description": "Card or phone not usable"},
+    404: {"description": "Not found"},
+    409: {"description": "A purchase rule refused it"},
     422: {"description": "Invalid input or wrong code"},
     429: {"description": "Locked after three wrong codes"},
 }
@@ -29,35 +31,45 @@ def _read(session: DbSession, order: Order) -> OrderRead:
 
 
 @router.get("/courses")
-def search_courses(session: DbSession, q: str = Query("", max_length=100),
-                   category: str = Query("", max_length=60), mode: str = Query("", max_length=12),
-                   max_price: int | None = Query(None, ge=0, le=MAX_RUPIAH),
-                   limit: int = Query(20, ge=1, le=100),
-                   offset: int = Query(0, ge=0, le=100_000)) -> list[CourseRead]:
+def search_courses(
+    session: DbSession,
+    q: str = Query("", max_length=100),
+    category: str = Query("", max_length=60),
+    mode: str = Query("", max_length=12),
+    max_price: int | None = Query(None, ge=0, le=MAX_RUPIAH),
+    limit: int = Query(20, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=100_000),
+) -> list[CourseRead]:
     """Courses on sale, cheapest first (public)."""
-    found = service_catalogue.search(session, q=q, category=category, mode=mode,
-                                     max_price=max_price, limit=limit, offset=offset)
+    found = service_catalogue.search(
+        session, q=q, category=category, mode=mode, max_price=max_price, limit=limit, offset=offset
+    )
     return [CourseRead.of(c) for c in found]
 
 
 @router.post("/orders", status_code=201, responses=_ERRORS)
 def start_order(body: OrderCreate, session: DbSession, account: CurrentCitizen) -> OrderRead:
     """Start a purchase: an SMS code goes to your verified phone (same key: same order)."""
-    order = service_purchase.start_purchase(session, account_id=account.id,
-                                            course_public_id=body.course_id,
-                                            card_number=body.card_number,
-                                            key=body.idempotency_key, now=utc_now())
+    order = service_purchase.start_purchase(
+        session,
+        account_id=account.id,
+        course_public_id=body.course_id,
+        card_number=body.card_number,
+        key=body.idempotency_key,
+        now=utc_now(),
+    )
     return _read(session, order)
 
 
 @router.post("/orders/{order_id}/confirm-code", responses=_ERRORS)
-def confirm_code(order_id: str, body: CodeIn, session: DbSession,
-                 account: CurrentCitizen) -> OrderRead:
+def confirm_code(
+    order_id: str, body: CodeIn, session: DbSession, account: CurrentCitizen
+) -> OrderRead:
     """Confirm the purchase with the SMS code: the price is held until the platform confirms."""
     with counting_refusals(session):
-        order = service_purchase.confirm_purchase(session, account_id=account.id,
-                                                  order_public_id=order_id, code=body.code,
-                                                  now=utc_now())
+        order = service_purchase.confirm_purchase(
+            session, account_id=account.id, order_public_id=order_id, code=body.code, now=utc_now()
+        )
     return _read(session, order)
 
 

@@ -41,35 +41,47 @@ def _order_read(session: DbSession, order: Order) -> PartnerOrderRead:
 @router.post("/courses", responses=_ERRORS)
 def publish_course(body: CourseIn, session: DbSession, partner: PartnerAuth) -> PublishResult:
     """Create or update one of your courses (keyed by `external_ref`); changes go to assessment."""
-    course, changed = service_catalogue.publish_course(session, platform=partner,
-                                                       data=body.to_input(), now=utc_now())
+    course, changed = service_catalogue.publish_course(
+        session, platform=partner, data=body.to_input(), now=utc_now()
+    )
     return PublishResult(course=CourseRead.of(course), changed=changed)
 
 
 @router.post("/courses/{course_id}/schedules", responses=_ERRORS)
-def add_schedule(course_id: str, body: SessionIn, session: DbSession,
-                 partner: PartnerAuth) -> SessionRead:
+def add_schedule(
+    course_id: str, body: SessionIn, session: DbSession, partner: PartnerAuth
+) -> SessionRead:
     """Create or move one session of your course (keyed by `external_ref`)."""
     row, changed = service_catalogue.add_session(
-        session, platform=partner, course_public_id=course_id, external_ref=body.external_ref,
-        starts_at=body.starts_at, ends_at=body.ends_at, venue=body.venue, now=utc_now())
+        session,
+        platform=partner,
+        course_public_id=course_id,
+        external_ref=body.external_ref,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        venue=body.venue,
+        now=utc_now(),
+    )
     return SessionRead.of(row, changed)
 
 
 @router.post("/orders/{order_id}/confirm", responses=_ERRORS)
 def confirm_order(order_id: str, session: DbSession, partner: PartnerAuth) -> PartnerOrderRead:
     """Accept a placed order: the price is paid from the card's hold to your payable account."""
-    order = service_order.confirm_order(session, partner=partner, order_public_id=order_id,
-                                        now=utc_now())
+    order = service_order.confirm_order(
+        session, partner=partner, order_public_id=order_id, now=utc_now()
+    )
     return _order_read(session, order)
 
 
 @router.post("/orders/{order_id}/cancel", responses=_ERRORS)
-def cancel_order(order_id: str, body: CancelIn, session: DbSession,
-                 partner: PartnerAuth) -> PartnerOrderRead:
+def cancel_order(
+    order_id: str, body: CancelIn, session: DbSession, partner: PartnerAuth
+) -> PartnerOrderRead:
     """Cancel an order (platform or provider): the citizen's balance is restored in full."""
-    order = service_order.cancel_order(session, partner=partner, order_public_id=order_id,
-                                       reason=body.reason, now=utc_now())
+    order = service_order.cancel_order(
+        session, partner=partner, order_public_id=order_id, reason=body.reason, now=utc_now()
+    )
     return _order_read(session, order)
 
 

@@ -36,24 +36,33 @@ def _partners() -> None:
 
 
 @app.command("create")
-def create(code: Annotated[str, typer.Option(help="Slug, e.g. skillacademy")],
-           name: Annotated[str, typer.Option(help="Display name")],
-           kind: Annotated[str, typer.Option(help="platform or provider")] = "platform",
-           webhook_url: Annotated[str, typer.Option(help="Where events are POSTed")] = "",
-           activate: Annotated[bool, typer.Option(help="Walk every curation step (demo)")] = False,
-           ) -> None:
+def create(
+    code: Annotated[str, typer.Option(help="Slug, e.g. skillacademy")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    kind: Annotated[str, typer.Option(help="platform or provider")] = "platform",
+    webhook_url: Annotated[str, typer.Option(help="Where events are POSTed")] = "",
+    activate: Annotated[bool, typer.Option(help="Walk every curation step (demo)")] = False,
+) -> None:
     """Register a partner (state applied; --activate walks it to active, each step audited)."""
     from prakerja.marketplace import service_partner
 
     try:
         with _open_db().transaction() as session:
             now = utc_now()
-            partner = service_partner.apply(session, code=code, name=name, kind=kind,
-                                            webhook_url=webhook_url or None, actor=ACTOR, now=now)
+            partner = service_partner.apply(
+                session,
+                code=code,
+                name=name,
+                kind=kind,
+                webhook_url=webhook_url or None,
+                actor=ACTOR,
+                now=now,
+            )
             if activate:
                 for step in ("due_diligence", "assessment", "approved", "active"):
-                    service_partner.advance(session, partner_id=partner.id, to=step,
-                                            actor=ACTOR, now=now)
+                    service_partner.advance(
+                        session, partner_id=partner.id, to=step, actor=ACTOR, now=now
+                    )
             typer.echo(f"partner {partner.code} id={partner.id} status={partner.status}")
     except DomainError as exc:
         _fail(exc)
@@ -67,8 +76,9 @@ def advance(code: str, to: str, note: str = "") -> None:
     try:
         with _open_db().transaction() as session:
             partner = service_partner.partner_by_code(session, code)
-            service_partner.advance(session, partner_id=partner.id, to=to, actor=ACTOR,
-                                    note=note, now=utc_now())
+            service_partner.advance(
+                session, partner_id=partner.id, to=to, actor=ACTOR, note=note, now=utc_now()
+            )
             typer.echo(f"partner {code} status={partner.status}")
     except DomainError as exc:
         _fail(exc)
@@ -82,8 +92,9 @@ def issue_key(code: str) -> None:
     try:
         with _open_db().transaction() as session:
             partner = service_partner.partner_by_code(session, code)
-            cred, secret = service_partner.issue_credential(session, partner_id=partner.id,
-                                                            actor=ACTOR, now=utc_now())
+            cred, secret = service_partner.issue_credential(
+                session, partner_id=partner.id, actor=ACTOR, now=utc_now()
+            )
             typer.echo(f"client_id: {cred.client_id}")
             typer.echo(f"secret:    {secret}")
             typer.echo("Store the secret now: it is not shown again.", err=True)
@@ -92,7 +103,8 @@ def issue_key(code: str) -> None:
 
 
 app.command("rotate-key", help="Same as issue-key: the old secret keeps working until revoked.")(
-    issue_key)
+    issue_key
+)
 
 
 @app.command("revoke-key")
@@ -102,8 +114,9 @@ def revoke_key(client_id: str) -> None:
 
     try:
         with _open_db().transaction() as session:
-            cred = service_partner.revoke_credential(session, client_id=client_id, actor=ACTOR,
-                                                     now=utc_now())
+            cred = service_partner.revoke_credential(
+                session, client_id=client_id, actor=ACTOR, now=utc_now()
+            )
             typer.echo(f"{cred.client_id} {cred.status}")
     except DomainError as exc:
         _fail(exc)

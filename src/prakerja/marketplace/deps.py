@@ -22,8 +22,9 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()  # Starlette caches it, so the route's body model still parses
 
 
-def _partner(request: Request, session: DbSession,
-             body: Annotated[bytes, Depends(_raw_body)]) -> Partner:
+def _partner(
+    request: Request, session: DbSession, body: Annotated[bytes, Depends(_raw_body)]
+) -> Partner:
     headers = request.headers
     client_id = headers.get(CLIENT_HEADER, "")
     timestamp = headers.get(TIMESTAMP_HEADER, "")
@@ -31,9 +32,16 @@ def _partner(request: Request, session: DbSession,
     if not (client_id and timestamp and signature):
         raise rules.BadSignature("X-Client-Id, X-Timestamp and X-Signature are required")
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    partner = service_partner.authenticate(session, client_id=client_id, timestamp=timestamp,
-                                           signature=signature, method=request.method,
-                                           path=path, body=body, now=utc_now())
+    partner = service_partner.authenticate(
+        session,
+        client_id=client_id,
+        timestamp=timestamp,
+        signature=signature,
+        method=request.method,
+        path=path,
+        body=body,
+        now=utc_now(),
+    )
     request.state.partner_id = partner.id
     return partner
 

@@ -36,8 +36,9 @@ def _post(url: str, client_id: str, secret: str, delivery: WebhookDelivery) -> i
         path += f"?{parts.query}"
     headers = signing.sign(client_id, secret, "POST", path, body)
     headers |= {"Content-Type": "application/json", "X-Event-Id": delivery.event_id}
-    resp = httpx.post(url, content=body, headers=headers,
-                      timeout=get_settings().adapter_timeout_s * 2)
+    resp = httpx.post(
+        url, content=body, headers=headers, timeout=get_settings().adapter_timeout_s * 2
+    )
     return resp.status_code
 
 
@@ -66,9 +67,14 @@ def deliver_webhook(session: Session, payload: dict[str, Any], now: dt.datetime)
     if delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = "failed"
         return
-    jobs.enqueue(session, JOB, {"id": delivery.id}, now=now,
-                 run_after=now + jobs.backoff(delivery.attempts),
-                 key=f"webhook:{delivery.id}:{delivery.attempts}")
+    jobs.enqueue(
+        session,
+        JOB,
+        {"id": delivery.id},
+        now=now,
+        run_after=now + jobs.backoff(delivery.attempts),
+        key=f"webhook:{delivery.id}:{delivery.attempts}",
+    )
 
 
 @jobs.handler(CANCEL_VOIDED_ORDERS)

@@ -128,8 +128,10 @@ class CourseSession(Base):
     """One scheduled session of a course (learning's attendance hangs off its id)."""
 
     __tablename__ = "course_session"
-    __table_args__ = (UniqueConstraint("course_id", "external_ref"),
-                      CheckConstraint("ends_at > starts_at", name="ends_after_start"))
+    __table_args__ = (
+        UniqueConstraint("course_id", "external_ref"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
@@ -146,8 +148,13 @@ class Order(Base):
     __tablename__ = "market_order"
     __table_args__ = (
         UniqueConstraint("card_id", "idempotency_key"),
-        Index("uq_market_order_open_per_card", "card_id", unique=True,
-              sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+        Index(
+            "uq_market_order_open_per_card",
+            "card_id",
+            unique=True,
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
         Index("ix_market_order_platform", "platform_id", "status"),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
@@ -160,10 +167,12 @@ class Order(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(14), default=AWAITING_CODE)
     idempotency_key: Mapped[str] = mapped_column(String(80))
-    hold_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"),
-                                                         nullable=True)
-    refund_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"),
-                                                           nullable=True)
+    hold_transfer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_transfer.id"), nullable=True
+    )
+    refund_transfer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_transfer.id"), nullable=True
+    )
     voucher_code: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
     voucher_redeemed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

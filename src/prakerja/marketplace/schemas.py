@@ -47,10 +47,21 @@ class CourseRead(BaseModel):
 
     @classmethod
     def of(cls, c: Course) -> CourseRead:
-        return cls(id=c.public_id, external_ref=c.external_ref, title=c.title,
-                   category=c.category, mode=c.mode, hours=c.hours, price=c.price,
-                   syllabus=c.syllabus, has_pretest=c.has_pretest, has_posttest=c.has_posttest,
-                   capacity=c.capacity, seats_taken=c.seats_taken, status=c.status)
+        return cls(
+            id=c.public_id,
+            external_ref=c.external_ref,
+            title=c.title,
+            category=c.category,
+            mode=c.mode,
+            hours=c.hours,
+            price=c.price,
+            syllabus=c.syllabus,
+            has_pretest=c.has_pretest,
+            has_posttest=c.has_posttest,
+            capacity=c.capacity,
+            seats_taken=c.seats_taken,
+            status=c.status,
+        )
 
 
 class PublishResult(BaseModel):
@@ -77,8 +88,14 @@ class SessionRead(BaseModel):
 
     @classmethod
     def of(cls, s: CourseSession, changed: bool = False) -> SessionRead:
-        return cls(id=s.id, external_ref=s.external_ref, starts_at=s.starts_at,
-                   ends_at=s.ends_at, venue=s.venue, changed=changed)
+        return cls(
+            id=s.id,
+            external_ref=s.external_ref,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            venue=s.venue,
+            changed=changed,
+        )
 
 
 class CancelIn(BaseModel):
@@ -122,5 +139,10 @@ class OrderRead(BaseModel):
     @classmethod
     def of(cls, order: Order, course_public_id: str) -> OrderRead:
         show = order.status in ("confirmed", "completed")
-        return cls(id=order.public_id, course_id=course_public_id, amount=order.amount,
-                   status=order.status, voucher_code=order.voucher_code if show else None)
+        return cls(
+            id=order.public_id,
+            course_id=course_public_id,
+            amount=order.amount,
+            status=order.status,
+            voucher_code=order.voucher_code if show else None,
+        )

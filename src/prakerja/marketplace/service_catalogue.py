@@ -15,20 +15,29 @@ from prakerja.marketplace import rules
 from prakerja.marketplace.model import PLATFORM, PROVIDER, Course, CourseSession, Partner
 
 PUBLISHERS = ("approved", "active", "warned")  # platform states that may publish
-_CONTENT = ("title", "category", "mode", "hours", "price", "syllabus", "has_pretest",
-            "has_posttest", "capacity")
+_CONTENT = (
+    "title",
+    "category",
+    "mode",
+    "hours",
+    "price",
+    "syllabus",
+    "has_pretest",
+    "has_posttest",
+    "capacity",
+)
 
 
 def _provider(session: Session, code: str) -> Partner:
-    provider = session.scalar(select(Partner).where(Partner.code == code,
-                                                    Partner.kind == PROVIDER))
+    provider = session.scalar(select(Partner).where(Partner.code == code, Partner.kind == PROVIDER))
     if provider is None or provider.status not in PUBLISHERS:
         raise rules.BadCourse(f"provider {code!r} is not an approved provider")
     return provider
 
 
-def publish_course(session: Session, *, platform: Partner, data: rules.CourseInput,
-                   now: dt.datetime) -> tuple[Course, bool]:
+def publish_course(
+    session: Session, *, platform: Partner, data: rules.CourseInput, now: dt.datetime
+) -> tuple[Course, bool]:
     """Create or update the platform's course `external_ref`; returns (course, changed).
 
     Publishing the same content again changes nothing; a changed course goes back to assessment.
@@ -37,18 +46,30 @@ def publish_course(session: Session, *, platform: Partner, data: rules.CourseInp
         raise rules.PartnerNotSelling("only an approved platform may publish courses")
     rules.check_course(data)
     provider = _provider(session, data.provider_code)
-    course = session.scalar(select(Course).where(Course.platform_id == platform.id,
-                                                 Course.external_ref == data.external_ref))
+    course = session.scalar(
+        select(Course).where(
+            Course.platform_id == platform.id, Course.external_ref == data.external_ref
+        )
+    )
     content = {k: v for k, v in asdict(data).items() if k in _CONTENT}
     if course is None:
-        course = Course(public_id=new_id(), platform_id=platform.id, provider_id=provider.id,
-                        external_ref=data.external_ref, seats_taken=0, status="submitted",
-                        created_at=now, updated_at=now, **content)
+        course = Course(
+            public_id=new_id(),
+            platform_id=platform.id,
+            provider_id=provider.id,
+            external_ref=data.external_ref,
+            seats_taken=0,
+            status="submitted",
+            created_at=now,
+            updated_at=now,
+            **content,
+        )
         session.add(course)
         session.flush()
         return course, True
-    if course.provider_id == provider.id and all(getattr(course, k) == v
-                                                 for k, v in content.items()):
+    if course.provider_id == provider.id and all(
+        getattr(course, k) == v for k, v in content.items()
+    ):
         return course, False
     if data.capacity is not None and data.capacity < course.seats_taken:
         raise rules.BadCourse("capacity is below the seats already sold")
@@ -60,8 +81,9 @@ def publish_course(session: Session, *, platform: Partner, data: rules.CourseInp
     return course, True
 
 
-def assess_course(session: Session, *, course_id: int, approve: bool, actor: str,
-                  now: dt.datetime, note: str = "") -> Course:
+def assess_course(
+    session: Session, *, course_id: int, approve: bool, actor: str, now: dt.datetime, note: str = ""
+) -> Course:
     """An assessor's verdict on a submitted course (audited); repeating it changes nothing."""
     course = session.get(Course, course_id)
     if course is None:
@@ -72,25 +94,48 @@ def assess_course(session: Session, *, course_id: int, approve: bool, actor: str
     if course.status != "submitted" and not (course.status == "approved" and not approve):
         raise rules.BadTransition(f"course {course.status} -> {target}")
     course.status, course.updated_at = target, now
-    audit.record(session, actor=actor, action=f"course.{target}", target=f"course:{course.id}",
-                 data={"note": note, "title": course.title}, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"course.{target}",
+        target=f"course:{course.id}",
+        data={"note": note, "title": course.title},
+        now=now,
+    )
     session.flush()
     return course
 
 
-def add_session(session: Session, *, platform: Partner, course_public_id: str, external_ref: str,
-                starts_at: dt.datetime, ends_at: dt.datetime, venue: str | None,
-                now: dt.datetime) -> tuple[CourseSession, bool]:
+def add_session(
+    session: Session,
+    *,
+    platform: Partner,
+    course_public_id: str,
+    external_ref: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    venue: str | None,
+    now: dt.datetime,
+) -> tuple[CourseSession, bool]:
     """Create or move one session of the platform's course; returns (session row, changed)."""
     course = course_of_platform(session, platform, course_public_id)
     rules.check_session_times(starts_at, ends_at)
     if course.mode == "offline" and not (venue or "").strip():
         raise rules.BadCourse("an offline session needs a venue")
-    row = session.scalar(select(CourseSession).where(CourseSession.course_id == course.id,
-                                                     CourseSession.external_ref == external_ref))
+    row = session.scalar(
+        select(CourseSession).where(
+            CourseSession.course_id == course.id, CourseSession.external_ref == external_ref
+        )
+    )
     if row is None:
-        row = CourseSession(course_id=course.id, external_ref=external_ref, starts_at=starts_at,
-                            ends_at=ends_at, venue=venue, created_at=now)
+        row = CourseSession(
+            course_id=course.id,
+            external_ref=external_ref,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            venue=venue,
+            created_at=now,
+        )
         session.add(row)
         session.flush()
         return row, True
@@ -103,35 +148,56 @@ def add_session(session: Session, *, platform: Partner, course_public_id: str, e
 
 def course_of_platform(session: Session, platform: Partner, public_id: str) -> Course:
     """The platform's own course (another partner's course is 'not found')."""
-    course = session.scalar(select(Course).where(Course.public_id == public_id,
-                                                 Course.platform_id == platform.id))
+    course = session.scalar(
+        select(Course).where(Course.public_id == public_id, Course.platform_id == platform.id)
+    )
     if course is None:
         raise rules.CourseNotFound()
     return course
 
 
 def sessions_of(session: Session, course_id: int) -> list[CourseSession]:
-    return list(session.scalars(select(CourseSession).where(CourseSession.course_id == course_id)
-                                .order_by(CourseSession.starts_at)))
+    return list(
+        session.scalars(
+            select(CourseSession)
+            .where(CourseSession.course_id == course_id)
+            .order_by(CourseSession.starts_at)
+        )
+    )
 
 
 def on_sale() -> Select[Course]:
     """Approved courses whose platform and provider are both selling."""
     plat, prov = aliased(Partner), aliased(Partner)
-    return (select(Course).join(plat, plat.id == Course.platform_id)
-            .join(prov, prov.id == Course.provider_id)
-            .where(Course.status == "approved", plat.status.in_(rules.SELLING),
-                   prov.status.in_(rules.SELLING)))
+    return (
+        select(Course)
+        .join(plat, plat.id == Course.platform_id)
+        .join(prov, prov.id == Course.provider_id)
+        .where(
+            Course.status == "approved",
+            plat.status.in_(rules.SELLING),
+            prov.status.in_(rules.SELLING),
+        )
+    )
 
 
-def search(session: Session, *, q: str = "", category: str = "", mode: str = "",
-           max_price: int | None = None, limit: int = 20, offset: int = 0) -> list[Course]:
+def search(
+    session: Session,
+    *,
+    q: str = "",
+    category: str = "",
+    mode: str = "",
+    max_price: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[Course]:
     """On-sale courses matching the words of `q` in title or category, cheapest first."""
     stmt = on_sale()
     for word in q.lower().split()[:5]:
         like = f"%{word}%"
-        stmt = stmt.where(or_(func.lower(Course.title).like(like),
-                              func.lower(Course.category).like(like)))
+        stmt = stmt.where(
+            or_(func.lower(Course.title).like(like), func.lower(Course.category).like(like))
+        )
     if category:
         stmt = stmt.where(Course.category == category)
     if mode:

@@ -32,8 +32,11 @@ from prakerja.wallet import service_card
 
 def has_unfinished_course(session: Session, card_id: int) -> bool:
     """True while the card has an order placed or confirmed and not yet completed."""
-    return bool(session.scalar(select(exists().where(Order.card_id == card_id,
-                                                     Order.status.in_(OPEN_ORDER_STATUSES)))))
+    return bool(
+        session.scalar(
+            select(exists().where(Order.card_id == card_id, Order.status.in_(OPEN_ORDER_STATUSES)))
+        )
+    )
 
 
 def order_document(session: Session, order: Order) -> dict[str, Any]:
@@ -41,11 +44,16 @@ def order_document(session: Session, order: Order) -> dict[str, Any]:
     course = session.get(Course, order.course_id)
     if course is None:
         raise rules.CourseNotFound()
-    return {"order_id": order.public_id, "status": order.status, "amount": order.amount,
-            "course_id": course.public_id, "course_ref": course.external_ref,
-            "voucher_code": order.voucher_code,
-            "voucher_redeemed": order.voucher_redeemed_at is not None,
-            "placed_at": order.placed_at.isoformat() if order.placed_at else None}
+    return {
+        "order_id": order.public_id,
+        "status": order.status,
+        "amount": order.amount,
+        "course_id": course.public_id,
+        "course_ref": course.external_ref,
+        "voucher_code": order.voucher_code,
+        "voucher_redeemed": order.voucher_redeemed_at is not None,
+        "placed_at": order.placed_at.isoformat() if order.placed_at else None,
+    }
 
 
 def _partner_order(session: Session, partner: Partner, public_id: str) -> Order:
@@ -66,15 +74,19 @@ def _hold_of(order: Order) -> int:
 
 
 def _flip(session: Session, order: Order, before: str, after: str, **values: Any) -> bool:
-    result = session.execute(update(Order).where(Order.id == order.id, Order.status == before)
-                             .values(status=after, **values)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == before)
+        .values(status=after, **values)
+        .execution_options(synchronize_session=False)
+    )
     session.refresh(order)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def confirm_order(session: Session, *, partner: Partner, order_public_id: str,
-                  now: dt.datetime) -> Order:
+def confirm_order(
+    session: Session, *, partner: Partner, order_public_id: str, now: dt.datetime
+) -> Order:
     """The platform accepted the purchase: the hold is posted, the first purchase recorded."""
     order = _partner_order(session, partner, order_public_id)
     if order.platform_id != partner.id:
@@ -88,8 +100,9 @@ def confirm_order(session: Session, *, partner: Partner, order_public_id: str,
     return order
 
 
-def cancel_order(session: Session, *, partner: Partner, order_public_id: str, reason: str,
-                 now: dt.datetime) -> Order:
+def cancel_order(
+    session: Session, *, partner: Partner, order_public_id: str, reason: str, now: dt.datetime
+) -> Order:
     """Platform or provider cancels: a pending hold is voided, a confirmed purchase refunded by
     a reversing transfer; the seat is released and the platform told (`order.cancelled`)."""
     rules.check_may_cancel(partner.kind)
@@ -100,39 +113,56 @@ def cancel_order(session: Session, *, partner: Partner, order_public_id: str, re
     after = CANCELLED if outcome == "void" else REFUNDED
     before = PENDING if outcome == "void" else CONFIRMED
     if not _flip(session, order, before, after, closed_at=now, cancel_reason=reason[:200]):
-        return cancel_order(session, partner=partner, order_public_id=order_public_id,
-                            reason=reason, now=now)
+        return cancel_order(
+            session, partner=partner, order_public_id=order_public_id, reason=reason, now=now
+        )
     if outcome == "void":
         ledger.void(session, transfer_id=_hold_of(order), now=now)
     else:
-        refund = ledger.reverse(session, transfer_id=_hold_of(order), now=now,
-                                meta={"order_id": order.id, "reason": reason[:200]})
+        refund = ledger.reverse(
+            session,
+            transfer_id=_hold_of(order),
+            now=now,
+            meta={"order_id": order.id, "reason": reason[:200]},
+        )
         order.refund_transfer_id = refund.id
     _release_seat(session, order.course_id)
     session.flush()
-    service_webhook.emit(session, partner_id=order.platform_id, event="order.cancelled",
-                         data=order_document(session, order) | {"reason": reason[:200]}, now=now)
+    service_webhook.emit(
+        session,
+        partner_id=order.platform_id,
+        event="order.cancelled",
+        data=order_document(session, order) | {"reason": reason[:200]},
+        now=now,
+    )
     return order
 
 
 def _release_seat(session: Session, course_id: int) -> None:
-    session.execute(update(Course).where(Course.id == course_id, Course.capacity.is_not(None),
-                                         Course.seats_taken > 0)
-                    .values(seats_taken=Course.seats_taken - 1)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Course)
+        .where(Course.id == course_id, Course.capacity.is_not(None), Course.seats_taken > 0)
+        .values(seats_taken=Course.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def redeem_voucher(session: Session, *, partner: Partner, code: str, now: dt.datetime) -> Order:
     """The platform redeemed the citizen's voucher (once; a repeat answers the same)."""
-    order = session.scalar(select(Order).where(Order.voucher_code == code.strip().upper(),
-                                               Order.platform_id == partner.id))
+    order = session.scalar(
+        select(Order).where(
+            Order.voucher_code == code.strip().upper(), Order.platform_id == partner.id
+        )
+    )
     if order is None:
         raise rules.VoucherNotFound()
     if rules.redeem_outcome(order.status, order.voucher_redeemed_at is not None) == "redeem":
-        session.execute(update(Order).where(Order.id == order.id,
-                                            Order.voucher_redeemed_at.is_(None))
-                        .values(voucher_redeemed_at=now)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.voucher_redeemed_at.is_(None))
+            .values(voucher_redeemed_at=now)
+            .execution_options(synchronize_session=False)
+        )
         session.refresh(order)
     return order
 

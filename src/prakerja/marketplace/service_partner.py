@@ -43,8 +43,17 @@ def partner_by_code(session: Session, code: str) -> Partner:
     return partner
 
 
-def apply(session: Session, *, code: str, name: str, kind: str, actor: str, now: dt.datetime,
-          webhook_url: str | None = None, contact_email: str = "") -> Partner:
+def apply(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    actor: str,
+    now: dt.datetime,
+    webhook_url: str | None = None,
+    contact_email: str = "",
+) -> Partner:
     """Register an applicant partner in state `applied` (audited); the code is unique."""
     rules.check_partner_code(code)
     if kind not in (PLATFORM, PROVIDER):
@@ -55,26 +64,55 @@ def apply(session: Session, *, code: str, name: str, kind: str, actor: str, now:
         raise rules.BadPartner("the webhook URL must be http(s)")
     if session.scalar(select(Partner.id).where(Partner.code == code)) is not None:
         raise rules.PartnerExists(code)
-    partner = Partner(code=code, name=name.strip(), kind=kind, status="applied",
-                      webhook_url=webhook_url or None, contact_email=contact_email,
-                      created_at=now, updated_at=now)
+    partner = Partner(
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        status="applied",
+        webhook_url=webhook_url or None,
+        contact_email=contact_email,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(partner)
     session.flush()
     _history(session, partner, None, "applied", actor, "", now)
     return partner
 
 
-def _history(session: Session, partner: Partner, before: str | None, after: str, actor: str,
-             note: str, now: dt.datetime) -> None:
-    session.add(PartnerStatusChange(partner_id=partner.id, from_status=before, to_status=after,
-                                    actor=actor, note=note, at=now))
-    audit.record(session, actor=actor, action=f"partner.{after}", target=f"partner:{partner.id}",
-                 data={"from": before, "to": after, "note": note, "code": partner.code}, now=now)
+def _history(
+    session: Session,
+    partner: Partner,
+    before: str | None,
+    after: str,
+    actor: str,
+    note: str,
+    now: dt.datetime,
+) -> None:
+    session.add(
+        PartnerStatusChange(
+            partner_id=partner.id,
+            from_status=before,
+            to_status=after,
+            actor=actor,
+            note=note,
+            at=now,
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=f"partner.{after}",
+        target=f"partner:{partner.id}",
+        data={"from": before, "to": after, "note": note, "code": partner.code},
+        now=now,
+    )
     session.flush()
 
 
-def advance(session: Session, *, partner_id: int, to: str, actor: str, now: dt.datetime,
-            note: str = "") -> Partner:
+def advance(
+    session: Session, *, partner_id: int, to: str, actor: str, now: dt.datetime, note: str = ""
+) -> Partner:
     """Move a partner one curation step (the rules' table decides), recorded and audited."""
     partner = get_partner(session, partner_id)
     rules.check_transition(partner.status, to)
@@ -84,35 +122,42 @@ def advance(session: Session, *, partner_id: int, to: str, actor: str, now: dt.d
     return partner
 
 
-def approve(session: Session, *, partner_id: int, actor: str, now: dt.datetime,
-            note: str = "") -> Partner:
+def approve(
+    session: Session, *, partner_id: int, actor: str, now: dt.datetime, note: str = ""
+) -> Partner:
     """Assessment passed."""
     return advance(session, partner_id=partner_id, to="approved", actor=actor, now=now, note=note)
 
 
-def reject(session: Session, *, partner_id: int, actor: str, now: dt.datetime,
-           note: str = "") -> Partner:
+def reject(
+    session: Session, *, partner_id: int, actor: str, now: dt.datetime, note: str = ""
+) -> Partner:
     """Refused at due diligence or assessment (final)."""
     return advance(session, partner_id=partner_id, to="rejected", actor=actor, now=now, note=note)
 
 
-def warn(session: Session, *, partner_id: int, actor: str, now: dt.datetime,
-         note: str = "") -> Partner:
+def warn(
+    session: Session, *, partner_id: int, actor: str, now: dt.datetime, note: str = ""
+) -> Partner:
     """A formal warning; the partner keeps selling."""
     return advance(session, partner_id=partner_id, to="warned", actor=actor, now=now, note=note)
 
 
-def suspend(session: Session, *, partner_id: int, actor: str, now: dt.datetime,
-            note: str = "") -> Partner:
+def suspend(
+    session: Session, *, partner_id: int, actor: str, now: dt.datetime, note: str = ""
+) -> Partner:
     """Stop sales: its courses leave the catalogue at once."""
-    return advance(session, partner_id=partner_id, to="suspended", actor=actor, now=now,
-                   note=note)
+    return advance(session, partner_id=partner_id, to="suspended", actor=actor, now=now, note=note)
 
 
 def history(session: Session, partner_id: int) -> list[PartnerStatusChange]:
-    return list(session.scalars(select(PartnerStatusChange)
-                                .where(PartnerStatusChange.partner_id == partner_id)
-                                .order_by(PartnerStatusChange.id)))
+    return list(
+        session.scalars(
+            select(PartnerStatusChange)
+            .where(PartnerStatusChange.partner_id == partner_id)
+            .order_by(PartnerStatusChange.id)
+        )
+    )
 
 
 def list_partners(session: Session) -> list[Partner]:
@@ -121,15 +166,20 @@ def list_partners(session: Session) -> list[Partner]:
 
 # --- credentials -------------------------------------------------------------------------------
 
+
 def _usable(session: Session, partner_id: int) -> list[PartnerCredential]:
-    return list(session.scalars(
-        select(PartnerCredential).where(PartnerCredential.partner_id == partner_id,
-                                        PartnerCredential.status != REVOKED)
-        .order_by(PartnerCredential.id)))
+    return list(
+        session.scalars(
+            select(PartnerCredential)
+            .where(PartnerCredential.partner_id == partner_id, PartnerCredential.status != REVOKED)
+            .order_by(PartnerCredential.id)
+        )
+    )
 
 
-def issue_credential(session: Session, *, partner_id: int, actor: str,
-                     now: dt.datetime) -> tuple[PartnerCredential, str]:
+def issue_credential(
+    session: Session, *, partner_id: int, actor: str, now: dt.datetime
+) -> tuple[PartnerCredential, str]:
     """A new active secret (returned once, stored encrypted); a current one becomes retiring."""
     partner = get_partner(session, partner_id)
     usable = _usable(session, partner.id)
@@ -138,52 +188,83 @@ def issue_credential(session: Session, *, partner_id: int, actor: str,
     for cred in usable:
         cred.status = RETIRING
     secret = secrets.token_urlsafe(32)
-    cred = PartnerCredential(partner_id=partner.id, client_id="pk_" + secrets.token_hex(12),
-                             secret_enc=vault.encrypt_text(secret), status=ACTIVE_CRED,
-                             created_at=now)
+    cred = PartnerCredential(
+        partner_id=partner.id,
+        client_id="pk_" + secrets.token_hex(12),
+        secret_enc=vault.encrypt_text(secret),
+        status=ACTIVE_CRED,
+        created_at=now,
+    )
     session.add(cred)
     session.flush()
-    audit.record(session, actor=actor, action="partner.credential_issued",
-                 target=f"partner:{partner.id}", data={"client_id": cred.client_id}, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="partner.credential_issued",
+        target=f"partner:{partner.id}",
+        data={"client_id": cred.client_id},
+        now=now,
+    )
     return cred, secret
 
 
-def revoke_credential(session: Session, *, client_id: str, actor: str,
-                      now: dt.datetime) -> PartnerCredential:
+def revoke_credential(
+    session: Session, *, client_id: str, actor: str, now: dt.datetime
+) -> PartnerCredential:
     """Revoke a secret at once; revoking twice changes nothing."""
     cred = session.scalar(select(PartnerCredential).where(PartnerCredential.client_id == client_id))
     if cred is None:
         raise rules.CredentialNotFound(client_id)
     if cred.status != REVOKED:
         cred.status, cred.revoked_at = REVOKED, now
-        audit.record(session, actor=actor, action="partner.credential_revoked",
-                     target=f"partner:{cred.partner_id}", data={"client_id": client_id}, now=now)
+        audit.record(
+            session,
+            actor=actor,
+            action="partner.credential_revoked",
+            target=f"partner:{cred.partner_id}",
+            data={"client_id": client_id},
+            now=now,
+        )
         session.flush()
     return cred
 
 
 def signing_secret(session: Session, partner_id: int) -> tuple[str, str] | None:
     """(client_id, secret) of the partner's newest active credential, to sign our webhooks."""
-    cred = session.scalar(select(PartnerCredential)
-                          .where(PartnerCredential.partner_id == partner_id,
-                                 PartnerCredential.status == ACTIVE_CRED)
-                          .order_by(PartnerCredential.id.desc()).limit(1))
+    cred = session.scalar(
+        select(PartnerCredential)
+        .where(PartnerCredential.partner_id == partner_id, PartnerCredential.status == ACTIVE_CRED)
+        .order_by(PartnerCredential.id.desc())
+        .limit(1)
+    )
     return None if cred is None else (cred.client_id, vault.decrypt_text(cred.secret_enc))
 
 
-def authenticate(session: Session, *, client_id: str, timestamp: str, signature: str,
-                 method: str, path: str, body: bytes, now: dt.datetime) -> Partner:
+def authenticate(
+    session: Session,
+    *,
+    client_id: str,
+    timestamp: str,
+    signature: str,
+    method: str,
+    path: str,
+    body: bytes,
+    now: dt.datetime,
+) -> Partner:
     """The partner behind a fresh, correctly signed, never-seen request; else BadSignature."""
     try:
         ts = int(timestamp)
     except ValueError:
         raise rules.BadSignature("X-Timestamp must be unix seconds") from None
     rules.check_fresh(ts, now)
-    cred = session.scalar(select(PartnerCredential)
-                          .where(PartnerCredential.client_id == client_id,
-                                 PartnerCredential.status != REVOKED))
-    if cred is None or not signing.matches(vault.decrypt_text(cred.secret_enc), method, path,
-                                            body, ts, signature):
+    cred = session.scalar(
+        select(PartnerCredential).where(
+            PartnerCredential.client_id == client_id, PartnerCredential.status != REVOKED
+        )
+    )
+    if cred is None or not signing.matches(
+        vault.decrypt_text(cred.secret_enc), method, path, body, ts, signature
+    ):
         raise rules.BadSignature()
     _remember(session, signature.strip().lower(), ts, now)
     return get_partner(session, cred.partner_id)

@@ -52,8 +52,12 @@ class PurchaseLocked(CountedRefusal):
 def _card_of(session: Session, account_id: int, card_number: str) -> Card:
     card = service_card.card_for_account(session, account_id)
     number = "".join(ch for ch in card_number if ch.isdigit())
-    if (card is None or not tokens.same(card.number, number) or card.status != ACTIVE
-            or card.ledger_account_id is None):
+    if (
+        card is None
+        or not tokens.same(card.number, number)
+        or card.status != ACTIVE
+        or card.ledger_account_id is None
+    ):
         raise rules.CardNotUsable()
     return card
 
@@ -65,46 +69,82 @@ def _account_of(card: Card) -> int:
 
 
 def _check_not_locked(session: Session, card_id: int, now: dt.datetime) -> None:
-    locked = session.scalar(select(func.max(PurchaseCode.locked_until))
-                            .where(PurchaseCode.card_id == card_id))
+    locked = session.scalar(
+        select(func.max(PurchaseCode.locked_until)).where(PurchaseCode.card_id == card_id)
+    )
     if rules.is_locked(locked, now):
         raise PurchaseLocked(locked_until=locked.isoformat() if locked else "")
 
 
 def _check_rules(session: Session, card: Card, course: Course) -> None:
     _, available = ledger.balance(session, _account_of(card))
-    rules.check_purchase(price=course.price, available=available,
-                         has_unfinished=service_order.has_unfinished_course(session, card.id))
+    rules.check_purchase(
+        price=course.price,
+        available=available,
+        has_unfinished=service_order.has_unfinished_course(session, card.id),
+    )
 
 
-def start_purchase(session: Session, *, account_id: int, course_public_id: str,
-                   card_number: str, key: str, now: dt.datetime) -> Order:
+def start_purchase(
+    session: Session,
+    *,
+    account_id: int,
+    course_public_id: str,
+    card_number: str,
+    key: str,
+    now: dt.datetime,
+) -> Order:
     """An order awaiting its SMS code; a retry with the same key returns it and sends nothing."""
     account = session.get(Account, account_id)
     if account is None or account.phone is None or account.phone_verified_at is None:
         raise rules.PhoneNotVerified()
     card = _card_of(session, account_id, card_number)
     course = service_catalogue.course_on_sale(session, course_public_id)
-    existing = session.scalar(select(Order).where(Order.card_id == card.id,
-                                                  Order.idempotency_key == key))
+    existing = session.scalar(
+        select(Order).where(Order.card_id == card.id, Order.idempotency_key == key)
+    )
     if existing is not None:
         if existing.course_id != course.id:
             raise rules.OrderStateConflict("this idempotency key was used for another course")
         return existing
     _check_not_locked(session, card.id, now)
     _check_rules(session, card, course)
-    order = Order(public_id=new_id(), card_id=card.id, course_id=course.id,
-                  platform_id=course.platform_id, amount=course.price, status=AWAITING_CODE,
-                  idempotency_key=key, created_at=now)
+    order = Order(
+        public_id=new_id(),
+        card_id=card.id,
+        course_id=course.id,
+        platform_id=course.platform_id,
+        amount=course.price,
+        status=AWAITING_CODE,
+        idempotency_key=key,
+        created_at=now,
+    )
     session.add(order)
     session.flush()
     code = tokens.new_code()
-    session.add(PurchaseCode(order_id=order.id, card_id=card.id, attempts=0, status="open",
-                             code_hash=tokens.code_hash("purchase", order.id, code),
-                             expires_at=now + rules.CODE_TTL, created_at=now))
-    notify.send_sms(session, to=account.phone, now=now, body=gettext(
-        account.language, SMS, code=code, title=course.title[:60],
-        price=format_rupiah(course.price, account.language)))
+    session.add(
+        PurchaseCode(
+            order_id=order.id,
+            card_id=card.id,
+            attempts=0,
+            status="open",
+            code_hash=tokens.code_hash("purchase", order.id, code),
+            expires_at=now + rules.CODE_TTL,
+            created_at=now,
+        )
+    )
+    notify.send_sms(
+        session,
+        to=account.phone,
+        now=now,
+        body=gettext(
+            account.language,
+            SMS,
+            code=code,
+            title=course.title[:60],
+            price=format_rupiah(course.price, account.language),
+        ),
+    )
     session.flush()
     return order
 
@@ -118,8 +158,9 @@ def order_of_account(session: Session, account_id: int, public_id: str) -> Order
     return order
 
 
-def confirm_purchase(session: Session, *, account_id: int, order_public_id: str, code: str,
-                     now: dt.datetime) -> Order:
+def confirm_purchase(
+    session: Session, *, account_id: int, order_public_id: str, code: str, now: dt.datetime
+) -> Order:
     """Place the order with a right code; a repeat after success returns the placed order."""
     order = order_of_account(session, account_id, order_public_id)
     if order.status != AWAITING_CODE:
@@ -159,23 +200,39 @@ def _place(session: Session, order: Order, now: dt.datetime) -> None:
     account_id = _account_of(card)
     with session.begin_nested():
         try:  # first: the one-open-order index makes a concurrent twin wait here, then fail
-            session.execute(update(Order).where(Order.id == order.id, Order.status == AWAITING_CODE)
-                            .values(status=PENDING, placed_at=now, voucher_code=_voucher())
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(Order)
+                .where(Order.id == order.id, Order.status == AWAITING_CODE)
+                .values(status=PENDING, placed_at=now, voucher_code=_voucher())
+                .execution_options(synchronize_session=False)
+            )
         except IntegrityError:
             raise rules.UnfinishedCourse() from None
         _check_rules_after_claim(session, card, course, order)
         _take_seat(session, course)
-        platform_account = ledger.open_account(session, code=f"platform:{order.platform_id}",
-                                               kind="platform", now=now)
-        hold = ledger.hold(session, key=f"order:{order.id}", from_id=account_id,
-                           to_id=platform_account.id, amount=order.amount, kind="purchase",
-                           now=now, meta={"order_id": order.id, "course_id": course.id})
+        platform_account = ledger.open_account(
+            session, code=f"platform:{order.platform_id}", kind="platform", now=now
+        )
+        hold = ledger.hold(
+            session,
+            key=f"order:{order.id}",
+            from_id=account_id,
+            to_id=platform_account.id,
+            amount=order.amount,
+            kind="purchase",
+            now=now,
+            meta={"order_id": order.id, "course_id": course.id},
+        )
         order.hold_transfer_id = hold.id
         session.flush()
     session.refresh(order)
-    service_webhook.emit(session, partner_id=order.platform_id, event="order.placed",
-                         data=service_order.order_document(session, order), now=now)
+    service_webhook.emit(
+        session,
+        partner_id=order.platform_id,
+        event="order.placed",
+        data=service_order.order_document(session, order),
+        now=now,
+    )
 
 
 def _check_rules_after_claim(session: Session, card: Card, course: Course, order: Order) -> None:
@@ -189,10 +246,12 @@ def _check_rules_after_claim(session: Session, card: Card, course: Course, order
 def _take_seat(session: Session, course: Course) -> None:
     if course.capacity is None:
         return  # no hot row for unlimited (self-paced) courses
-    result = session.execute(update(Course).where(Course.id == course.id,
-                                                  Course.seats_taken < Course.capacity)
-                             .values(seats_taken=Course.seats_taken + 1)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        update(Course)
+        .where(Course.id == course.id, Course.seats_taken < Course.capacity)
+        .values(seats_taken=Course.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise rules.CourseFull()
 
@@ -205,22 +264,32 @@ def orders_of_account(session: Session, account_id: int) -> list[Order]:
     card = service_card.card_for_account(session, account_id)
     if card is None:
         return []
-    return list(session.scalars(select(Order).where(Order.card_id == card.id,
-                                                    Order.status != AWAITING_CODE)
-                                .order_by(Order.id.desc())))
+    return list(
+        session.scalars(
+            select(Order)
+            .where(Order.card_id == card.id, Order.status != AWAITING_CODE)
+            .order_by(Order.id.desc())
+        )
+    )
 
 
-def cancel_voided_orders(session: Session, *, hold_transfer_ids: list[int], reason: str,
-                         now: dt.datetime) -> list[Order]:
+def cancel_voided_orders(
+    session: Session, *, hold_transfer_ids: list[int], reason: str, now: dt.datetime
+) -> list[Order]:
     """Cancel the placed orders whose holds the wallet voided because their card was revoked or
     closed (job `marketplace.cancel_voided_orders`): the same path as a cancellation by the
     selling platform (the void is a no-op, the seat is released, `order.cancelled` carries
     `reason`). Only pending orders are touched: a voided hold can no longer be confirmed, and a
     rerun finds the orders cancelled and changes nothing."""
-    rows = session.execute(select(Order, Partner).join(Partner, Partner.id == Order.platform_id)
-                           .where(Order.hold_transfer_id.in_(hold_transfer_ids),
-                                  Order.status == PENDING)
-                           .order_by(Order.id)).all()
-    return [service_order.cancel_order(session, partner=platform, order_public_id=order.public_id,
-                                       reason=reason, now=now)
-            for order, platform in rows]
+    rows = session.execute(
+        select(Order, Partner)
+        .join(Partner, Partner.id == Order.platform_id)
+        .where(Order.hold_transfer_id.in_(hold_transfer_ids), Order.status == PENDING)
+        .order_by(Order.id)
+    ).all()
+    return [
+        service_order.cancel_order(
+            session, partner=platform, order_public_id=order.public_id, reason=reason, now=now
+        )
+        for order, platform in rows
+    ]

@@ -30,16 +30,24 @@ def signature(secret: str, method: str, path: str, body: bytes, timestamp: int) 
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
-def sign(client_id: str, secret: str, method: str, path: str, body: bytes = b"",
-         timestamp: int | None = None) -> dict[str, str]:
+def sign(
+    client_id: str,
+    secret: str,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    timestamp: int | None = None,
+) -> dict[str, str]:
     """The three headers that authenticate one request (timestamp defaults to now)."""
     ts = int(time.time()) if timestamp is None else timestamp
-    return {CLIENT_HEADER: client_id, TIMESTAMP_HEADER: str(ts),
-            SIGNATURE_HEADER: signature(secret, method, path, body, ts)}
+    return {
+        CLIENT_HEADER: client_id,
+        TIMESTAMP_HEADER: str(ts),
+        SIGNATURE_HEADER: signature(secret, method, path, body, ts),
+    }
 
 
-def matches(secret: str, method: str, path: str, body: bytes, timestamp: int,
-            given: str) -> bool:
+def matches(secret: str, method: str, path: str, body: bytes, timestamp: int, given: str) -> bool:
     """Constant-time check of a received signature."""
     expected = signature(secret, method, path, body, timestamp)
     return hmac.compare_digest(expected.encode(), given.strip().lower().encode())

@@ -51,82 +51,141 @@ def _price_cap(raw: str) -> int | None:
 
 
 @router.get("/courses", response_class=HTMLResponse)
-def catalogue(request: Request, session: DbSession, account: OptionalAccount, q: str = "",
-              category: str = "", mode: str = "", max_price: str = "",
-              within_balance: str = "") -> HTMLResponse:
+def catalogue(
+    request: Request,
+    session: DbSession,
+    account: OptionalAccount,
+    q: str = "",
+    category: str = "",
+    mode: str = "",
+    max_price: str = "",
+    within_balance: str = "",
+) -> HTMLResponse:
     """Search the courses on sale; 'within my balance' uses the card's available balance."""
     available = _available(session, account)
     cap = _price_cap(max_price)
     if within_balance and available is not None:
         cap = available if cap is None else min(cap, available)
-    courses = service_catalogue.search(session, q=q[:100], category=category[:60],
-                                       mode=mode if mode in rules.MODES else "", max_price=cap,
-                                       limit=50)
-    return render(request, "marketplace/catalogue.html", {
-        "courses": courses, "categories": service_catalogue.categories(session),
-        "modes": rules.MODES, "available": available,
-        "f": {"q": q, "category": category, "mode": mode, "max_price": max_price,
-              "within_balance": bool(within_balance)}})
+    courses = service_catalogue.search(
+        session,
+        q=q[:100],
+        category=category[:60],
+        mode=mode if mode in rules.MODES else "",
+        max_price=cap,
+        limit=50,
+    )
+    return render(
+        request,
+        "marketplace/catalogue.html",
+        {
+            "courses": courses,
+            "categories": service_catalogue.categories(session),
+            "modes": rules.MODES,
+            "available": available,
+            "f": {
+                "q": q,
+                "category": category,
+                "mode": mode,
+                "max_price": max_price,
+                "within_balance": bool(within_balance),
+            },
+        },
+    )
 
 
-def _course_page(request: Request, session: DbSession, account: Account | None, course: Course,
-                 error: str = "", status: int = 200) -> HTMLResponse:
-    return render(request, "marketplace/course.html", {
-        "course": course, "sessions": service_catalogue.sessions_of(session, course.id),
-        "available": _available(session, account), "error": error,
-        "key": secrets.token_urlsafe(12)}, status_code=status)
+def _course_page(
+    request: Request,
+    session: DbSession,
+    account: Account | None,
+    course: Course,
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "marketplace/course.html",
+        {
+            "course": course,
+            "sessions": service_catalogue.sessions_of(session, course.id),
+            "available": _available(session, account),
+            "error": error,
+            "key": secrets.token_urlsafe(12),
+        },
+        status_code=status,
+    )
 
 
 @router.get("/courses/{public_id}", response_class=HTMLResponse)
-def course_page(request: Request, session: DbSession, account: OptionalAccount,
-                public_id: str) -> HTMLResponse:
-    return _course_page(request, session, account,
-                        service_catalogue.course_on_sale(session, public_id))
+def course_page(
+    request: Request, session: DbSession, account: OptionalAccount, public_id: str
+) -> HTMLResponse:
+    return _course_page(
+        request, session, account, service_catalogue.course_on_sale(session, public_id)
+    )
 
 
 @router.post("/courses/{public_id}/buy", response_class=HTMLResponse)
-def buy(request: Request, session: DbSession, account: CurrentCitizen, form: Form,
-        public_id: str) -> Response:
+def buy(
+    request: Request, session: DbSession, account: CurrentCitizen, form: Form, public_id: str
+) -> Response:
     """Start a purchase; the SMS code page follows."""
     try:
         order = service_purchase.start_purchase(
-            session, account_id=account.id, course_public_id=public_id,
+            session,
+            account_id=account.id,
+            course_public_id=public_id,
             card_number=str(form.get("card_number", "")),
-            key=str(form.get("key", ""))[:80] or secrets.token_urlsafe(12), now=utc_now())
+            key=str(form.get("key", ""))[:80] or secrets.token_urlsafe(12),
+            now=utc_now(),
+        )
     except DomainError as exc:
         session.rollback()
         course = service_catalogue.course_on_sale(session, public_id)
-        return _course_page(request, session, account, course, _t(exc.title),
-                            http_status(exc))
+        return _course_page(request, session, account, course, _t(exc.title), http_status(exc))
     return RedirectResponse(f"/orders/{order.public_id}/code", status_code=303)
 
 
-def _code_page(request: Request, session: DbSession, account: Account, public_id: str,
-               error: str = "", status: int = 200) -> HTMLResponse:
+def _code_page(
+    request: Request,
+    session: DbSession,
+    account: Account,
+    public_id: str,
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
     order = service_purchase.order_of_account(session, account.id, public_id)
     course = session.get(Course, order.course_id)
-    return render(request, "marketplace/code.html", {"order": order, "course": course,
-                                                     "error": error}, status_code=status)
+    return render(
+        request,
+        "marketplace/code.html",
+        {"order": order, "course": course, "error": error},
+        status_code=status,
+    )
 
 
 @router.get("/orders/{public_id}/code", response_class=HTMLResponse)
-def code_page(request: Request, session: DbSession, account: CurrentCitizen,
-              public_id: str) -> HTMLResponse:
+def code_page(
+    request: Request, session: DbSession, account: CurrentCitizen, public_id: str
+) -> HTMLResponse:
     return _code_page(request, session, account, public_id)
 
 
 @router.post("/orders/{public_id}/code", response_class=HTMLResponse)
-def code_submit(request: Request, session: DbSession, account: CurrentCitizen, form: Form,
-                public_id: str) -> Response:
+def code_submit(
+    request: Request, session: DbSession, account: CurrentCitizen, form: Form, public_id: str
+) -> Response:
     """Confirm with the SMS code; wrong codes are counted even though the page re-renders."""
     try:
-        service_purchase.confirm_purchase(session, account_id=account.id,
-                                          order_public_id=public_id,
-                                          code=str(form.get("code", ""))[:12], now=utc_now())
+        service_purchase.confirm_purchase(
+            session,
+            account_id=account.id,
+            order_public_id=public_id,
+            code=str(form.get("code", ""))[:12],
+            now=utc_now(),
+        )
     except DomainError as exc:
         settle(session, exc)
-        return _code_page(request, session, account, public_id, _t(exc.title),
-                          http_status(exc))
+        return _code_page(request, session, account, public_id, _t(exc.title), http_status(exc))
     return RedirectResponse("/orders", status_code=303)
 
 
@@ -141,12 +200,17 @@ def my_orders(request: Request, session: DbSession, account: CurrentCitizen) -> 
 
 # --- operators -------------------------------------------------------------------------------
 
-def _board(request: Request, session: DbSession, error: str = "",
-           status: int = 200) -> HTMLResponse:
+
+def _board(
+    request: Request, session: DbSession, error: str = "", status: int = 200
+) -> HTMLResponse:
     partners = service_partner.list_partners(session)
-    return render(request, "marketplace/admin_partners.html", {
-        "partners": partners, "next_steps": rules.TRANSITIONS, "error": error},
-        status_code=status)
+    return render(
+        request,
+        "marketplace/admin_partners.html",
+        {"partners": partners, "next_steps": rules.TRANSITIONS, "error": error},
+        status_code=status,
+    )
 
 
 @router.get("/admin/partners", response_class=HTMLResponse)
@@ -159,44 +223,68 @@ def _staff_action(request: Request, session: DbSession, call: Any) -> Response:
         call()
     except DomainError as exc:
         session.rollback()
-        return _board(request, session, f"{_t(exc.title)} ({exc.detail})",
-                      http_status(exc))
+        return _board(request, session, f"{_t(exc.title)} ({exc.detail})", http_status(exc))
     return RedirectResponse("/admin/partners", status_code=303)
 
 
 @router.post("/admin/partners", response_class=HTMLResponse)
 def partner_apply(request: Request, session: DbSession, staff: Curator, form: Form) -> Response:
     """Register an applicant platform or provider."""
-    return _staff_action(request, session, lambda: service_partner.apply(
-        session, code=str(form.get("code", "")).strip(), name=str(form.get("name", "")),
-        kind=str(form.get("kind", "")), webhook_url=str(form.get("webhook_url", "")) or None,
-        actor=f"staff:{staff.public_id}", now=utc_now()))
+    return _staff_action(
+        request,
+        session,
+        lambda: service_partner.apply(
+            session,
+            code=str(form.get("code", "")).strip(),
+            name=str(form.get("name", "")),
+            kind=str(form.get("kind", "")),
+            webhook_url=str(form.get("webhook_url", "")) or None,
+            actor=f"staff:{staff.public_id}",
+            now=utc_now(),
+        ),
+    )
 
 
 @router.post("/admin/partners/{partner_id}/advance", response_class=HTMLResponse)
-def partner_advance(request: Request, session: DbSession, staff: Curator, form: Form,
-                    partner_id: RowId) -> Response:
+def partner_advance(
+    request: Request, session: DbSession, staff: Curator, form: Form, partner_id: RowId
+) -> Response:
     """One curation step, audited under the operator's name."""
-    return _staff_action(request, session, lambda: service_partner.advance(
-        session, partner_id=partner_id, to=str(form.get("to", "")),
-        note=str(form.get("note", ""))[:500], actor=f"staff:{staff.public_id}", now=utc_now()))
+    return _staff_action(
+        request,
+        session,
+        lambda: service_partner.advance(
+            session,
+            partner_id=partner_id,
+            to=str(form.get("to", "")),
+            note=str(form.get("note", ""))[:500],
+            actor=f"staff:{staff.public_id}",
+            now=utc_now(),
+        ),
+    )
 
 
 @router.get("/admin/courses", response_class=HTMLResponse)
-def courses_board(request: Request, session: DbSession, staff: Curator,
-                  status: str = "submitted") -> HTMLResponse:
+def courses_board(
+    request: Request, session: DbSession, staff: Curator, status: str = "submitted"
+) -> HTMLResponse:
     courses = service_catalogue.list_courses(
-        session, status if status in rules.COURSE_STATUSES else None)
-    return render(request, "marketplace/admin_courses.html", {"courses": courses,
-                                                              "status": status})
+        session, status if status in rules.COURSE_STATUSES else None
+    )
+    return render(request, "marketplace/admin_courses.html", {"courses": courses, "status": status})
 
 
 @router.post("/admin/courses/{course_id}/assess", response_class=HTMLResponse)
-def course_assess(request: Request, session: DbSession, staff: Curator, form: Form,
-                  course_id: RowId) -> Response:
+def course_assess(
+    request: Request, session: DbSession, staff: Curator, form: Form, course_id: RowId
+) -> Response:
     """An assessor approves or rejects a submitted course (audited)."""
-    service_catalogue.assess_course(session, course_id=course_id,
-                                    approve=form.get("verdict") == "approve",
-                                    actor=f"staff:{staff.public_id}",
-                                    note=str(form.get("note", ""))[:500], now=utc_now())
+    service_catalogue.assess_course(
+        session,
+        course_id=course_id,
+        approve=form.get("verdict") == "approve",
+        actor=f"staff:{staff.public_id}",
+        note=str(form.get("note", ""))[:500],
+        now=utc_now(),
+    )
     return RedirectResponse("/admin/courses", status_code=303)

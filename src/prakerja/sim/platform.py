@@ -66,8 +66,9 @@ class PlatformClient:
         body = b"" if payload is None else json.dumps(payload).encode()
         resp = None
         for _ in range(2 if self.behaviour.duplicate else 1):
-            headers = signing.sign(self.client_id, self.secret, method, path, body,
-                                   self._timestamp())
+            headers = signing.sign(
+                self.client_id, self.secret, method, path, body, self._timestamp()
+            )
             headers["Content-Type"] = "application/json"
             resp = self._http.request(method, path, content=body, headers=headers)
             self.log.append((path, resp.status_code, _json(resp)))
@@ -137,8 +138,9 @@ class WebhookInbox:
         return True
 
 
-def make_app(client: PlatformClient, *, auto_confirm: bool = True,
-             faults: Faults | None = None) -> tuple[FastAPI, WebhookInbox]:
+def make_app(
+    client: PlatformClient, *, auto_confirm: bool = True, faults: Faults | None = None
+) -> tuple[FastAPI, WebhookInbox]:
     """The webhook receiver; with `auto_confirm`, placed orders are confirmed and redeemed."""
     inbox = WebhookInbox({client.client_id: client.secret})
     app = base_app("platform", Disturber(faults or Faults(latency_ms=(0, 5))))
@@ -161,8 +163,11 @@ def make_app(client: PlatformClient, *, auto_confirm: bool = True,
 
     @app.get("/_sim/events")
     async def events() -> dict[str, Any]:
-        return {"events": list(inbox.events.values()), "redeliveries": inbox.redeliveries,
-                "refused": inbox.refused}
+        return {
+            "events": list(inbox.events.values()),
+            "redeliveries": inbox.redeliveries,
+            "refused": inbox.refused,
+        }
 
     threading.Thread(target=_confirm_worker, args=(client, work), daemon=True).start()
     return app, inbox
@@ -184,14 +189,26 @@ def _confirm_worker(client: PlatformClient, work: queue.Queue[dict[str, Any]]) -
 
 def sample_courses(provider_code: str, count: int = 3) -> list[dict[str, Any]]:
     """Plausible courses for the demo catalogue."""
-    titles = [("Pemasaran Digital untuk UMKM", "Pemasaran", "webinar", 16, 750_000),
-              ("Dasar Pemrograman Python", "Teknologi Informasi", "self_paced", 20, 1_000_000),
-              ("Barista Profesional", "Kuliner", "offline", 18, 1_500_000),
-              ("Akuntansi Dasar dengan Spreadsheet", "Keuangan", "self_paced", 15, 600_000)]
-    return [{"external_ref": f"sim-{i}", "provider_code": provider_code, "title": t,
-             "category": c, "mode": m, "hours": h, "price": p, "capacity": 100,
-             "syllabus": "30% teori, 70% praktik; pre-test dan post-test."}
-            for i, (t, c, m, h, p) in enumerate(titles[:count])]
+    titles = [
+        ("Pemasaran Digital untuk UMKM", "Pemasaran", "webinar", 16, 750_000),
+        ("Dasar Pemrograman Python", "Teknologi Informasi", "self_paced", 20, 1_000_000),
+        ("Barista Profesional", "Kuliner", "offline", 18, 1_500_000),
+        ("Akuntansi Dasar dengan Spreadsheet", "Keuangan", "self_paced", 15, 600_000),
+    ]
+    return [
+        {
+            "external_ref": f"sim-{i}",
+            "provider_code": provider_code,
+            "title": t,
+            "category": c,
+            "mode": m,
+            "hours": h,
+            "price": p,
+            "capacity": 100,
+            "syllabus": "30% teori, 70% praktik; pre-test dan post-test.",
+        }
+        for i, (t, c, m, h, p) in enumerate(titles[:count])
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -207,8 +224,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--redeem-first", action="store_true")
     parser.add_argument("--no-auto-confirm", action="store_true")
     args = parser.parse_args(argv)
-    client = PlatformClient(args.base_url, args.client_id, args.secret,
-                            Behaviour(args.slow, args.duplicate, args.redeem_first))
+    client = PlatformClient(
+        args.base_url,
+        args.client_id,
+        args.secret,
+        Behaviour(args.slow, args.duplicate, args.redeem_first),
+    )
     if args.provider_code:
         for course in sample_courses(args.provider_code):
             resp = client.publish_course(course)
