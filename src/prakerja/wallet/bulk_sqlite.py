@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -21,6 +21,9 @@ from prakerja.registration.model import Person
 from prakerja.wallet import cards, rules
 from prakerja.wallet.model import POSTED, Entry, LedgerAccount, Transfer
 from prakerja.wallet.model_card import ACTIVE, Card
+
+if TYPE_CHECKING:
+    from prakerja.wallet.bulk import Pick
 
 CHUNK = 2_000
 Job = jobs.Job
@@ -41,11 +44,7 @@ def _parse(job_id: int, payload: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _candidates(
-    session: Session,
-    wave_id: int,
-    now: dt.datetime,
-    application_ids: list[int] | None,
-    limit: int | None,
+    session: Session, wave_id: int, now: dt.datetime, pick: Pick
 ) -> list[dict[str, Any]]:
     stmt = (
         select(Job.id, Job.payload)
@@ -56,11 +55,13 @@ def _candidates(
         )
         .order_by(Job.id)
     )
+    if pick.job_ids is not None:
+        stmt = stmt.where(Job.id >= pick.job_ids.start, Job.id < pick.job_ids.stop)
     rows = [r for j, p in session.execute(stmt) if (r := _parse(j, p)) is not None]
-    if application_ids is not None:
-        wanted = set(application_ids)
+    if pick.application_ids is not None:
+        wanted = set(pick.application_ids)
         rows = [r for r in rows if r["application_id"] in wanted]
-    return rows[:limit] if limit else rows
+    return rows[: pick.limit] if pick.limit else rows
 
 
 def _classify(
@@ -231,13 +232,12 @@ def issue(
     *,
     wave_id: int,
     now: dt.datetime,
-    application_ids: list[int] | None,
-    limit: int | None,
+    pick: Pick,
     budget_id: int,
     plan: Callable[[Session, int | None, dt.datetime], Any],
 ) -> tuple[int, int, int]:
     """(issued, done without a new card, left queued) over every candidate job, in chunks."""
-    rows = _candidates(session, wave_id, now, application_ids, limit)
+    rows = _candidates(session, wave_id, now, pick)
     issued = done_count = left = 0
     plans: dict[int, Any] = {}
     for version in {r["policy_version_id"] for r in rows}:

@@ -72,8 +72,12 @@ def _pending_waves(session) -> dict[int, int]:  # type: ignore[no-untyped-def]
 
 
 @app.command("issue-pending")
-def issue_pending(chunk: int = CHUNK) -> None:
-    """Issue the cards of every queued issuance job, wave by wave, one transaction per chunk."""
+def issue_pending(
+    chunk: int = CHUNK,
+    workers: Annotated[int, typer.Option(help="Connections issuing at once (PostgreSQL)")] = 2,
+) -> None:
+    """Issue the cards of every queued issuance job, wave by wave: chunks of about CHUNK jobs,
+    one transaction each, WORKERS at once on PostgreSQL (a single writer on SQLite)."""
     from prakerja.cli import open_db
     from prakerja.kit import jobs
     from prakerja.kit.clock import utc_now
@@ -85,18 +89,17 @@ def issue_pending(chunk: int = CHUNK) -> None:
     totals = {"issued": 0, "already_done": 0, "left_queued": 0}
     with Progress() as progress:
         task = progress.add_task("issuing cards", total=sum(waves.values()))
+
+        def advance(report: bulk.BulkReport) -> None:
+            progress.advance(task, report.issued + report.already_done)
+
         for wave_id in sorted(waves):
-            while True:
-                with db.transaction() as session:
-                    report = bulk.issue_cards_for_wave(
-                        session, wave_id=wave_id, now=utc_now(), limit=chunk
-                    )
-                progress.advance(task, report.issued + report.already_done)
-                totals["issued"] += report.issued
-                totals["already_done"] += report.already_done
-                if report.issued + report.already_done == 0:
-                    totals["left_queued"] += report.left_queued
-                    break
+            report = bulk.issue_wave(
+                db, wave_id=wave_id, now=utc_now(), workers=workers, chunk=chunk, on_chunk=advance
+            )
+            totals["issued"] += report.issued
+            totals["already_done"] += report.already_done
+            totals["left_queued"] += report.left_queued
     with db.transaction() as session:
         queued = session.scalar(
             select(func.count())
