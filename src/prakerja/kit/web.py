@@ -24,7 +24,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from jinja2_fragments.fastapi import Jinja2Blocks
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
@@ -52,10 +51,23 @@ async def _db_session(request: Request) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
-            await run_in_threadpool(_end, session, False)
+            await _ending(session, commit=False)
         raise
     with anyio.CancelScope(shield=True):
-        await run_in_threadpool(_end, session, True)
+        await _ending(session, commit=True)
+
+
+_end_limiter: anyio.CapacityLimiter | None = None
+
+
+async def _ending(session: Session, *, commit: bool) -> None:
+    """Commit or roll back on threads of their own (as FastAPI does for a dependency's exit):
+    a finished request holding a connection must not queue behind new requests for the route
+    threads, or connections pile up past the pool under load."""
+    global _end_limiter
+    if _end_limiter is None:  # created inside the event loop, once per process
+        _end_limiter = anyio.CapacityLimiter(max(1, get_settings().web_threads))
+    await anyio.to_thread.run_sync(_end, session, commit, limiter=_end_limiter)
 
 
 def _end(session: Session, commit: bool) -> None:
