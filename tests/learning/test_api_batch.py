@@ -261,9 +261,13 @@ def test_a_concurrent_twin_is_answered_as_a_repeat_and_the_rest_still_land(
 ) -> None:
     first, second, _ = world.attended
     load = service_completion._load
+    twins: list[int] = []
 
     def load_then_twin(*args: Any) -> Any:
         batch = load(*args)
+        if twins:  # the twin's own load (a single report is a batch of one)
+            return batch
+        twins.append(1)
         with db.transaction() as other:  # another request records `first` meanwhile
             service_completion.record_completion(
                 other,

@@ -30,34 +30,6 @@ def _iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _same(done: Completion, pre: int, post: int) -> Completion:
-    if (done.pre_score, done.post_score) != (pre, post):
-        raise rules.AlreadyReportedDifferently(pre_score=done.pre_score, post_score=done.post_score)
-    return done
-
-
-def _check_attended(session: Session, order: Order) -> None:
-    sessions = (
-        session.scalar(
-            select(func.count())
-            .select_from(CourseSession)
-            .where(CourseSession.course_id == order.course_id)
-        )
-        or 0
-    )
-    attended = 0
-    if sessions:
-        attended = (
-            session.scalar(
-                select(func.count())
-                .select_from(Attendance)
-                .where(Attendance.order_id == order.id, Attendance.reported_at.is_not(None))
-            )
-            or 0
-        )
-    rules.check_all_attended(sessions, attended)
-
-
 def record_completion(
     session: Session,
     *,
@@ -68,39 +40,15 @@ def record_completion(
     now: dt.datetime,
 ) -> Completion:
     """Record the completion once (every session attended, scores 0-100) and issue the signed
-    certificate with it."""
-    pre, post = rules.check_score(pre_score), rules.check_score(post_score)
+    certificate with it: a batch of one, so one call and a batch follow the same rules."""
     order = session.get(Order, order_id)
-    course = None if order is None else session.get(Course, order.course_id)
-    if order is None or course is None or partner_id not in (order.platform_id, course.provider_id):
+    if order is None:
         raise rules.EnrolmentNotFound()
-    done = session.scalar(select(Completion).where(Completion.order_id == order_id))
-    if done is not None:
-        return _same(done, pre, post)
-    if order.status != CONFIRMED:
-        raise rules.EnrolmentNotActive()
-    _check_attended(session, order)
-    person_id = session.scalar(select(Card.person_id).where(Card.id == order.card_id))
-    completion = Completion(
-        order_id=order.id,
-        course_id=course.id,
-        person_id=person_id,
-        pre_score=pre,
-        post_score=post,
-        completed_at=now,
-        reported_by=partner_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(completion)
-            session.flush()
-            issue_certificate(session, order=order, course=course, completion=completion, now=now)
-    except IntegrityError:  # a concurrent twin won; answer as a repeat
-        done = session.scalar(select(Completion).where(Completion.order_id == order_id))
-        if done is None:
-            raise
-        return _same(done, pre, post)
-    return completion
+    report = Report(order.public_id, pre_score, post_score)
+    (outcome,) = record_completions(session, partner_id=partner_id, reports=[report], now=now)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return session.scalars(select(Completion).where(Completion.order_id == order_id)).one()
 
 
 @dataclass(frozen=True)
@@ -356,36 +304,6 @@ def _answer(batch: _Batch, report: Report) -> Recorded | DomainError:
     )
 
 
-def facts_for(
-    session: Session,
-    *,
-    order: Order,
-    course: Course,
-    completion: Completion,
-    public_id: str,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """The certificate's facts (what is signed)."""
-    partners = {
-        p.id: p
-        for p in session.scalars(
-            select(Partner).where(Partner.id.in_((course.provider_id, course.platform_id)))
-        )
-    }
-    name = session.scalar(select(Person.full_name).where(Person.id == completion.person_id))
-    return _facts(
-        public_id=public_id,
-        order_public_id=order.public_id,
-        name=name or "",
-        course=course,
-        partners=partners,
-        pre=completion.pre_score,
-        post=completion.post_score,
-        completed_at=completion.completed_at,
-        now=now,
-    )
-
-
 def _facts(
     *,
     public_id: str,
@@ -434,27 +352,6 @@ def _signed(facts: dict[str, Any]) -> dict[str, str]:
         "signature": signature,
         "badge_json": badge.decode(),
     }
-
-
-def issue_certificate(
-    session: Session, *, order: Order, course: Course, completion: Completion, now: dt.datetime
-) -> Certificate:
-    """Sign the facts and the Open Badges credential; one certificate per order."""
-    public_id = new_id()
-    facts = facts_for(
-        session, order=order, course=course, completion=completion, public_id=public_id, now=now
-    )
-    cert = Certificate(
-        public_id=public_id,
-        order_id=order.id,
-        person_id=completion.person_id,
-        course_id=course.id,
-        issued_at=now,
-        **_signed(facts),
-    )
-    session.add(cert)
-    session.flush()
-    return cert
 
 
 def report_certificate(
