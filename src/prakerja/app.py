@@ -6,6 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -29,6 +30,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def web_engine_options(settings: Settings) -> dict[str, Any]:
+    """The web processes' pool: a connection per route thread (plus headroom), a bounded wait
+    for one, and on PostgreSQL a bounded wait for row locks (see settings.web_lock_timeout_ms).
+    Connections per host: processes x (web_threads + 10); keep it under max_connections."""
+    options: dict[str, Any] = {
+        "pool_size": settings.web_threads,
+        "max_overflow": 10,
+        "pool_timeout": settings.web_pool_timeout_s,
+    }
+    if settings.database_url.startswith("postgresql"):
+        options["connect_args"] = {"options": f"-c lock_timeout={settings.web_lock_timeout_ms}"}
+    return options
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app on the given database (tests) or on the configured one."""
     settings = settings or get_settings()
@@ -42,9 +57,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         redoc_url=None,
         lifespan=_lifespan,
     )
-    app.state.db = db or Database(
-        settings.database_url, pool_size=settings.web_threads, max_overflow=10
-    )
+    app.state.db = db or Database(settings.database_url, **web_engine_options(settings))
     app.state.settings = settings
     web.install(app)
     static = str(resources.files("prakerja").joinpath("static"))
@@ -62,7 +75,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 def _problem_json_errors(app: FastAPI) -> None:
     """Document every error response as application/problem+json, which is what kit.web sends
     (FastAPI documents its built-in 422 as application/json)."""
-    from typing import Any
 
     build = app.openapi
 

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     var_dir: Path = Path("./var")
     # Threads per web process for sync routes, and as many pooled database connections.
     web_threads: int = 24
+    # Web requests never wait without bound: for a row lock (PostgreSQL lock_timeout) or for a
+    # pooled connection. Either way the request answers 503 + Retry-After and changes nothing;
+    # an unbounded wait can stall every route thread behind a request that cannot finish.
+    web_lock_timeout_ms: int = 5000
+    web_pool_timeout_s: float = 10.0
 
     # Secrets. In dev they fall back to fixed demo values so restarts keep sessions readable;
     # `prod` refuses to start without explicit ones (see check_production).

@@ -27,6 +27,29 @@ def test_health_touches_the_database(client):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
+def test_a_database_that_refuses_connections_is_a_503_to_retry_not_a_500():
+    """No free connection (PostgreSQL's "too many clients", a restart): the request changed
+    nothing and may be sent again, so it says 503 with Retry-After, in the citizen's language."""
+    from fastapi.testclient import TestClient
+
+    from prakerja.app import create_app
+    from prakerja.kit.db import Database
+    from prakerja.settings import get_settings
+
+    nowhere = Database(
+        "postgresql://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
+    )
+    with TestClient(create_app(get_settings(), nowhere), raise_server_exceptions=False) as c:
+        api = c.get("/healthz", headers={"Accept": "application/json"})
+        page = c.get("/healthz", headers={"Accept": "text/html"})
+    assert api.status_code == 503 and api.headers["retry-after"] == "2"
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert api.json()["code"] == "busy"
+    assert page.status_code == 503 and page.headers["retry-after"] == "2"
+    assert "sedang sibuk" in page.text
+    nowhere.dispose()
+
+
 def test_a_failing_job_is_retried_then_dead(db):
     calls = []
 

@@ -23,6 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2_fragments.fastapi import Jinja2Blocks
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -243,6 +245,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _busy)  # type: ignore[arg-type]
+    app.add_exception_handler(PoolTimeout, _busy)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -363,6 +367,26 @@ def _allowed_methods(request: Request) -> str:
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods))
+
+
+BUSY_RETRY_AFTER_S = 2
+
+
+async def _busy(request: Request, exc: OperationalError | PoolTimeout) -> Response:
+    """The database refused or dropped the work for a passing reason (no free connection, a
+    restart, a deadlock or lock timeout): the transaction rolled back, so nothing changed and
+    the same request may simply be sent again. 503 with Retry-After says exactly that, where a
+    500 would say the request itself broke something."""
+    reason = type(getattr(exc, "orig", None) or exc).__name__
+    log.warning("database_busy", error=reason, path=request.url.path)
+    title = _gettext("The service is busy; please try again in a moment")
+    response: Response
+    if wants_json(request):
+        response = problem(503, title, type_="/problems/busy", request=request, code="busy")
+    else:
+        response = _page(request, 503, title, "")
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

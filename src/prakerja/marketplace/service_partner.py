@@ -27,6 +27,7 @@ from prakerja.marketplace.model import (
     PartnerStatusChange,
     SeenSignature,
 )
+from prakerja.wallet import service as ledger
 
 
 def get_partner(session: Session, partner_id: int) -> Partner:
@@ -119,6 +120,10 @@ def advance(
     before = partner.status
     partner.status, partner.updated_at = to, now
     _history(session, partner, before, to, actor, note, now)
+    if to == "active" and partner.kind == "platform":
+        # Its payable account exists before its first sale: otherwise every buyer's first
+        # purchase of a launch-day burst waits on the one transaction that creates it.
+        ledger.open_account(session, code=f"platform:{partner.id}", kind="platform", now=now)
     return partner
 
 
