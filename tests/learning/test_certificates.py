@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import json
+from collections import OrderedDict
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prakerja.learning import certificates, jcs, signing
+from tests.fixtures_sim import pointed_at
 
 BASE = "https://prakerja.example"
 FACTS = {
@@ -62,16 +70,163 @@ def test_string_escaping_matches_the_rfc_8785_reference(value: str) -> None:
     assert jcs.canonical(value) == _reference_string(value).encode()
 
 
-@pytest.mark.parametrize("bad", [1.5, 2**53, {1: "x"}, {"a": object()}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        1.5,
+        2**53,
+        -(2**53),
+        {1: "x"},
+        {"a": object()},
+        {"a": [0.0]},
+        {"a": {"b": -(2**60)}},
+        {None: 1},
+        {True: 1},
+        {("a",): 1},
+        [float("nan")],
+        {"a": b"x"},
+        {"a": {1, 2}},
+        {"a": Decimal(1)},
+        {"\U0001f600": 1.5},
+    ],
+)
 def test_values_outside_the_supported_subset_are_refused(bad: object) -> None:
     with pytest.raises((TypeError, ValueError)):
         jcs.canonical(bad)
+
+
+def _outcome(encode: Any, value: object) -> tuple[str, object]:
+    try:
+        return "bytes", encode(value)
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError too: lone surrogates
+        return type(exc).__name__, str(exc)
+
+
+_ODD_CHARS = ["\ue000", "\uf8ff", "\ufb01", "\uffff", "\U00010000", "\U0001f600"]
+_SURROGATES = ["\ud800", "\udfff"]
+
+
+def _text(odd_chars: list[str]) -> st.SearchStrategy[str]:
+    return st.text(
+        alphabet=st.one_of(st.characters(max_codepoint=0x24F), st.sampled_from(odd_chars)),
+        max_size=6,
+    )
+
+
+def _json_values(odd_chars: list[str], odd_leaves: list[object]) -> st.SearchStrategy[object]:
+    text = _text(odd_chars)
+    leaves = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+        | text
+        | (st.sampled_from(odd_leaves) if odd_leaves else st.nothing())
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.lists(inner, max_size=3).map(tuple)
+            | st.dictionaries(text, inner, max_size=5)
+        ),
+        max_leaves=25,
+    )
+
+
+@settings(max_examples=600)
+@given(
+    st.dictionaries(
+        st.text(alphabet=st.sampled_from(["a", "\u20ac", *_ODD_CHARS]), max_size=3),
+        _json_values(_ODD_CHARS, []),
+        min_size=2,
+        max_size=6,
+    )
+    | _json_values(_ODD_CHARS, [])
+)
+def test_the_fast_path_writes_what_the_general_encoder_writes(value: object) -> None:
+    assert jcs.canonical(value) == jcs._general(value)
+
+
+@settings(max_examples=400)
+@given(_json_values(_ODD_CHARS + _SURROGATES, [2**53, -(2**53), 0.5]))
+def test_the_fast_path_refuses_what_the_general_encoder_refuses(value: object) -> None:
+    assert _outcome(jcs.canonical, value) == _outcome(jcs._general, value)
+
+
+class _Level(enum.IntEnum):
+    LOW = 1
+
+
+class _Loud(int):
+    def __str__(self) -> str:
+        return "loud"
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": True, "b": False, "c": 1, "d": 0, "e": None},
+        {"level": _Level.LOW, "loud": _Loud(5)},
+        {_Text("k"): _Text("v")},
+        OrderedDict([("b", 1), ("a", 2)]),
+        {"a": (1, [2, ()], {})},
+        {"\ue000": 1, "\U0001f600": 2, "a": {"\uffff": 3, "\U00010000": 4}},
+        {"\ud800": 1},
+        ["\ud800"],
+        {"a": float("inf")},
+    ],
+)
+def test_bools_subclasses_and_odd_keys_encode_or_fail_as_before(value: object) -> None:
+    assert _outcome(jcs.canonical, value) == _outcome(jcs._general, value)
+
+
+def test_bools_stay_true_and_false_beside_ones_and_zeros() -> None:
+    assert jcs.canonical([True, 1, False, 0]) == b"[true,1,false,0]"
+
+
+def test_deep_nesting_behaves_as_before() -> None:
+    nested: Any = "x"
+    for i in range(100):
+        nested = [nested] if i % 2 else {"k": nested}
+    assert jcs.canonical(nested) == jcs._general(nested)
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(RecursionError):
+        jcs.canonical(nested)
+
+
+def test_the_certificate_documents_take_the_fast_path() -> None:
+    badge = certificates.sign_badge(
+        certificates.unsigned_badge(FACTS, BASE), BASE, FACTS["issued_at"]
+    )
+    assert jcs._plain(FACTS, 0)
+    assert jcs._plain(json.loads(badge), 0)
 
 
 def test_base58_round_trips_with_leading_zeros() -> None:
     for data in (b"", b"\0\0abc", bytes(range(64))):
         assert jcs.b58decode(jcs.b58encode(data)) == data
     assert jcs.b58encode(b"hello world") == "StV1DL6CwTryKyV"
+
+
+def _reference_b58(data: bytes) -> str:
+    """One base58 digit per division (what jcs once did itself)."""
+    n, digits = int.from_bytes(data, "big"), ""
+    while n:
+        n, rem = divmod(n, 58)
+        digits = jcs._B58[rem] + digits
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + digits
+
+
+@settings(max_examples=400)
+@given(st.binary(max_size=80))
+def test_base58_matches_the_digit_by_digit_reference(data: bytes) -> None:
+    assert jcs.b58encode(data) == _reference_b58(data)
+    assert jcs.b58decode(jcs.b58encode(data)) == data
 
 
 def _flip_each_byte(data: bytes) -> list[bytes]:
@@ -146,6 +301,109 @@ def test_key_files_are_private(signing_keys: Path) -> None:
     assert files
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
     assert signing.key_dir().stat().st_mode & 0o777 == 0o700
+
+
+def test_the_keyring_follows_the_configured_var_dir(tmp_path: Path) -> None:
+    before = signing.keyring().active_kid
+    try:
+        with pointed_at(var_dir=str(tmp_path)):
+            other = signing.keyring().active_kid
+            assert other != before
+            assert (tmp_path / "keys" / "certificates" / f"{other}.pem").exists()
+        assert signing.keyring().active_kid == before
+    finally:
+        signing.reload()
+
+
+def test_a_relative_var_dir_follows_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        with pointed_at(var_dir="var"):
+            monkeypatch.chdir(tmp_path / "a")
+            first = signing.keyring().active_kid
+            monkeypatch.chdir(tmp_path / "b")
+            second = signing.keyring().active_kid
+            assert first != second
+            assert (tmp_path / "b" / "var" / "keys" / "certificates" / f"{second}.pem").exists()
+            monkeypatch.chdir(tmp_path / "a")
+            assert signing.keyring().active_kid == first
+    finally:
+        signing.reload()
+
+
+def _first_key_in(var: str, start: Any) -> str:
+    """In a fresh process: wait for the others, then ask for the keys of `var`."""
+    import os
+
+    os.environ["PRAKERJA_VAR_DIR"] = var
+    from prakerja.settings import get_settings
+
+    get_settings.cache_clear()
+    start.wait()
+    return signing.keyring().active_kid
+
+
+def test_web_workers_starting_together_agree_on_one_whole_key(tmp_path: Path) -> None:
+    """Found by bench/bench_completion.py: a worker read the first key file while another was
+    still writing it (500, "Unable to load PEM file"), and two workers could each make a key."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Manager().Barrier(6)
+    with ctx.Pool(6) as pool:
+        kids = pool.starmap(_first_key_in, [(str(tmp_path), start)] * 6)
+    files = list((tmp_path / "keys" / "certificates").glob("*.pem"))
+    assert len(set(kids)) == 1
+    assert [f.stem for f in files] == kids[:1]
+    assert not list((tmp_path / "keys" / "certificates").glob(".*.tmp"))
+
+
+def test_a_key_another_process_added_verifies_without_a_restart(signing_keys: Path) -> None:
+    signing.keyring()  # this process has read the folder
+    path = signing._write_new(signing.key_dir())  # another process rotates
+
+    other = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(other, Ed25519PrivateKey)
+    data = jcs.canonical(FACTS)
+    try:
+        assert signing.verify(path.stem, data, other.sign(data))
+        assert not signing.verify(path.stem, data + b" ", other.sign(data))
+        assert not signing.verify("../../etc/passwd", data, other.sign(data))
+    finally:
+        signing.reload()
+
+
+# SHA-256 of what the original (element-at-a-time) encoder and signer produced for FACTS under
+# the key with seed bytes(range(32)); Ed25519 is deterministic, so any changed byte shows here
+_FACTS_DIGEST = "ae53b09c157f589c767fe4c356ce9dfb0744fc2fb6c2ca7475fd17c5a55e66d8"
+_BADGE_DIGEST = "82f96c1077a26145906d676b1376b78c2b8f270cdb1b336cca438a9bd164a405"
+
+
+def test_certificates_are_byte_for_byte_what_they_were(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    folder = tmp_path / "keys" / "certificates"
+    folder.mkdir(parents=True)
+    (folder / f"{signing.key_id(key.public_key())}.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    try:
+        with pointed_at(var_dir=str(tmp_path)):
+            data, kid, sig = certificates.sign_facts(FACTS)
+            badge = certificates.sign_badge(
+                certificates.unsigned_badge(FACTS, BASE), BASE, FACTS["issued_at"]
+            )
+    finally:
+        signing.reload()
+    facts_blob = data + kid.encode() + sig.encode()
+    assert hashlib.sha256(facts_blob).hexdigest() == _FACTS_DIGEST
+    assert hashlib.sha256(badge).hexdigest() == _BADGE_DIGEST
 
 
 def test_the_pdf_carries_a_qr_code_and_the_verify_url() -> None:

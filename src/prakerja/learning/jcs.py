@@ -3,6 +3,13 @@
 Supported values: dict (string keys), list, str, int (|n| < 2**53), bool and None. Floats are
 refused rather than risk a serialisation that differs from ECMAScript's; certificates carry
 none. Keys are ordered by their UTF-16 code units; strings escape only what RFC 8785 requires.
+
+For those values, RFC 8785 output is what the standard library's C encoder writes with sorted
+keys and no whitespace, except for key order: Python sorts by code point, RFC 8785 by UTF-16
+code unit, and the two can differ only when a key holds a character at or above U+D800 (a
+surrogate, U+E000..U+FFFF, or an astral character). So `canonical` checks the value in one walk
+and hands it to the C encoder; anything else (such keys, other types, subclasses, deep nesting)
+goes to the general encoder below, which was the only one before and decides every refusal.
 """
 
 from __future__ import annotations
@@ -11,7 +18,12 @@ import json
 from typing import Any
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_PAIRS = [hi + lo for hi in _B58 for lo in _B58]  # two base58 digits per division
 _SAFE_INT = 2**53
+_FAST_DEPTH = 64  # deeper values take the general encoder, so its RecursionError stays as is
+_FAST = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
+)
 
 
 def _string(value: str) -> str:
@@ -61,22 +73,58 @@ def _object(value: dict[Any, Any], out: list[str]) -> None:
     out.append("}")
 
 
-def canonical(value: Any) -> bytes:
-    """The RFC 8785 canonical UTF-8 bytes of `value`."""
+def _general(value: Any) -> bytes:
+    """RFC 8785 one element at a time: any value, and the reference for the fast path."""
     out: list[str] = []
     _encode(value, out)
     return "".join(out).encode("utf-8")
 
 
+def _plain(value: Any, depth: int) -> bool:
+    """True if the C encoder writes `value` exactly as `_general` would: builtin types only (no
+    subclasses), safe integers, and keys that sort the same by code point and by UTF-16."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        safe: bool = -_SAFE_INT < value < _SAFE_INT
+        return safe
+    if depth >= _FAST_DEPTH:
+        return False
+    if kind is dict:
+        return _plain_object(value, depth + 1)
+    if kind is list or kind is tuple:
+        return all(type(item) is str or _plain(item, depth + 1) for item in value)
+    return False
+
+
+def _plain_object(value: dict[Any, Any], depth: int) -> bool:
+    for key, item in value.items():
+        if type(key) is not str or not (key.isascii() or max(key) < "\ud800"):
+            return False
+        if type(item) is not str and not _plain(item, depth):
+            return False
+    return True
+
+
+def canonical(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of `value`; TypeError or ValueError outside the
+    supported subset."""
+    if _plain(value, 0):
+        return _FAST.encode(value).encode("utf-8")
+    return _general(value)
+
+
 def b58encode(data: bytes) -> str:
     """Bitcoin base58 (the alphabet of multibase 'z')."""
     n = int.from_bytes(data, "big")
-    chars = []
+    pairs = []
     while n:
-        n, rem = divmod(n, 58)
-        chars.append(_B58[rem])
+        n, rem = divmod(n, 58 * 58)
+        pairs.append(_B58_PAIRS[rem])
     pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(chars))
+    # the top pair may start with a zero digit ("1"), which is not part of the number
+    return "1" * pad + "".join(reversed(pairs)).lstrip("1")
 
 
 def b58decode(text: str) -> bytes:

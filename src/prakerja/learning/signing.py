@@ -1,7 +1,8 @@
 """The programme's Ed25519 signing keys for certificates.
 
 Keys live as PKCS#8 PEM files under `<settings.var_dir>/keys/certificates/`, created on first
-use with 0600 permissions in a 0700 folder (O_EXCL, so concurrent processes agree on one key).
+use with 0600 permissions in a 0700 folder: under a lock on the folder, so web workers starting
+together agree on one key, and written whole before it appears under its name.
 A key id (`kid`) is the first 16 hex digits of SHA-256 over the raw public key, and every
 signature names it, so verification picks the right key.
 
@@ -9,15 +10,20 @@ Rotation, without downtime: `rotate()` (or dropping a new `<kid>.pem` into the f
 key; the newest file by modification time signs from then on; older keys stay in the folder and
 in GET /.well-known/prakerja-keys.json so every certificate ever issued still verifies. Remove
 a key file only if its certificates are to stop verifying (a compromised key). Copy the folder
-to every web process host (or share it), like any other secret; restart or call
-`reload()` after adding a key by hand.
+to every web process host (or share it), like any other secret. A process that meets a key id
+it has not read yet, with that key's file in the folder, reads the folder again; to make every
+process *sign* with a key added by hand, restart it or call `reload()`.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from prakerja.settings import get_settings
 
 _RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+_KID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -58,16 +65,34 @@ def key_dir() -> Path:
 
 
 def _write_new(folder: Path) -> Path:
+    """A new key file, whole or not at all: written under a temporary name, then renamed, so
+    another process never reads half a PEM."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     path = folder / f"{key_id(key.public_key())}.pem"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = folder / f".{path.name}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
     return path
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the key folder across processes (web workers start together)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _load(folder: Path) -> Keyring:
@@ -87,25 +112,36 @@ def _load(folder: Path) -> Keyring:
 
 @lru_cache(maxsize=4)
 def _keyring_at(folder: Path) -> Keyring:
-    if not any(folder.glob("*.pem")):
-        _write_new(folder)
-    return _load(folder)
+    with _folder_lock(folder):  # the first key is made once, whichever process asks first
+        if not any(folder.glob("*.pem")):
+            _write_new(folder)
+        return _load(folder)
+
+
+@lru_cache(maxsize=8)
+def _resolved(var_dir: Path, cwd: str) -> Path:
+    return (var_dir / "keys" / "certificates").resolve()
 
 
 def keyring() -> Keyring:
     """The keys of the configured var_dir (created on first use; cached per folder)."""
-    return _keyring_at(key_dir().resolve())
+    var_dir = get_settings().var_dir
+    # resolving costs several syscalls per signature, so it is remembered per var_dir (and per
+    # working directory when var_dir is relative); reload() forgets it, as it forgets the keys
+    cwd = "" if var_dir.is_absolute() else os.getcwd()
+    return _keyring_at(_resolved(var_dir, cwd))
 
 
 def reload() -> None:
     """Forget the cached keys (after a key file was added or removed by hand)."""
+    _resolved.cache_clear()
     _keyring_at.cache_clear()
 
 
 def rotate() -> str:
     """Add a new signing key (it signs from now on; older keys still verify); its kid."""
     path = _write_new(key_dir())
-    _keyring_at.cache_clear()
+    reload()
     return path.stem
 
 
@@ -117,7 +153,11 @@ def sign(data: bytes) -> tuple[str, bytes]:
 
 def verify(kid: str, data: bytes, sig: bytes) -> bool:
     """True only if `sig` is a valid signature of exactly `data` by the key `kid`."""
-    public = keyring().public.get(kid)
+    ring = keyring()
+    public = ring.public.get(kid)
+    if public is None and _KID.fullmatch(kid) and (key_dir() / f"{kid}.pem").exists():
+        reload()  # another process rotated since these keys were read
+        public = keyring().public.get(kid)
     if public is None:
         return False
     try:
