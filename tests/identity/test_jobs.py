@@ -133,7 +133,10 @@ def test_the_purge_is_scheduled_daily_and_runs_as_a_job(db):
     now = utc_now()
     with db.transaction() as s:
         seed(s, now)
-    local_noon = dt.datetime.combine(now.date(), dt.time(12), tzinfo=dt.UTC)  # 19:00 Jakarta
+    # yesterday 19:00 Jakarta: in the past whatever the hour the suite runs (today's noon UTC
+    # is still ahead before 12:00 UTC, and a job due then would not run yet)
+    yesterday = now.date() - dt.timedelta(days=1)
+    local_noon = dt.datetime.combine(yesterday, dt.time(12), tzinfo=dt.UTC)
     jobs.tick(db, local_noon)
     jobs.tick(db, local_noon + dt.timedelta(hours=1))  # the same Jakarta day: not again
     with db.transaction() as s:
