@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, select, text
 
+from bench import rawhttp
+
 ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "prakerja_bench_purchase"
 BUYERS = int(os.environ.get("PRAKERJA_BENCH_BUYERS", "3000"))
@@ -164,28 +166,34 @@ def _cpu_seconds(root: int) -> float:
     return total
 
 
-async def _phase(bases: list[str], jobs: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
-    """POST every (token, path, body) with CONCURRENCY in flight; latencies and statuses."""
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    sem, lat = asyncio.Semaphore(CONCURRENCY), []
+async def _phase(base: str, jobs: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    """POST every (token, path, body) with CONCURRENCY in flight, one keep-alive connection
+    each (bench.rawhttp: the load generator must not eat the server's CPU); latencies and
+    statuses."""
+    queue = list(enumerate(jobs))[::-1]
+    lat: list[float] = []
     answers: list[tuple[int, Any]] = [(0, None)] * len(jobs)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
 
-        async def one(i: int, token: str, path: str, body: dict[str, Any]) -> None:
-            async with sem:
-                t0 = time.perf_counter()
-                base = bases[i % len(bases)]
-                try:
-                    resp = await client.post(base + path, json=body, cookies={"pk_session": token})
-                except httpx.HTTPError as exc:  # counted as status 0, never fatal to the run
-                    answers[i] = (0, {"transport_error": type(exc).__name__})
-                    return
-                lat.append(time.perf_counter() - t0)
-                answers[i] = (resp.status_code, resp.json())
+    async def caller(conn: rawhttp.Connection) -> None:
+        while queue:
+            i, (token, path, body) = queue.pop()
+            t0 = time.perf_counter()
+            try:
+                resp = await conn.request(
+                    "POST", path, json_body=body, headers={"Cookie": f"pk_session={token}"}
+                )
+            except rawhttp.HTTPError as exc:  # counted as status 0, never fatal to the run
+                answers[i] = (0, {"transport_error": str(exc)})
+                continue
+            lat.append(time.perf_counter() - t0)
+            answers[i] = (resp.status_code, resp.json())
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one(i, *j) for i, j in enumerate(jobs)))
-        wall = time.perf_counter() - start
+    conns = [rawhttp.Connection(base) for _ in range(CONCURRENCY)]
+    start = time.perf_counter()
+    await asyncio.gather(*(caller(c) for c in conns))
+    wall = time.perf_counter() - start
+    for conn in conns:
+        await conn.close()
     lat.sort()
     codes: dict[int, int] = {}
     for code, _ in answers:
@@ -329,14 +337,14 @@ def run() -> dict[str, Any]:
         t0 = time.perf_counter()
         seed = _seed(url)
         seed_s = time.perf_counter() - t0
-        ports = [_free_port() for _ in range(WORKERS)]
-        procs = [_serve(url, port) for port in ports]
-        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        port = _free_port()
+        procs = [_serve(url, port)]  # one server, WORKERS processes (one per core)
+        base = f"http://127.0.0.1:{port}"
         cpu0, me0, db0 = _cpu(procs), time.process_time(), _db_stats(url)
         starts, meta = _starts(seed)
-        started = asyncio.run(_phase(bases, starts))
+        started = asyncio.run(_phase(base, starts))
         confirms = _confirms(seed, meta, started, _codes(url))
-        confirmed = asyncio.run(_phase(bases, confirms))
+        confirmed = asyncio.run(_phase(base, confirms))
         cpu1, me1, db1 = _cpu(procs), time.process_time(), _db_stats(url)
     finally:
         for proc in procs:
