@@ -3,9 +3,10 @@
 Runs as its own process (`python -m bench.loadgen PLAN.json`) so its CPU is measured apart from
 the server's. Each simulated citizen makes two calls on a keep-alive connection of its own
 client: POST /api/v1/auth/register (a new account) and POST /api/v1/registration/identity (NIK,
-KK and birth date, with a pre-opened session cookie). Loopback only. Protocol on stdout: after
-the warm-up it prints `ready`, waits for one line on stdin, runs the measured burst (bounded by
-count and time) and prints one JSON line of results.
+KK and birth date, with a pre-opened session cookie). Loopback only, over bench.rawhttp (httpx
+cost 4-12 ms of CPU per call, which this 2-core machine would take from the server). Protocol
+on stdout: after the warm-up it prints `ready`, waits for one line on stdin, runs the measured
+burst (bounded by count and time) and prints one JSON line of results.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+from bench import rawhttp
 
 REGISTER, IDENTITY = "/api/v1/auth/register", "/api/v1/registration/identity"
 PASSWORD = "Kopi-tubruk-Senja-2026"  # noqa: S105 (a throwaway bench account)
@@ -35,18 +36,18 @@ class Tally:
 
 
 async def _call(
-    client: httpx.AsyncClient,
+    client: rawhttp.Connection,
     path: str,
     body: dict[str, Any],
     tally: Tally,
     expect: int,
     headers: dict[str, str],
-) -> httpx.Response | None:
+) -> rawhttp.Response | None:
     started = time.perf_counter()
     try:
-        response = await client.post(path, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        tally.errors.append({"path": path, "error": type(exc).__name__})
+        response = await client.request("POST", path, json_body=body, headers=headers)
+    except rawhttp.HTTPError as exc:
+        tally.errors.append({"path": path, "error": str(exc)})
         return None
     tally.latency[path].append((time.perf_counter() - started) * 1000)
     if response.status_code != expect:
@@ -57,9 +58,9 @@ async def _call(
     return response
 
 
-async def sign_up(client: httpx.AsyncClient, item: dict[str, Any], tally: Tally) -> None:
-    """One citizen: create an account, then submit identity on an already open session."""
-    client.cookies.clear()  # each citizen is a fresh browser
+async def sign_up(client: rawhttp.Connection, item: dict[str, Any], tally: Tally) -> None:
+    """One citizen: create an account, then submit identity on an already open session (no
+    cookie jar: each citizen is a fresh browser)."""
     started = time.perf_counter()
     account = {"email": item["email"], "password": PASSWORD, "language": "id"}
     if await _call(client, REGISTER, account, tally, 201, {}) is None:
@@ -74,19 +75,15 @@ async def sign_up(client: httpx.AsyncClient, item: dict[str, Any], tally: Tally)
     tally.signup_ms.append((time.perf_counter() - started) * 1000)
 
 
-def clients(url: str, concurrency: int) -> list[httpx.AsyncClient]:
-    """One keep-alive client (one connection) per concurrent citizen; plain HTTP, loopback only."""
+def clients(url: str, concurrency: int) -> list[rawhttp.Connection]:
+    """One keep-alive connection per concurrent citizen; plain HTTP, loopback only."""
     if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the load generator only targets loopback")
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    return [
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=30, verify=False)  # noqa: S501 (plain HTTP)
-        for _ in range(concurrency)
-    ]
+    return [rawhttp.Connection(url, timeout=30) for _ in range(concurrency)]
 
 
 async def burst(
-    pool: list[httpx.AsyncClient], items: list[dict[str, Any]], deadline_s: float
+    pool: list[rawhttp.Connection], items: list[dict[str, Any]], deadline_s: float
 ) -> tuple[Tally, float]:
     """Run `items` through the clients until done or the deadline; (tally, seconds)."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -95,7 +92,7 @@ async def burst(
     tally, started = Tally(), time.perf_counter()
     stop_at = started + deadline_s
 
-    async def citizen(client: httpx.AsyncClient) -> None:
+    async def citizen(client: rawhttp.Connection) -> None:
         while time.perf_counter() < stop_at:
             try:
                 item = queue.get_nowait()
@@ -149,7 +146,7 @@ async def main(plan_path: str) -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     tally, seconds = await burst(pool, items[warm:], float(plan["max_seconds"]))
     print(json.dumps(summary(tally, seconds, len(items) - warm, conc)), flush=True)
-    await asyncio.gather(*(c.aclose() for c in pool))
+    await asyncio.gather(*(c.close() for c in pool))
 
 
 if __name__ == "__main__":
