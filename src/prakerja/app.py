@@ -23,8 +23,9 @@ from prakerja.settings import Settings, get_settings
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Sync routes run on anyio's thread pool; as many threads as pooled database connections,
-    # so a burst queues for a thread instead of opening and closing extra connections.
+    # Route bodies run on threads of their own (kit.web.new_router); anyio's shared pool serves
+    # sync dependencies (the caller's session lookup). Both get as many threads as pooled
+    # database connections, so a burst queues for a thread, not for a connection.
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = app.state.settings.web_threads
     yield

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from prakerja.kit import notify
 from prakerja.kit.errors import NotFound
-from prakerja.kit.web import DbSession, render
+from prakerja.kit.web import DbSession, new_router, render
 from prakerja.settings import get_settings
 
-router = APIRouter(include_in_schema=False)
+router = new_router(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -42,12 +42,34 @@ def test_a_database_that_refuses_connections_is_a_503_to_retry_not_a_500():
     with TestClient(create_app(get_settings(), nowhere), raise_server_exceptions=False) as c:
         api = c.get("/healthz", headers={"Accept": "application/json"})
         page = c.get("/healthz", headers={"Accept": "text/html"})
-    assert api.status_code == 503 and api.headers["retry-after"] == "2"
+    assert api.status_code == 503
+    assert api.headers["retry-after"] == "2"
     assert api.headers["content-type"].startswith("application/problem+json")
     assert api.json()["code"] == "busy"
-    assert page.status_code == 503 and page.headers["retry-after"] == "2"
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "2"
     assert "sedang sibuk" in page.text
     nowhere.dispose()
+
+
+def test_every_route_body_runs_off_the_shared_thread_pool():
+    """Sync route bodies on their own threads, their answers validated on the event loop: no
+    route body can hold the thread another request needs to finish (kit.web._on_route_threads).
+    A router made with plain APIRouter instead of kit.web.new_router would fail this."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    from prakerja import portal
+    from prakerja.contexts import import_all
+
+    modules = [portal, *import_all("api"), *import_all("views")]  # what create_app includes
+    routes = [r for m in modules for r in m.router.routes if isinstance(r, APIRoute)]
+    assert len(routes) > 100
+    sync = [r.path for r in routes if not inspect.iscoroutinefunction(r.dependant.call)]
+    assert sync == []
+    wrapped = [r for r in routes if hasattr(r.endpoint, "__wrapped__")]
+    assert len(wrapped) > 100
 
 
 def test_a_failing_job_is_retried_then_dead(db):

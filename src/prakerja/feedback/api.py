@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -18,9 +18,9 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import new_id
 from prakerja.kit.errors import NotFound
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 
-router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
+router = new_router(prefix="/api/v1/feedback", tags=["feedback"])
 Staff = Annotated[Account, Depends(require_staff("agent", "operator"))]
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {

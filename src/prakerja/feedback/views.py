@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
@@ -19,10 +19,10 @@ from prakerja.kit.clock import utc_now
 from prakerja.kit.db import new_id
 from prakerja.kit.errors import DomainError, Invalid
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
 from prakerja.settings import get_settings
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 Text = Annotated[str, Form()]
 MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 

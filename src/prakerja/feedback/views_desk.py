@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
@@ -20,9 +20,9 @@ from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.kit import audit
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, RowId, csrf_protect, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, new_router, render
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 Agent = Annotated[Account, Depends(require_staff("agent", "operator"))]
 Operator = Annotated[Account, Depends(require_staff("operator"))]
 Text = Annotated[str, Form()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from prakerja.identity import service
 from prakerja.identity.deps import CurrentAccount
@@ -19,9 +19,9 @@ from prakerja.identity.schemas import (
 )
 from prakerja.identity.views import client_ip, set_session_cookie
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = new_router(prefix="/api/v1", tags=["identity"])
 
 
 @router.post("/auth/register", status_code=201, responses=problems(400, 409, 422))

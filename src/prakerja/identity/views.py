@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from prakerja.identity import rules, service
@@ -13,9 +13,9 @@ from prakerja.identity.errors import CodeExpired, LoginLocked
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 CHALLENGE_COOKIE = "pk_login"
 Text = Annotated[str, Form()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -15,9 +15,9 @@ from prakerja.identity.views import client_ip, message, set_session_cookie
 from prakerja.kit import audit, jobs
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
-from prakerja.kit.web import DbSession, RowId, csrf_protect, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, new_router, render
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 JobsStaff = Annotated[Account, Depends(require_staff("admin", "operator"))]
 Text = Annotated[str, Form()]

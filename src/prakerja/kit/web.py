@@ -7,20 +7,23 @@ for people. Unknown exceptions become a bare 500 carrying only the request id.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import hmac
+import inspect
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
 import structlog
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2_fragments.fastapi import Jinja2Blocks
 from sqlalchemy.exc import OperationalError
@@ -83,6 +86,44 @@ def _end(session: Session, commit: bool) -> None:
         raise
     finally:
         session.close()
+
+
+_route_limiter: anyio.CapacityLimiter | None = None
+
+
+def _on_route_threads(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A sync route body run on threads of its own, as an async endpoint.
+
+    FastAPI runs sync route bodies, sync dependencies and the validation of a sync route's
+    answer on one thread pool. A request whose body has finished still holds its transaction
+    (and its row locks) until its answer is validated, so bodies waiting on those locks could
+    hold every thread that validation needs: a deadlock the purchase bench hit. Here bodies
+    take their own threads (`web_threads` of them); the answer is validated on the event loop
+    and the shared pool serves only short steps (the caller's session lookup)."""
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        global _route_limiter
+        if _route_limiter is None:  # created inside the event loop, once per process
+            _route_limiter = anyio.CapacityLimiter(max(1, get_settings().web_threads))
+        call = functools.partial(endpoint, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, limiter=_route_limiter)
+
+    return run
+
+
+class OwnThreadsRoute(APIRoute):
+    """The route class of every router: sync bodies run through `_on_route_threads`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if inspect.isfunction(endpoint) and not inspect.iscoroutinefunction(endpoint):
+            endpoint = _on_route_threads(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def new_router(**kwargs: Any) -> APIRouter:
+    """An APIRouter whose sync routes run on threads of their own (see `_on_route_threads`)."""
+    return APIRouter(route_class=OwnThreadsRoute, **kwargs)
 
 
 # The transaction ends before the response is sent, so a failed commit is never reported as a

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.schemas import problems
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 from prakerja.learning import certificates, rules, service_completion, service_review, signing
 from prakerja.learning.api_partner_learning import cert_ref
 from prakerja.learning.schemas import (
@@ -23,7 +23,7 @@ from prakerja.learning.schemas import (
 from prakerja.learning.service_enrolment import Enrolment, enrolments
 from prakerja.learning.signing import jwks
 
-router = APIRouter(tags=["learning"])
+router = new_router(tags=["learning"])
 
 
 def _sessions(e: Enrolment) -> list[SessionStatus]:

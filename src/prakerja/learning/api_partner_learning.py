@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import ValidationError
 
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
-from prakerja.kit.web import DbSession, RowId, current_language
+from prakerja.kit.web import DbSession, RowId, current_language, new_router
 from prakerja.learning import certificates, service_attendance, service_completion
 from prakerja.learning.model import Certificate, Completion, RedeemCode
 from prakerja.learning.schemas import (
@@ -41,7 +40,7 @@ from prakerja.marketplace.deps import PartnerAuth
 from prakerja.marketplace.model import Order
 from prakerja.settings import get_settings
 
-router = APIRouter(prefix="/api/partner/v1", tags=["partner: learning"])
+router = new_router(prefix="/api/partner/v1", tags=["partner: learning"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing, wrong, stale or replayed signature (problem+json)"},
     404: {"description": "Not found, or not yours"},

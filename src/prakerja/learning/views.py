@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
@@ -16,7 +16,7 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, new_router, render
 from prakerja.learning import (
     api,
     certificates,
@@ -32,7 +32,7 @@ from prakerja.marketplace.model import CourseSession
 from prakerja.settings import get_settings
 from prakerja.wallet import service_card
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 QualityReader = Annotated[Account, Depends(require_staff("operator", "analyst"))]
 FACE_REASONS = {
     "no_blink": "Blink while the photo is taken and tick the box.",

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import select
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import counting_refusals
 from prakerja.kit.clock import utc_now
 from prakerja.kit.money import MAX_RUPIAH
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 from prakerja.marketplace import service_catalogue, service_purchase
 from prakerja.marketplace.model import Course, Order
 from prakerja.marketplace.schemas import CodeIn, CourseRead, OrderCreate, OrderRead
 
-router = APIRouter(prefix="/api/v1", tags=["marketplace"])
+router = new_router(prefix="/api/v1", tags=["marketplace"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "Login required"},
     403: {"description": "Card or phone not usable"},

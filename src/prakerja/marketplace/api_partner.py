@@ -7,10 +7,8 @@ their partner endpoints in their own module with the same `PartnerAuth` dependen
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 from prakerja.marketplace import service_catalogue, service_order
 from prakerja.marketplace.deps import PartnerAuth
 from prakerja.marketplace.model import Order
@@ -25,7 +23,7 @@ from prakerja.marketplace.schemas import (
 )
 
 PREFIX = "/api/partner/v1"
-router = APIRouter(prefix=PREFIX, tags=["partner"])
+router = new_router(prefix=PREFIX, tags=["partner"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing, wrong, stale or replayed signature (problem+json)"},
     404: {"description": "Not found, or not yours"},

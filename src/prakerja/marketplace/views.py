@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
@@ -17,13 +17,13 @@ from prakerja.identity.service import settle
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, new_router, render
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
 from prakerja.marketplace.model import Course
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 curator = require_staff("operator")
 Curator = Annotated[Account, Depends(curator)]
 

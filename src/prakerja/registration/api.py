@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import counting_refusals
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, current_language
+from prakerja.kit.web import DbSession, current_language, new_router
 from prakerja.registration import service, service_media, service_profile, steps
 from prakerja.registration.model import Person
 from prakerja.registration.schemas import (
@@ -21,7 +19,7 @@ from prakerja.registration.schemas import (
     problems,
 )
 
-router = APIRouter(prefix="/api/v1/registration", tags=["registration"])
+router = new_router(prefix="/api/v1/registration", tags=["registration"])
 
 _WRITE_ERRORS = problems(400, 401, 403, 409, 422, 429, 503)
 

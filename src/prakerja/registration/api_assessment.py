@@ -8,19 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, current_language
+from prakerja.kit.web import DbSession, current_language, new_router
 from prakerja.registration import assessment
 from prakerja.registration import service as registration
 from prakerja.registration import service_assessment as svc
 from prakerja.registration.schemas import problems
 from prakerja.registration.service_eligibility import current_policy
 
-router = APIRouter(prefix="/api/v1/registration/test", tags=["registration"])
+router = new_router(prefix="/api/v1/registration/test", tags=["registration"])
 
 AttemptId = Annotated[int, Path(ge=1, le=2**62, description="The attempt's id")]
 QuestionId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}[0-9]{1,4}$", max_length=8)]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.identity.schemas import problems
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 from prakerja.registration import policy
 from prakerja.registration import service_eligibility as service
 from prakerja.registration.model_policy import PolicyVersion
 
-router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
+router = new_router(prefix="/api/v1/policy", tags=["policy"])
 versions_reader = require_staff("operator", "analyst", "auditor")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from prakerja.identity.service import settle
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
 from prakerja.learning import service_enrolment
 from prakerja.registration import forms as vs
 from prakerja.registration import service, service_media, service_profile, steps
@@ -28,7 +28,7 @@ from prakerja.registration.model import Person
 from prakerja.settings import get_settings
 from prakerja.wallet import service_card
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 
 def _t(message: str) -> str:

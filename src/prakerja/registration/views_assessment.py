@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from prakerja.identity.model import Account
 from prakerja.kit import i18n
 from prakerja.kit.clock import JAKARTA, utc_now
 from prakerja.kit.errors import DomainError
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
 from prakerja.registration import assessment, steps
 from prakerja.registration import service as registration
 from prakerja.registration import service_assessment as svc
@@ -28,7 +28,7 @@ from prakerja.registration.forms import errors_of
 from prakerja.registration.model import Person
 from prakerja.registration.service_eligibility import current_policy
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 AttemptId = Annotated[int, Path(ge=1, le=2**62)]
 _STATEMENT_FIELDS = (

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -15,11 +15,11 @@ from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, Invalid, http_status
-from prakerja.kit.web import DbSession, RowId, csrf_protect, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, new_router, render
 from prakerja.registration import eligibility, policy, service_lists
 from prakerja.registration import service_eligibility as service
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 # Module-level dependencies so tests (and the app) can override them by identity.
 policy_reader = require_staff("operator", "analyst", "auditor")

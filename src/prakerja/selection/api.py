@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from prakerja.identity.deps import CurrentCitizen, require_staff
 from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 from prakerja.selection import queries, service, service_ops
 from prakerja.selection.model import Wave
 from prakerja.selection.schemas import (
@@ -21,7 +21,7 @@ from prakerja.selection.schemas import (
     WaveSummary,
 )
 
-router = APIRouter(prefix="/api/v1/waves", tags=["waves"])
+router = new_router(prefix="/api/v1/waves", tags=["waves"])
 Operator = Annotated[Account, Depends(require_staff("operator"))]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -14,14 +14,14 @@ from prakerja.identity.model import Account
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound
-from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, new_router, render
 from prakerja.registration import service as registration
 from prakerja.registration import steps
 from prakerja.registration.eligibility import MESSAGES
 from prakerja.registration.service_eligibility import current_policy
 from prakerja.selection import queries, service, service_draw, service_ops, service_review
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 Operator = Annotated[Account, Depends(require_staff("operator"))]
 FILES = {"pool.bin": "application/octet-stream", "params.json": "application/json"}
 

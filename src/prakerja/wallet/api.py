@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import jakarta_date, utc_now
-from prakerja.kit.web import DbSession
+from prakerja.kit.web import DbSession, new_router
 from prakerja.wallet import service_card
 
-router = APIRouter(prefix="/api/v1", tags=["wallet"])
+router = new_router(prefix="/api/v1", tags=["wallet"])
 
 
 class CardProblem(BaseModel):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import jakarta_date, utc_now
-from prakerja.kit.web import DbSession, csrf_protect, current_language, render
+from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
 from prakerja.wallet import service_card
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 NEXT_STEP_TEXT = {
     "buy_first_course": "Buy your first course before the deadline, or the card is revoked.",
