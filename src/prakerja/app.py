@@ -24,10 +24,10 @@ from prakerja.settings import Settings, get_settings
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Route bodies run on threads of their own (kit.web.new_router); anyio's shared pool serves
-    # sync dependencies (the caller's session lookup). Both get as many threads as pooled
+    # sync dependencies (the caller's session lookup). Together as many threads as pooled
     # database connections, so a burst queues for a thread, not for a connection.
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = app.state.settings.web_threads
+    limiter.total_tokens = web.dependency_threads(app.state.settings.web_threads)
     yield
 
 

@@ -91,6 +91,18 @@ def _end(session: Session, commit: bool) -> None:
 _route_limiter: anyio.CapacityLimiter | None = None
 
 
+def dependency_threads(web_threads: int) -> int:
+    """Threads of the shared pool, which now serves only short sync dependencies (the caller's
+    session lookup): a quarter of `web_threads`, at least 2."""
+    return max(2, web_threads // 4)
+
+
+def route_threads(web_threads: int) -> int:
+    """Threads for route bodies: the rest, so a process runs `web_threads` threads in all, as
+    many as its pooled connections (more threads only fight over the GIL)."""
+    return max(1, web_threads - dependency_threads(web_threads))
+
+
 def _on_route_threads(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """A sync route body run on threads of its own, as an async endpoint.
 
@@ -98,14 +110,14 @@ def _on_route_threads(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     answer on one thread pool. A request whose body has finished still holds its transaction
     (and its row locks) until its answer is validated, so bodies waiting on those locks could
     hold every thread that validation needs: a deadlock the purchase bench hit. Here bodies
-    take their own threads (`web_threads` of them); the answer is validated on the event loop
+    take their own threads (`route_threads`); the answer is validated on the event loop
     and the shared pool serves only short steps (the caller's session lookup)."""
 
     @functools.wraps(endpoint)
     async def run(*args: Any, **kwargs: Any) -> Any:
         global _route_limiter
         if _route_limiter is None:  # created inside the event loop, once per process
-            _route_limiter = anyio.CapacityLimiter(max(1, get_settings().web_threads))
+            _route_limiter = anyio.CapacityLimiter(route_threads(get_settings().web_threads))
         call = functools.partial(endpoint, *args, **kwargs)
         return await anyio.to_thread.run_sync(call, limiter=_route_limiter)
 
