@@ -73,6 +73,41 @@ def test_many_simultaneous_purchases_on_one_card_hold_the_price_once(db):
         assert check_ledger(s) == []
 
 
+def test_one_order_confirmed_many_times_at_once_is_placed_once_and_answered_alike(db):
+    """A double tap: every confirm of the same order answers the one placed order (the losers
+    see the winner's voucher, not one of their own), one hold, a sound ledger."""
+    with db.transaction() as s:
+        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
+        course = make_course(s, platform, provider, price=1_200_000)
+        buyer = make_buyer(s)
+        order = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="tap-0001",
+            now=NOW,
+        )
+        public_id, code = order.public_id, sms_code(s, buyer.phone)
+    answers: list[tuple[str, str | None]] = []
+
+    def confirm():
+        with db.transaction() as s:
+            placed = service_purchase.confirm_purchase(
+                s, account_id=buyer.account_id, order_public_id=public_id, code=code, now=NOW
+            )
+            answers.append((placed.status, placed.voucher_code))
+
+    outcomes = _run_all([confirm] * 6)
+    assert outcomes == ["ok"] * 6, outcomes
+    with db.sessions() as s:
+        stored = s.scalars(select(Order).where(Order.public_id == public_id)).one()
+        assert stored.status == "pending"
+        assert set(answers) == {("pending", stored.voucher_code)}
+        assert ledger.balance(s, buyer.account_code) == (3_500_000, 2_300_000)
+        assert check_ledger(s) == []
+
+
 def test_racing_confirm_and_cancel_calls_leave_a_sound_ledger(db):
     with db.transaction() as s:
         platform, provider = make_partner(s, "platform"), make_partner(s, "provider")

@@ -17,6 +17,7 @@ import secrets
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from prakerja.identity import tokens
 from prakerja.identity.errors import CodeExpired, CountedRefusal, WrongCode
@@ -151,18 +152,22 @@ def start_purchase(
 
 def order_of_account(session: Session, account_id: int, public_id: str) -> Order:
     """The citizen's own order (anyone else's is 'not found')."""
+    return _order_and_card(session, account_id, public_id)[0]
+
+
+def _order_and_card(session: Session, account_id: int, public_id: str) -> tuple[Order, Card]:
     card = service_card.card_for_account(session, account_id)
     order = session.scalar(select(Order).where(Order.public_id == public_id))
     if order is None or card is None or order.card_id != card.id:
         raise rules.OrderNotFound()
-    return order
+    return order, card
 
 
 def confirm_purchase(
     session: Session, *, account_id: int, order_public_id: str, code: str, now: dt.datetime
 ) -> Order:
     """Place the order with a right code; a repeat after success returns the placed order."""
-    order = order_of_account(session, account_id, order_public_id)
+    order, card = _order_and_card(session, account_id, order_public_id)
     if order.status != AWAITING_CODE:
         if order.status == EXPIRED:
             raise CodeExpired()
@@ -177,7 +182,7 @@ def confirm_purchase(
     if not tokens.same(expected, challenge.code_hash):
         _wrong_code(session, challenge, now)
     challenge.status = "done"
-    _place(session, order, now)
+    _place(session, order, card, now)
     return order
 
 
@@ -191,23 +196,33 @@ def _wrong_code(session: Session, challenge: PurchaseCode, now: dt.datetime) -> 
     raise WrongCode(tries_left=rules.CODE_MAX_TRIES - challenge.attempts)
 
 
-def _place(session: Session, order: Order, now: dt.datetime) -> None:
-    """Seat, hold and status in one savepoint: a refusal leaves nothing behind."""
-    card = service_card.get_card(session, order.card_id)
+def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None:
+    """Seat, hold and status in one savepoint: a refusal leaves nothing behind. `card` is the
+    order's card as this transaction read it a moment ago (`_order_and_card`)."""
     course = session.get(Course, order.course_id)
     if course is None:
         raise rules.CourseNotFound()
     account_id = _account_of(card)
+    voucher = _voucher()
     with session.begin_nested():
         try:  # first: the one-open-order index makes a concurrent twin wait here, then fail
-            session.execute(
+            claimed = session.execute(
                 update(Order)
                 .where(Order.id == order.id, Order.status == AWAITING_CODE)
-                .values(status=PENDING, placed_at=now, voucher_code=_voucher())
+                .values(status=PENDING, placed_at=now, voucher_code=voucher)
                 .execution_options(synchronize_session=False)
             )
         except IntegrityError:
             raise rules.UnfinishedCourse() from None
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            for column, value in (
+                ("status", PENDING),
+                ("placed_at", now),
+                ("voucher_code", voucher),
+            ):
+                set_committed_value(order, column, value)  # what the UPDATE wrote; no re-read
+        else:  # the same order's twin confirm placed it first: carry on with what it wrote
+            session.refresh(order)
         _check_rules_after_claim(session, card, course, order)
         _take_seat(session, course)
         platform_account = ledger.open_account(
@@ -225,7 +240,6 @@ def _place(session: Session, order: Order, now: dt.datetime) -> None:
         )
         order.hold_transfer_id = hold.id
         session.flush()
-    session.refresh(order)
     service_webhook.emit(
         session,
         partner_id=order.platform_id,
