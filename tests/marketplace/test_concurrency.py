@@ -108,6 +108,55 @@ def test_one_order_confirmed_many_times_at_once_is_placed_once_and_answered_alik
         assert check_ledger(s) == []
 
 
+def test_a_confirm_that_read_the_order_before_its_twin_placed_it_answers_the_placed_order(
+    db, monkeypatch
+):
+    """The double tap's other order of events, made deterministic: the second confirm reads the
+    order (awaiting its code), then the first commits, then the second reads the used code. It
+    must answer the placed order, not 'code expired' - which, being a counted refusal, the API
+    commits, and which once marked the placed order (with its hold) expired."""
+    with db.transaction() as s:
+        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
+        course = make_course(s, platform, provider, price=1_100_000)
+        buyer = make_buyer(s)
+        public_id = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="tap-0002",
+            now=NOW,
+        ).public_id
+        code = sms_code(s, buyer.phone)
+
+    def confirm(s):
+        return service_purchase.confirm_purchase(
+            s, account_id=buyer.account_id, order_public_id=public_id, code=code, now=NOW
+        )
+
+    read = service_purchase._order_and_card
+    first_done = []
+
+    def read_then_let_the_twin_win(session, account_id, order_public_id):
+        found = read(session, account_id, order_public_id)
+        if not first_done:
+            first_done.append(True)
+            with db.transaction() as twin:
+                confirm(twin)
+        return found
+
+    monkeypatch.setattr(service_purchase, "_order_and_card", read_then_let_the_twin_win)
+    with db.transaction() as s:
+        late = confirm(s)
+        assert late.status == "pending"
+    with db.sessions() as s:
+        stored = s.scalars(select(Order).where(Order.public_id == public_id)).one()
+        assert stored.status == "pending"
+        assert late.voucher_code == stored.voucher_code
+        assert ledger.balance(s, buyer.account_code) == (3_500_000, 2_400_000)
+        assert check_ledger(s) == []
+
+
 def test_racing_confirm_and_cancel_calls_leave_a_sound_ledger(db):
     with db.transaction() as s:
         platform, provider = make_partner(s, "platform"), make_partner(s, "provider")

@@ -174,9 +174,17 @@ def confirm_purchase(
         return order
     _check_not_locked(session, order.card_id, now)
     challenge = session.scalar(select(PurchaseCode).where(PurchaseCode.order_id == order.id))
+    if challenge is not None and challenge.status == "done":  # a twin confirm placed it since
+        session.refresh(order)
+        return order
     if challenge is None or challenge.status != "open" or challenge.expires_at <= now:
-        order.status = EXPIRED
-        session.flush()
+        # only an order still awaiting its code expires: never a lost update over a placed one
+        session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == AWAITING_CODE)
+            .values(status=EXPIRED)
+            .execution_options(synchronize_session=False)
+        )
         raise CodeExpired()
     expected = tokens.code_hash("purchase", order.id, code.strip())
     if not tokens.same(expected, challenge.code_hash):
