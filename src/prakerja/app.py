@@ -76,7 +76,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 def _problem_json_errors(app: FastAPI) -> None:
     """Document every error response as application/problem+json, which is what kit.web sends
     (FastAPI documents its built-in 422 as application/json)."""
-
     build = app.openapi
 
     def openapi() -> dict[str, Any]:

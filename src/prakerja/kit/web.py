@@ -62,17 +62,24 @@ async def _db_session(request: Request) -> AsyncIterator[Session]:
         await _ending(session, commit=True)
 
 
-_end_limiter: anyio.CapacityLimiter | None = None
+_limiters: dict[str, anyio.CapacityLimiter] = {}
+
+
+def _threads(kind: str, tokens: int) -> anyio.CapacityLimiter:
+    """This process's limiter for one kind of thread work, made on first use (inside the event
+    loop, which anyio wants)."""
+    limiter = _limiters.get(kind)
+    if limiter is None:
+        limiter = _limiters[kind] = anyio.CapacityLimiter(max(1, tokens))
+    return limiter
 
 
 async def _ending(session: Session, *, commit: bool) -> None:
     """Commit or roll back on threads of their own (as FastAPI does for a dependency's exit):
     a finished request holding a connection must not queue behind new requests for the route
     threads, or connections pile up past the pool under load."""
-    global _end_limiter
-    if _end_limiter is None:  # created inside the event loop, once per process
-        _end_limiter = anyio.CapacityLimiter(max(1, get_settings().web_threads))
-    await anyio.to_thread.run_sync(_end, session, commit, limiter=_end_limiter)
+    limiter = _threads("end", get_settings().web_threads)
+    await anyio.to_thread.run_sync(_end, session, commit, limiter=limiter)
 
 
 def _end(session: Session, commit: bool) -> None:
@@ -86,9 +93,6 @@ def _end(session: Session, commit: bool) -> None:
         raise
     finally:
         session.close()
-
-
-_route_limiter: anyio.CapacityLimiter | None = None
 
 
 def dependency_threads(web_threads: int) -> int:
@@ -115,11 +119,9 @@ def _on_route_threads(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(endpoint)
     async def run(*args: Any, **kwargs: Any) -> Any:
-        global _route_limiter
-        if _route_limiter is None:  # created inside the event loop, once per process
-            _route_limiter = anyio.CapacityLimiter(route_threads(get_settings().web_threads))
+        limiter = _threads("route", route_threads(get_settings().web_threads))
         call = functools.partial(endpoint, *args, **kwargs)
-        return await anyio.to_thread.run_sync(call, limiter=_route_limiter)
+        return await anyio.to_thread.run_sync(call, limiter=limiter)
 
     return run
 

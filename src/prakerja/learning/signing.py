@@ -153,8 +153,7 @@ def sign(data: bytes) -> tuple[str, bytes]:
 
 def verify(kid: str, data: bytes, sig: bytes) -> bool:
     """True only if `sig` is a valid signature of exactly `data` by the key `kid`."""
-    ring = keyring()
-    public = ring.public.get(kid)
+    public = keyring().public.get(kid)
     if public is None and _KID.fullmatch(kid) and (key_dir() / f"{kid}.pem").exists():
         reload()  # another process rotated since these keys were read
         public = keyring().public.get(kid)
