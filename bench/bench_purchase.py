@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +27,7 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 
 from bench import rawhttp
+from bench.spy import read_profiles, start_profiles, workers_of
 
 ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "prakerja_bench_purchase"
@@ -340,12 +342,15 @@ def run() -> dict[str, Any]:
         port = _free_port()
         procs = [_serve(url, port)]  # one server, WORKERS processes (one per core)
         base = f"http://127.0.0.1:{port}"
-        cpu0, me0, db0 = _cpu(procs), time.process_time(), _db_stats(url)
         starts, meta = _starts(seed)
+        work = Path(tempfile.mkdtemp(prefix="bench-purchase-"))
+        spies = start_profiles(work, workers_of(procs[0].pid), 600)
+        cpu0, me0, db0 = _cpu(procs), time.process_time(), _db_stats(url)
         started = asyncio.run(_phase(base, starts))
         confirms = _confirms(seed, meta, started, _codes(url))
         confirmed = asyncio.run(_phase(base, confirms))
         cpu1, me1, db1 = _cpu(procs), time.process_time(), _db_stats(url)
+        cpu_profile = read_profiles(spies)
     finally:
         for proc in procs:
             proc.terminate()
@@ -373,6 +378,7 @@ def run() -> dict[str, Any]:
             "db_rows_read_per_purchase": round((db1[1] - db0[1]) / BUYERS, 1),
         },
         "verified": verified,
+        "server_cpu_profile": cpu_profile,
     }
 
 

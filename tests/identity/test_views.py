@@ -169,9 +169,9 @@ def test_staff_log_in_with_totp_and_retry_a_dead_job(client, db):
     assert resp.headers["location"] == "/staff"
     assert "/admin/jobs" in client.get("/staff").text
     with db.transaction() as s:
-        job = jobs.enqueue(s, "test.nothing", {})
+        job_id = jobs.enqueue(s, "test.nothing", {})
+        job = s.get(jobs.Job, job_id)
         job.status, job.last_error = jobs.DEAD, "RuntimeError: partner down"
-        job_id = job.id
     page = client.get("/admin/jobs")
     assert page.status_code == 200
     assert "RuntimeError: partner down" in page.text

@@ -10,6 +10,11 @@ from prakerja.kit import jobs, notify
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 
 
+def _note(session, **email):
+    """The notification row an email was queued as."""
+    return session.get(notify.Notification, notify.send_email(session, **email))
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -36,7 +41,7 @@ def test_only_threading_headers_with_message_ids_are_accepted(session, headers):
 
 
 def test_names_are_spelled_canonically_and_the_message_id_is_fixed_when_queued(session):
-    note = notify.send_email(
+    note = _note(
         session,
         to="a@example.id",
         subject="s",
@@ -47,16 +52,17 @@ def test_names_are_spelled_canonically_and_the_message_id_is_fixed_when_queued(s
     assert set(note.headers) == {"Message-ID", "In-Reply-To", "References"}
     assert notify.MESSAGE_ID.fullmatch(note.headers["Message-ID"])
     assert note.headers["Message-ID"].endswith("@prakerja.local>")
-    other = notify.send_email(session, to="a@example.id", subject="s", body="b", now=NOW)
+    other = _note(session, to="a@example.id", subject="s", body="b", now=NOW)
     assert set(other.headers) == {"Message-ID"}
     assert other.headers["Message-ID"] != note.headers["Message-ID"]
-    assert notify.send_sms(session, to="+6281299990001", body="b", now=NOW).headers is None
+    sms = notify.send_sms(session, to="+6281299990001", body="b", now=NOW)
+    assert session.get(notify.Notification, sms).headers is None
 
 
 def test_the_delivered_email_carries_its_headers(db, smtp_server):
     address = f"thread-{db.engine.dialect.name}@example.id"
     with db.transaction() as s:
-        note = notify.send_email(
+        note = _note(
             s,
             to=address,
             subject="Re: OTP",

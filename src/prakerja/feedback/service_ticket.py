@@ -111,7 +111,7 @@ def _send(
     """Deliver text to the citizen on the ticket's channel; (channel used, notification id).
     `threading` (In-Reply-To / References) goes on an email so it joins the citizen's thread."""
     if ticket.contact_email:
-        note = notify.send_email(
+        note_id = notify.send_email(
             session,
             to=ticket.contact_email,
             subject=f"Re: {ticket.subject[:150]} [#{ticket.public_id}]",
@@ -119,9 +119,9 @@ def _send(
             now=now,
             headers=threading,
         )
-        return "email", note.id
+        return "email", note_id
     if ticket.contact_phone and (phone := linking.phone_e164(ticket.contact_phone)):
-        return "sms", notify.send_sms(session, to=phone, body=body[:600], now=now).id
+        return "sms", notify.send_sms(session, to=phone, body=body[:600], now=now)
     return ticket.channel, None  # a public comment: the agent answers on the platform
 
 

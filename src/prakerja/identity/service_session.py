@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from prakerja.identity import rules, tokens
 from prakerja.identity.model import Account, WebSession
 
 COOKIE = "pk_session"
+# Built once (this runs on every signed-in request): one round trip for both rows.
+_SESSION_AND_ACCOUNT = (
+    select(WebSession, Account)
+    .join(Account, Account.id == WebSession.account_id)
+    .where(WebSession.token_hash == bindparam("token_hash"))
+)
 
 
 def open_session(session: Session, *, account_id: int, ip: str, now: dt.datetime) -> WebSession:
@@ -33,14 +39,10 @@ def account_for_token(session: Session, *, token: str, now: dt.datetime) -> Acco
     """The active account behind a live session token (touching its idle timer), else None."""
     if not token or len(token) > 100:
         return None
-    row = session.execute(  # one round trip for both rows: this runs on every signed-in request
-        select(WebSession, Account)
-        .join(Account, Account.id == WebSession.account_id)
-        .where(WebSession.token_hash == tokens.token_hash(token))
-    ).first()
+    row = session.execute(_SESSION_AND_ACCOUNT, {"token_hash": tokens.token_hash(token)}).first()
     if row is None:
         return None
-    web, account = row.tuple()
+    web, account = row
     if web.revoked_at is not None or now - web.last_seen_at > rules.SESSION_IDLE:
         return None
     if account.status != "active":

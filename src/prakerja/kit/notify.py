@@ -24,7 +24,7 @@ from sqlalchemy import JSON, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from prakerja.kit import jobs
-from prakerja.kit.db import Base, BigId, UTCDateTime
+from prakerja.kit.db import Base, BigId, UTCDateTime, table_of
 from prakerja.settings import get_settings
 
 
@@ -42,6 +42,9 @@ class Notification(Base):
     # email only: Message-ID (set when queued, so a retry sends the same one) + THREAD_HEADERS
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
+
+# A Core INSERT built once: the unit of work's flush cost more than a millisecond per message.
+_INSERT = table_of(Notification).insert().returning(table_of(Notification).c.id)
 
 # Headers a caller may add to an email; each value is one or more message ids.
 THREAD_HEADERS = ("In-Reply-To", "References")
@@ -76,20 +79,20 @@ def _queue(
     body: str,
     now: dt.datetime,
     headers: dict[str, str] | None = None,
-) -> Notification:
-    note = Notification(
-        channel=channel,
-        recipient=to,
-        subject=subject,
-        body=body,
-        status="queued",
-        created_at=now,
-        headers=headers,
-    )
-    session.add(note)
-    session.flush()
-    jobs.enqueue(session, "notify.deliver", {"id": note.id}, now=now)
-    return note
+) -> int:
+    row = {
+        "channel": channel,
+        "recipient": to,
+        "subject": subject,
+        "body": body,
+        "status": "queued",
+        "created_at": now,
+        "sent_at": None,
+        "headers": headers,
+    }
+    note_id = int(session.execute(_INSERT, row).scalar_one())
+    jobs.enqueue(session, "notify.deliver", {"id": note_id}, now=now)
+    return note_id
 
 
 def send_email(
@@ -100,15 +103,16 @@ def send_email(
     body: str,
     now: dt.datetime,
     headers: Mapping[str, str] | None = None,
-) -> Notification:
-    """Queue an email; it is delivered by the `notify.deliver` job. `headers` may hold
-    In-Reply-To / References (see `thread_headers`); the Message-ID is generated here."""
+) -> int:
+    """Queue an email (its notification id); it is delivered by the `notify.deliver` job.
+    `headers` may hold In-Reply-To / References (see `thread_headers`); the Message-ID is
+    generated here."""
     own = {"Message-ID": make_msgid(domain="prakerja.local")}
     return _queue(session, "email", to, subject, body, now, own | thread_headers(headers or {}))
 
 
-def send_sms(session: Session, *, to: str, body: str, now: dt.datetime) -> Notification:
-    """Queue an SMS; it is delivered by the `notify.deliver` job."""
+def send_sms(session: Session, *, to: str, body: str, now: dt.datetime) -> int:
+    """Queue an SMS (its notification id); it is delivered by the `notify.deliver` job."""
     return _queue(session, "sms", to, "", body, now)
 
 

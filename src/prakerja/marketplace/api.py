@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Query
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import counting_refusals
@@ -25,8 +25,11 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 }
 
 
-def _read(session: DbSession, order: Order) -> OrderRead:
-    public = session.scalar(select(Course.public_id).where(Course.id == order.course_id))
+_COURSE_PUBLIC_ID = select(Course.public_id).where(Course.id == bindparam("course_id"))
+
+
+def _read(session: DbSession, order: Order, course_public_id: str | None = None) -> OrderRead:
+    public = course_public_id or session.scalar(_COURSE_PUBLIC_ID, {"course_id": order.course_id})
     return OrderRead.of(order, public or "")
 
 
@@ -58,7 +61,7 @@ def start_order(body: OrderCreate, session: DbSession, account: CurrentCitizen) 
         key=body.idempotency_key,
         now=utc_now(),
     )
-    return _read(session, order)
+    return _read(session, order, body.course_id)  # start_purchase sold exactly this course
 
 
 @router.post("/orders/{order_id}/confirm-code", responses=_ERRORS)

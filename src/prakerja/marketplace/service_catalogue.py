@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from prakerja.kit import audit
@@ -166,19 +166,25 @@ def sessions_of(session: Session, course_id: int) -> list[CourseSession]:
     )
 
 
+_PLATFORM, _PROVIDER = aliased(Partner, name="platform"), aliased(Partner, name="provider")
+# Built once: making two aliases and this join costs about 2 ms of CPU per call, more than
+# running the query. Callers add their own clauses to it (statements are immutable).
+_ON_SALE = (
+    select(Course)
+    .join(_PLATFORM, _PLATFORM.id == Course.platform_id)
+    .join(_PROVIDER, _PROVIDER.id == Course.provider_id)
+    .where(
+        Course.status == "approved",
+        _PLATFORM.status.in_(rules.SELLING),
+        _PROVIDER.status.in_(rules.SELLING),
+    )
+)
+_ON_SALE_BY_ID = _ON_SALE.where(Course.public_id == bindparam("public_id"))
+
+
 def on_sale() -> Select[Course]:
     """Approved courses whose platform and provider are both selling."""
-    plat, prov = aliased(Partner), aliased(Partner)
-    return (
-        select(Course)
-        .join(plat, plat.id == Course.platform_id)
-        .join(prov, prov.id == Course.provider_id)
-        .where(
-            Course.status == "approved",
-            plat.status.in_(rules.SELLING),
-            prov.status.in_(rules.SELLING),
-        )
-    )
+    return _ON_SALE
 
 
 def search(
@@ -214,7 +220,7 @@ def categories(session: Session) -> list[str]:
 
 
 def course_on_sale(session: Session, public_id: str) -> Course:
-    course = session.scalar(on_sale().where(Course.public_id == public_id))
+    course = session.scalar(_ON_SALE_BY_ID, {"public_id": public_id})
     if course is None:
         raise rules.CourseNotFound()
     return course

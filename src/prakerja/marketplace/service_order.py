@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from prakerja.marketplace import rules, service_webhook
@@ -29,14 +29,14 @@ from prakerja.marketplace.model import (
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 
+_HAS_UNFINISHED = select(  # built once: every purchase asks it
+    exists().where(Order.card_id == bindparam("card_id"), Order.status.in_(OPEN_ORDER_STATUSES))
+)
+
 
 def has_unfinished_course(session: Session, card_id: int) -> bool:
     """True while the card has an order placed or confirmed and not yet completed."""
-    return bool(
-        session.scalar(
-            select(exists().where(Order.card_id == card_id, Order.status.in_(OPEN_ORDER_STATUSES)))
-        )
-    )
+    return bool(session.scalar(_HAS_UNFINISHED, {"card_id": card_id}))
 
 
 def order_document(session: Session, order: Order) -> dict[str, Any]:

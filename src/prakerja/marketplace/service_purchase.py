@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -36,12 +36,33 @@ from prakerja.marketplace.model import (
     Partner,
     PurchaseCode,
 )
+from prakerja.wallet import rules as ledger_rules
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 from prakerja.wallet.model_card import ACTIVE, Card
 
 SMS = "Prakerja: code %(code)s to buy %(title)s for %(price)s. Never give this code to anyone."
 _VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+# The statements of the purchase calls, built once: building one (and its cache key) costs
+# more CPU than running it.
+_ORDER_BY_KEY = select(Order).where(
+    Order.card_id == bindparam("card_id"), Order.idempotency_key == bindparam("key")
+)
+_ORDER_BY_PUBLIC_ID = select(Order).where(Order.public_id == bindparam("public_id"))
+_LOCKED_UNTIL = select(func.max(PurchaseCode.locked_until)).where(
+    PurchaseCode.card_id == bindparam("card_id")
+)
+_CODES_OF_CARD = select(PurchaseCode).where(PurchaseCode.card_id == bindparam("card_id"))
+_CLAIM = (  # awaiting its code -> placed, once: a twin confirm's UPDATE matches no row
+    update(Order)
+    .where(Order.id == bindparam("order_id"), Order.status == AWAITING_CODE)
+    .values(
+        status=PENDING, placed_at=bindparam("placed_at"), voucher_code=bindparam("voucher_code")
+    )
+    .execution_options(synchronize_session=False)
+)
+_COURSE = select(Course).where(Course.id == bindparam("course_id"))  # cheaper than session.get
 
 
 class PurchaseLocked(CountedRefusal):
@@ -70,9 +91,10 @@ def _account_of(card: Card) -> int:
 
 
 def _check_not_locked(session: Session, card_id: int, now: dt.datetime) -> None:
-    locked = session.scalar(
-        select(func.max(PurchaseCode.locked_until)).where(PurchaseCode.card_id == card_id)
-    )
+    _refuse_if_locked(session.scalar(_LOCKED_UNTIL, {"card_id": card_id}), now)
+
+
+def _refuse_if_locked(locked: dt.datetime | None, now: dt.datetime) -> None:
     if rules.is_locked(locked, now):
         raise PurchaseLocked(locked_until=locked.isoformat() if locked else "")
 
@@ -101,9 +123,7 @@ def start_purchase(
         raise rules.PhoneNotVerified()
     card = _card_of(session, account_id, card_number)
     course = service_catalogue.course_on_sale(session, course_public_id)
-    existing = session.scalar(
-        select(Order).where(Order.card_id == card.id, Order.idempotency_key == key)
-    )
+    existing = session.scalar(_ORDER_BY_KEY, {"card_id": card.id, "key": key})
     if existing is not None:
         if existing.course_id != course.id:
             raise rules.OrderStateConflict("this idempotency key was used for another course")
@@ -157,7 +177,7 @@ def order_of_account(session: Session, account_id: int, public_id: str) -> Order
 
 def _order_and_card(session: Session, account_id: int, public_id: str) -> tuple[Order, Card]:
     card = service_card.card_for_account(session, account_id)
-    order = session.scalar(select(Order).where(Order.public_id == public_id))
+    order = session.scalar(_ORDER_BY_PUBLIC_ID, {"public_id": public_id})
     if order is None or card is None or order.card_id != card.id:
         raise rules.OrderNotFound()
     return order, card
@@ -172,8 +192,10 @@ def confirm_purchase(
         if order.status == EXPIRED:
             raise CodeExpired()
         return order
-    _check_not_locked(session, order.card_id, now)
-    challenge = session.scalar(select(PurchaseCode).where(PurchaseCode.order_id == order.id))
+    # the card's codes (a handful: one per purchase started) say both the lock and the challenge
+    codes = session.scalars(_CODES_OF_CARD, {"card_id": order.card_id}).all()
+    _refuse_if_locked(max((c.locked_until for c in codes if c.locked_until), default=None), now)
+    challenge = next((c for c in codes if c.order_id == order.id), None)
     if challenge is not None and challenge.status == "done":  # a twin confirm placed it since
         session.refresh(order)
         return order
@@ -207,7 +229,7 @@ def _wrong_code(session: Session, challenge: PurchaseCode, now: dt.datetime) -> 
 def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None:
     """Seat, hold and status in one savepoint: a refusal leaves nothing behind. `card` is the
     order's card as this transaction read it a moment ago (`_order_and_card`)."""
-    course = session.get(Course, order.course_id)
+    course = session.scalar(_COURSE, {"course_id": order.course_id})
     if course is None:
         raise rules.CourseNotFound()
     account_id = _account_of(card)
@@ -215,10 +237,7 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
     with session.begin_nested():
         try:  # first: the one-open-order index makes a concurrent twin wait here, then fail
             claimed = session.execute(
-                update(Order)
-                .where(Order.id == order.id, Order.status == AWAITING_CODE)
-                .values(status=PENDING, placed_at=now, voucher_code=voucher)
-                .execution_options(synchronize_session=False)
+                _CLAIM, {"order_id": order.id, "placed_at": now, "voucher_code": voucher}
             )
         except IntegrityError:
             raise rules.UnfinishedCourse() from None
@@ -231,21 +250,26 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
                 set_committed_value(order, column, value)  # what the UPDATE wrote; no re-read
         else:  # the same order's twin confirm placed it first: carry on with what it wrote
             session.refresh(order)
-        _check_rules_after_claim(session, card, course, order)
+        if course.status != "approved":
+            raise rules.CourseNotOnSale()
         _take_seat(session, course)
-        platform_account = ledger.open_account(
+        platform_account = ledger.open_account_id(
             session, code=f"platform:{order.platform_id}", kind="platform", now=now
         )
-        hold = ledger.hold(
-            session,
-            key=f"order:{order.id}",
-            from_id=account_id,
-            to_id=platform_account.id,
-            amount=order.amount,
-            kind="purchase",
-            now=now,
-            meta={"order_id": order.id, "course_id": course.id},
-        )
+        try:  # the hold's guarded UPDATE is the balance check (also against concurrent spends)
+            hold = ledger.hold(
+                session,
+                key=f"order:{order.id}",
+                from_id=account_id,
+                to_id=platform_account,
+                amount=order.amount,
+                kind="purchase",
+                now=now,
+                meta={"order_id": order.id, "course_id": course.id},
+            )
+        except ledger_rules.InsufficientBalance:
+            _, available = ledger.balance(session, account_id)
+            raise rules.PriceAboveBalance(price=order.amount, available=available) from None
         order.hold_transfer_id = hold.id
         session.flush()
     service_webhook.emit(
@@ -255,14 +279,6 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
         data=service_order.order_document(session, order),
         now=now,
     )
-
-
-def _check_rules_after_claim(session: Session, card: Card, course: Course, order: Order) -> None:
-    _, available = ledger.balance(session, _account_of(card))
-    if order.amount > available:
-        raise rules.PriceAboveBalance(price=order.amount, available=available)
-    if course.status != "approved":
-        raise rules.CourseNotOnSale()
 
 
 def _take_seat(session: Session, course: Course) -> None:

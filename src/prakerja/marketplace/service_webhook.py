@@ -8,30 +8,35 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from prakerja.kit import jobs
-from prakerja.kit.db import new_id
+from prakerja.kit.db import new_id, table_of
 from prakerja.marketplace.model import WebhookDelivery
 
 JOB = "marketplace.deliver_webhook"
 MAX_ATTEMPTS = 8
+# A Core INSERT built once: the unit of work's flush cost more than a millisecond per event.
+_INSERT = table_of(WebhookDelivery).insert().returning(table_of(WebhookDelivery).c.id)
 
 
 def emit(
     session: Session, *, partner_id: int, event: str, data: dict[str, Any], now: dt.datetime
-) -> WebhookDelivery:
-    """Queue `event` for the partner; delivery is retried with backoff until it is acknowledged."""
-    delivery = WebhookDelivery(
-        event_id=new_id(),
-        partner_id=partner_id,
-        event=event,
-        payload=data,
-        attempts=0,
-        status="pending",
-        created_at=now,
-    )
-    session.add(delivery)
-    session.flush()
-    jobs.enqueue(session, JOB, {"id": delivery.id}, now=now, key=f"webhook:{delivery.id}:0")
-    return delivery
+) -> int:
+    """Queue `event` for the partner (the delivery's id); delivery is retried with backoff until
+    it is acknowledged."""
+    row = {
+        "event_id": new_id(),
+        "partner_id": partner_id,
+        "event": event,
+        "payload": data,
+        "attempts": 0,
+        "status": "pending",
+        "last_status": None,
+        "last_error": None,
+        "created_at": now,
+        "delivered_at": None,
+    }
+    delivery_id = int(session.execute(_INSERT, row).scalar_one())
+    jobs.enqueue(session, JOB, {"id": delivery_id}, now=now, key=f"webhook:{delivery_id}:0")
+    return delivery_id
 
 
 def body_of(delivery: WebhookDelivery) -> dict[str, Any]:

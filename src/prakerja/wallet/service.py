@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -14,14 +14,31 @@ from sqlalchemy.orm import Session
 from prakerja.wallet import rules
 from prakerja.wallet.model import PENDING, POSTED, VOIDED, Entry, LedgerAccount, Transfer
 
+# Statements on the purchase path, built once (building one costs more CPU than running it).
+_ACCOUNT_BY_CODE = select(LedgerAccount).where(LedgerAccount.code == bindparam("code"))
+_ACCOUNT_ID_BY_CODE = select(LedgerAccount.id).where(LedgerAccount.code == bindparam("code"))
+_TRANSFER_BY_KEY = select(Transfer).where(Transfer.key == bindparam("key"))
+_acc = LedgerAccount
+_HOLD = (  # reserve `amount` unless that would take the available balance below zero
+    update(_acc)
+    .where(
+        _acc.id == bindparam("account_id"),
+        _acc.allow_negative | (_acc.balance - _acc.held - bindparam("amount") >= 0),
+    )
+    .values(held=_acc.held + bindparam("amount"))
+    .execution_options(synchronize_session=False)
+)
+_BALANCE = select(LedgerAccount.balance, LedgerAccount.held).where(
+    LedgerAccount.id == bindparam("account_id")
+)
+
 
 def open_account(
     session: Session, *, code: str, kind: str, now: dt.datetime, allow_negative: bool = False
 ) -> LedgerAccount:
     """The account with this code, created if missing (idempotent, also under concurrency: two
     requests opening the same account at once both get it; the second waits for the first)."""
-    by_code = select(LedgerAccount).where(LedgerAccount.code == code)
-    account = session.scalar(by_code)
+    account = session.scalar(_ACCOUNT_BY_CODE, {"code": code})
     if account is not None:
         return account
     dialect = session.get_bind().dialect.name
@@ -33,7 +50,16 @@ def open_account(
         )
         .on_conflict_do_nothing(index_elements=["code"])
     )
-    return session.scalars(by_code).one()
+    return session.scalars(_ACCOUNT_BY_CODE, {"code": code}).one()
+
+
+def open_account_id(session: Session, *, code: str, kind: str, now: dt.datetime) -> int:
+    """The id of the account with this code, opened if missing (`open_account` without loading
+    the row: the purchase path only needs the id)."""
+    found = session.scalar(_ACCOUNT_ID_BY_CODE, {"code": code})
+    if found is not None:
+        return int(found)
+    return open_account(session, code=code, kind=kind, now=now).id
 
 
 def account_by_code(session: Session, code: str) -> LedgerAccount:
@@ -44,7 +70,7 @@ def account_by_code(session: Session, code: str) -> LedgerAccount:
 
 
 def _existing(session: Session, key: str, fingerprint: str) -> Transfer | None:
-    found = session.scalar(select(Transfer).where(Transfer.key == key))
+    found = session.scalar(_TRANSFER_BY_KEY, {"key": key})
     if found is not None and found.payload_hash != fingerprint:
         raise rules.IdempotencyConflict(f"key {key!r}")
     return found
@@ -194,7 +220,6 @@ def hold(
     fp = rules.fingerprint(op="hold", from_id=from_id, to_id=to_id, amount=amount, kind=kind)
     if (found := _existing(session, key, fp)) is not None:
         return found
-    acc = LedgerAccount
     with session.begin_nested():  # a refused hold leaves nothing behind
         t = _new_transfer(
             session,
@@ -208,12 +233,7 @@ def hold(
             meta=meta,
             now=now,
         )
-        result = session.execute(
-            update(acc)
-            .where(acc.id == from_id, acc.allow_negative | (acc.balance - acc.held - amount >= 0))
-            .values(held=acc.held + amount)
-            .execution_options(synchronize_session=False)
-        )
+        result = session.execute(_HOLD, {"account_id": from_id, "amount": amount})
         if result.rowcount != 1:  # type: ignore[attr-defined]
             _raise_missing_or_short(session, from_id)
     return t
@@ -289,9 +309,7 @@ def reverse(
 
 def balance(session: Session, account_id: int) -> tuple[int, int]:
     """(balance, available) where available = balance - held."""
-    row = session.execute(
-        select(LedgerAccount.balance, LedgerAccount.held).where(LedgerAccount.id == account_id)
-    ).one_or_none()
+    row = session.execute(_BALANCE, {"account_id": account_id}).one_or_none()
     if row is None:
         raise rules.UnknownAccount(str(account_id))
     return int(row[0]), int(row[0] - row[1])

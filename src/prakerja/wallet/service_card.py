@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 from babel.dates import format_date
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from prakerja.identity.model import Account
@@ -93,13 +93,16 @@ def card_for_person(session: Session, person_id: int) -> Card | None:
     return session.scalar(select(Card).where(Card.person_id == person_id))
 
 
+_CARD_OF_ACCOUNT = (  # built once: every purchase call asks it
+    select(Card)
+    .join(Person, Person.id == Card.person_id)
+    .where(Person.account_id == bindparam("account_id"))
+)
+
+
 def card_for_account(session: Session, account_id: int) -> Card | None:
     """The card of the person behind a login account, if any."""
-    return session.scalar(
-        select(Card)
-        .join(Person, Person.id == Card.person_id)
-        .where(Person.account_id == account_id)
-    )
+    return session.scalar(_CARD_OF_ACCOUNT, {"account_id": account_id})
 
 
 def get_card(session: Session, card_id: int, *, lock: bool = False) -> Card:
