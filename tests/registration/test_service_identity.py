@@ -99,6 +99,46 @@ def test_a_nik_registered_by_someone_else_is_refused_and_changes_nothing(db, peo
     assert person_row(db, first.account_id)["registry_status"] == "matched"
 
 
+def test_a_first_submission_by_a_new_person_is_one_insert_refused_for_a_held_nik(db, people):
+    """No person row yet: the NIK check, the person, the identity and the first attempt are
+    written together; a NIK already held is refused and leaves no person behind."""
+    who = next(people)
+    first, second = make_citizen(db), make_citizen(db)
+    submit(db, first, who.nik, who.kk, who.birth_date)
+    assert person_row(db, first.account_id)["registry_attempts"] == 1
+    assert person_row(db, first.account_id)["registry_attempts_today"] == 1
+    with pytest.raises(service.NikTaken):
+        submit(db, second, who.nik, who.kk, who.birth_date)
+    assert person_row(db, second.account_id) == {}
+
+
+def test_a_nik_claimed_between_the_check_and_the_insert_is_still_refused(db, people, monkeypatch):
+    """The race window: another account's person took the NIK after this request looked. The
+    unique index refuses the insert, and the answer is NikTaken with nothing written."""
+    who = next(people)
+    first, second = make_citizen(db), make_citizen(db)
+    submit(db, first, who.nik, who.kk, who.birth_date)
+    monkeypatch.setattr(service, "_claim_nik", lambda *a: None)  # looked before the claim
+    with pytest.raises(service.NikTaken):
+        submit(db, second, who.nik, who.kk, who.birth_date)
+    assert person_row(db, second.account_id) == {}
+    assert person_row(db, first.account_id)["registry_status"] == "matched"
+
+
+def test_a_double_tapped_first_submission_answers_a_conflict_not_an_error(db, people, monkeypatch):
+    """Two first submissions of one account at once: the twin that looked before the first
+    committed cannot insert a second person (unique account); it is told to wait for the first
+    answer, and the first submission's row is untouched."""
+    who, citizen = next(people), make_citizen(db)
+    submit(db, citizen, who.nik, who.kk, who.birth_date)
+    before = person_row(db, citizen.account_id)
+    monkeypatch.setattr(service, "find_person", lambda *a: None)  # looked before the first
+    monkeypatch.setattr(service, "_claim_nik", lambda *a: None)  # submission committed
+    with pytest.raises(service.IdentitySubmittedTwice):
+        submit(db, citizen, who.nik, who.kk, who.birth_date)
+    assert person_row(db, citizen.account_id) == before
+
+
 def test_a_registry_mismatch_keeps_the_step_open_and_releases_the_nik(db, people):
     who, other = next(people), next(p for p in people if p.kk != "")
     citizen = make_citizen(db)

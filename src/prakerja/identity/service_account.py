@@ -43,12 +43,12 @@ def _checked_password(password: str, email: str) -> str:
 
 
 def _insert(session: Session, account: Account) -> Account:
-    if session.scalar(select(Account.id).where(Account.email == account.email)) is not None:
-        raise EmailTaken()
+    """Add the account; EmailTaken when the address is in use (the unique index decides, also
+    against a concurrent sign-up, so no read first)."""
     try:
         with session.begin_nested():
             session.add(account)
-    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+    except IntegrityError as exc:
         raise EmailTaken() from exc
     return account
 

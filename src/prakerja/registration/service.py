@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, case, or_, select, update
+from sqlalchemy import CursorResult, bindparam, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,11 @@ class StepLocked(Conflict):
     title = "This step is already complete and cannot be changed"
 
 
+class IdentitySubmittedTwice(Conflict):
+    code = "identity_submitted_twice"
+    title = "Your identity was submitted twice at once; please wait for the first answer"
+
+
 class IdentityAttemptsExhausted(RateLimited):
     code = "identity_attempts_exhausted"
     title = (
@@ -80,9 +85,33 @@ class IdentityAttemptsExhausted(RateLimited):
     )
 
 
+# Statements of the sign-up burst, built once (building one costs more CPU than running it).
+_PERSON_OF_ACCOUNT = select(Person).where(Person.account_id == bindparam("account_id"))
+_NIK_HOLDER = select(Person.id).where(Person.nik_bidx == bindparam("bidx"))
+_NIK_ACCOUNT = select(Person.account_id).where(Person.nik_bidx == bindparam("bidx"))
+_SAME_DAY = Person.registry_attempts_day == bindparam("today")
+_TAKE_ATTEMPT = (  # count one registry check unless today's are spent (one conditional UPDATE)
+    update(Person)
+    .where(
+        Person.id == bindparam("person_id"),
+        or_(
+            Person.registry_attempts_day.is_(None),
+            ~_SAME_DAY,
+            Person.registry_attempts_today < REGISTRY_ATTEMPTS_PER_DAY,
+        ),
+    )
+    .values(
+        registry_attempts=Person.registry_attempts + 1,
+        registry_attempts_today=case((_SAME_DAY, Person.registry_attempts_today + 1), else_=1),
+        registry_attempts_day=bindparam("today"),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 def find_person(session: Session, account_id: int) -> Person | None:
     """The person of an account, or None before the journey started."""
-    return session.scalar(select(Person).where(Person.account_id == account_id))
+    return session.scalar(_PERSON_OF_ACCOUNT, {"account_id": account_id})
 
 
 def person_for_account(session: Session, account_id: int, *, now: dt.datetime) -> Person:
@@ -90,9 +119,17 @@ def person_for_account(session: Session, account_id: int, *, now: dt.datetime) -
     person = find_person(session, account_id)
     if person is not None:
         return person
+    person = _new_person(session, account_id, now)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _new_person(session: Session, account_id: int, now: dt.datetime) -> Person:
+    """An empty person at step 'identity', not yet added to the session."""
     if session.get(Account, account_id) is None:
         raise NotFound("No such account")
-    person = Person(
+    return Person(
         account_id=account_id,
         registry_status="none",
         registry_detail={},
@@ -107,9 +144,6 @@ def person_for_account(session: Session, account_id: int, *, now: dt.datetime) -
         created_at=now,
         updated_at=now,
     )
-    session.add(person)
-    session.flush()
-    return person
 
 
 def account_of(session: Session, account_id: int) -> Account:
@@ -185,7 +219,7 @@ def _check_identity(nik: str, kk: str, birth_date: dt.date, today: dt.date) -> A
 
 
 def _claim_nik(session: Session, person: Person, bidx: str) -> None:
-    holder = session.scalar(select(Person.id).where(Person.nik_bidx == bidx))
+    holder = session.scalar(_NIK_HOLDER, {"bidx": bidx})
     if holder is not None and holder != person.id:
         raise NikTaken("This NIK is already registered")
 
@@ -202,25 +236,7 @@ def registry_attempts_left(person: Person | None, now: dt.datetime) -> int:
 def _take_registry_attempt(session: Session, person: Person, today: dt.date) -> None:
     """Count one registry check for `today` in a single conditional UPDATE, so concurrent
     submissions cannot pass the cap; IdentityAttemptsExhausted (nothing written) when spent."""
-    same_day = Person.registry_attempts_day == today
-    stmt = (
-        update(Person)
-        .where(
-            Person.id == person.id,
-            or_(
-                Person.registry_attempts_day.is_(None),
-                ~same_day,
-                Person.registry_attempts_today < REGISTRY_ATTEMPTS_PER_DAY,
-            ),
-        )
-        .values(
-            registry_attempts=Person.registry_attempts + 1,
-            registry_attempts_today=case((same_day, Person.registry_attempts_today + 1), else_=1),
-            registry_attempts_day=today,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    result = session.execute(stmt)
+    result = session.execute(_TAKE_ATTEMPT, {"person_id": person.id, "today": today})
     if not isinstance(result, CursorResult) or result.rowcount != 1:
         raise IdentityAttemptsExhausted()
     session.expire(
@@ -239,13 +255,21 @@ def submit_identity(
     nik, kk = _digits(nik), _digits(kk)
     today = jakarta_date(now)
     parsed = _check_identity(nik, kk, birth_date, today)
-    person = person_for_account(session, account_id, now=now)
-    require_step(session, person, "identity")
-    if registry_attempts_left(person, now) == 0:
-        raise IdentityAttemptsExhausted()
     bidx = vault.blind_index(parsed.nik, "nik")
-    _claim_nik(session, person, bidx)
-    _take_registry_attempt(session, person, today)
+    person = find_person(session, account_id)
+    fresh = person is None
+    if person is None:  # the first submission: one INSERT holds person, identity and attempt
+        person = _new_person(session, account_id, now)
+        require_step(session, person, "identity")
+        _claim_nik(session, person, bidx)
+        person.registry_attempts = person.registry_attempts_today = 1
+        person.registry_attempts_day = today
+    else:
+        require_step(session, person, "identity")
+        if registry_attempts_left(person, now) == 0:
+            raise IdentityAttemptsExhausted()
+        _claim_nik(session, person, bidx)
+        _take_registry_attempt(session, person, today)
     person.nik_enc, person.nik_bidx = vault.encrypt_text(parsed.nik), bidx
     person.nik_masked = mask_nik(parsed.nik)
     person.kk_enc, person.kk_bidx = vault.encrypt_text(kk), vault.blind_index(kk, "kk")
@@ -255,9 +279,16 @@ def submit_identity(
     person.updated_at = now
     try:
         with session.begin_nested():
+            if fresh:
+                session.add(person)
             session.flush()
-    except IntegrityError:  # another request claimed the same NIK a moment ago
-        session.expire(person)
+    except IntegrityError:  # another request claimed the same NIK (or made this person) just now
+        if fresh:  # the savepoint's rollback took the new person out of the session
+            holder = session.scalar(_NIK_ACCOUNT, {"bidx": bidx})
+            if holder is None or holder == account_id:  # a double tap made this person first
+                raise IdentitySubmittedTwice() from None
+        else:
+            session.expire(person)
         raise NikTaken("This NIK is already registered") from None
     ask_registry(session, person, nik=parsed.nik, kk=kk, now=now)
     return person
