@@ -58,6 +58,9 @@ async def _db_session(request: Request) -> AsyncIterator[Session]:
         with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
             await _ending(session, commit=False)
         raise
+    if not session.in_transaction():  # committed by its route thread (`_on_route_threads`)
+        session.close()  # no connection left to return: no I/O, so on the event loop
+        return
     with anyio.CancelScope(shield=True):
         await _ending(session, commit=True)
 
@@ -115,15 +118,33 @@ def _on_route_threads(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     (and its row locks) until its answer is validated, so bodies waiting on those locks could
     hold every thread that validation needs: a deadlock the purchase bench hit. Here bodies
     take their own threads (`route_threads`); the answer is validated on the event loop
-    and the shared pool serves only short steps (the caller's session lookup)."""
+    and the shared pool serves only short steps (the caller's session lookup).
+
+    A body that returns commits the request's transaction on the same thread (one thread
+    hand-off per request fewer); one that raises leaves it to `_db_session`, which rolls back.
+    The transaction ends before the answer is validated either way, as FastAPI ends a
+    function-scoped dependency."""
 
     @functools.wraps(endpoint)
     async def run(*args: Any, **kwargs: Any) -> Any:
         limiter = _threads("route", route_threads(get_settings().web_threads))
-        call = functools.partial(endpoint, *args, **kwargs)
+        session = next((v for v in kwargs.values() if isinstance(v, Session)), None)
+        call = functools.partial(_body_then_commit, endpoint, session, args, kwargs)
         return await anyio.to_thread.run_sync(call, limiter=limiter)
 
     return run
+
+
+def _body_then_commit(
+    endpoint: Callable[..., Any],
+    session: Session | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    result = endpoint(*args, **kwargs)
+    if session is not None and session.in_transaction():
+        session.commit()  # a failure here propagates: `_db_session` rolls back and re-raises
+    return result
 
 
 class OwnThreadsRoute(APIRoute):
