@@ -7,7 +7,6 @@ import hashlib
 
 import pyotp
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from prakerja.identity import passwords, rules, tokens, vault
@@ -21,7 +20,7 @@ from prakerja.identity.errors import (
 from prakerja.identity.model import CITIZEN, ROLES, STAFF, Account
 from prakerja.identity.service_session import revoke_all
 from prakerja.kit import notify
-from prakerja.kit.db import new_id
+from prakerja.kit.db import add_new, new_id
 from prakerja.kit.errors import Invalid
 from prakerja.kit.i18n import LANGUAGES, gettext
 from prakerja.settings import get_settings
@@ -44,12 +43,10 @@ def _checked_password(password: str, email: str) -> str:
 
 def _insert(session: Session, account: Account) -> Account:
     """Add the account; EmailTaken when the address is in use (the unique index decides, also
-    against a concurrent sign-up, so no read first)."""
-    try:
-        with session.begin_nested():
-            session.add(account)
-    except IntegrityError as exc:
-        raise EmailTaken() from exc
+    against a concurrent sign-up, which waits for the first and then finds it: no read first,
+    no savepoint)."""
+    if not add_new(session, account, unless="email"):
+        raise EmailTaken()
     return account
 
 

@@ -22,7 +22,10 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
@@ -72,6 +75,62 @@ def table_of(model: type[Any]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{model.__name__} is not mapped to a single table")
     return table
+
+
+_INSERTS: dict[tuple[str, str, str | None], Any] = {}
+
+
+def _insert_returning_id(table: Table, dialect: str, unless: str | None) -> Any:
+    """INSERT ... RETURNING id for `table`, built once per dialect (and conflict column)."""
+    stmt = _INSERTS.get((table.name, dialect, unless))
+    if stmt is None:
+        if unless is None:
+            stmt = table.insert()
+        elif dialect == "postgresql":
+            stmt = pg_insert(table).on_conflict_do_nothing(index_elements=[unless])
+        else:
+            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[unless])
+        stmt = _INSERTS[(table.name, dialect, unless)] = stmt.returning(table.c.id)
+    return stmt
+
+
+def add_new(session: Session, obj: Any, *, unless: str | None = None) -> bool:
+    """Write a new object at once, as `session.add(obj)` then `session.flush()` would, with one
+    INSERT ... RETURNING id built once per table: the unit of work costs about a millisecond of
+    CPU per flush, which the hot paths (sign-up, purchase, ledger hold) cannot afford. The
+    object then belongs to the session like any loaded row. Attributes left unset take their
+    column's Python default, else None.
+
+    With `unless` (the name of a column with a unique index), a row that would collide on it is
+    not written (ON CONFLICT DO NOTHING) and False is returned; the object stays transient. Any
+    other constraint failure raises IntegrityError, as a flush would (use a savepoint).
+    For single-table classes whose primary key is an autoincrement `id`."""
+    mapper = sa_inspect(type(obj))
+    table = table_of(type(obj))
+    row: dict[str, Any] = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.key == "id":
+            continue
+        if prop.key not in obj.__dict__:
+            if column.server_default is not None:
+                raise ValueError(f"add_new: set {prop.key} (it has a server default)")
+            default = column.default
+            value = None
+            if default is not None and default.is_scalar:
+                value = default.arg
+            elif default is not None and default.is_callable:
+                value = default.arg(None)
+            setattr(obj, prop.key, value)
+        row[column.key] = getattr(obj, prop.key)
+    dialect = session.get_bind().dialect.name
+    new = session.execute(_insert_returning_id(table, dialect, unless), row).scalar()
+    if new is None:
+        return False
+    obj.id = int(new)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return True
 
 
 def new_id() -> str:

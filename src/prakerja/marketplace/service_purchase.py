@@ -23,7 +23,7 @@ from prakerja.identity import tokens
 from prakerja.identity.errors import CodeExpired, CountedRefusal, WrongCode
 from prakerja.identity.model import Account
 from prakerja.kit import notify
-from prakerja.kit.db import new_id
+from prakerja.kit.db import add_new, new_id
 from prakerja.kit.i18n import gettext
 from prakerja.kit.money import format_rupiah
 from prakerja.marketplace import rules, service_catalogue, service_order, service_webhook
@@ -140,20 +140,18 @@ def start_purchase(
         idempotency_key=key,
         created_at=now,
     )
-    session.add(order)
-    session.flush()
+    add_new(session, order)
     code = tokens.new_code()
-    session.add(
-        PurchaseCode(
-            order_id=order.id,
-            card_id=card.id,
-            attempts=0,
-            status="open",
-            code_hash=tokens.code_hash("purchase", order.id, code),
-            expires_at=now + rules.CODE_TTL,
-            created_at=now,
-        )
+    challenge = PurchaseCode(
+        order_id=order.id,
+        card_id=card.id,
+        attempts=0,
+        status="open",
+        code_hash=tokens.code_hash("purchase", order.id, code),
+        expires_at=now + rules.CODE_TTL,
+        created_at=now,
     )
+    add_new(session, challenge)
     notify.send_sms(
         session,
         to=account.phone,

@@ -20,6 +20,7 @@ from prakerja.identity import vault
 from prakerja.identity.model import Account
 from prakerja.kit import jobs
 from prakerja.kit.clock import jakarta_date
+from prakerja.kit.db import add_new
 from prakerja.kit.errors import Conflict, Invalid, NotFound, RateLimited
 from prakerja.kit.i18n import gettext
 from prakerja.region import service as region
@@ -280,8 +281,9 @@ def submit_identity(
     try:
         with session.begin_nested():
             if fresh:
-                session.add(person)
-            session.flush()
+                add_new(session, person)
+            else:
+                session.flush()
     except IntegrityError:  # another request claimed the same NIK (or made this person) just now
         if fresh:  # the savepoint's rollback took the new person out of the session
             holder = session.scalar(_NIK_ACCOUNT, {"bidx": bidx})

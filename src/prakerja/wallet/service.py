@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from prakerja.kit.db import add_new
 from prakerja.wallet import rules
 from prakerja.wallet.model import PENDING, POSTED, VOIDED, Entry, LedgerAccount, Transfer
 
@@ -139,8 +140,7 @@ def _new_transfer(
         settled_at=now if status == POSTED else None,
         reverses_id=reverses_id,
     )
-    session.add(transfer)
-    session.flush()
+    add_new(session, transfer)
     return transfer
 
 
