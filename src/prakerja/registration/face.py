@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-import httpx
 import structlog
 
-from prakerja.registration.registry import post_with_retry
+from prakerja.registration.registry import PartnerAnswer, post_with_retry
 from prakerja.settings import get_settings
 
 log = structlog.get_logger("prakerja.registration.face")
@@ -72,7 +71,7 @@ class FaceClient:
         return result
 
 
-def _interpret(response: httpx.Response | None) -> FaceResult:
+def _interpret(response: PartnerAnswer | None) -> FaceResult:
     if response is None:
         return FaceResult("unavailable")
     try:
