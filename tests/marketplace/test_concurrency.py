@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from prakerja.kit.errors import DomainError
 from prakerja.marketplace import service_order, service_purchase
-from prakerja.marketplace.model import Course, Order, Partner
+from prakerja.marketplace.model import Course, Order, Partner, WebhookDelivery
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
 from tests.marketplace.conftest import NOW, make_buyer, make_course, make_partner, sms_code
@@ -154,6 +154,56 @@ def test_a_confirm_that_read_the_order_before_its_twin_placed_it_answers_the_pla
         assert stored.status == "pending"
         assert late.voucher_code == stored.voucher_code
         assert ledger.balance(s, buyer.account_code) == (3_500_000, 2_400_000)
+        assert check_ledger(s) == []
+
+
+def test_a_confirm_that_lost_the_claim_to_its_twin_adds_no_seat_and_no_second_webhook(
+    db, monkeypatch
+):
+    """The double tap with both confirms past the code check: the twin commits first, and the
+    late confirm's claim then matches no row. It answers the placed order and writes nothing
+    more: no second seat of a limited course, no second order.placed webhook."""
+    with db.transaction() as s:
+        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
+        course = make_course(s, platform, provider, price=1_000_000, capacity=5, mode="webinar")
+        buyer = make_buyer(s)
+        public_id = service_purchase.start_purchase(
+            s,
+            account_id=buyer.account_id,
+            course_public_id=course.public_id,
+            card_number=buyer.card_number,
+            key="tap-0003",
+            now=NOW,
+        ).public_id
+        code = sms_code(s, buyer.phone)
+
+    def confirm(s):
+        return service_purchase.confirm_purchase(
+            s, account_id=buyer.account_id, order_public_id=public_id, code=code, now=NOW
+        )
+
+    checked = service_purchase._refuse_if_locked  # runs after the codes are read
+    twin_done = []
+
+    def codes_read_then_the_twin_wins(locked, now):
+        checked(locked, now)
+        if not twin_done:
+            twin_done.append(True)
+            with db.transaction() as twin:
+                confirm(twin)
+
+    monkeypatch.setattr(service_purchase, "_refuse_if_locked", codes_read_then_the_twin_wins)
+    with db.transaction() as s:
+        late = confirm(s)
+    with db.sessions() as s:
+        stored = s.scalars(select(Order).where(Order.public_id == public_id)).one()
+        assert (late.status, late.voucher_code) == ("pending", stored.voucher_code)
+        assert s.scalar(select(Course.seats_taken).where(Course.id == course.id)) == 1
+        events = s.scalars(
+            select(WebhookDelivery.event).where(WebhookDelivery.partner_id == platform.id)
+        ).all()
+        assert events.count("order.placed") == 1
+        assert ledger.balance(s, buyer.account_code) == (3_500_000, 2_500_000)
         assert check_ledger(s) == []
 
 

@@ -62,6 +62,18 @@ _CLAIM = (  # awaiting its code -> placed, once: a twin confirm's UPDATE matches
     )
     .execution_options(synchronize_session=False)
 )
+_SET_HOLD = (
+    update(Order)
+    .where(Order.id == bindparam("order_id"))
+    .values(hold_transfer_id=bindparam("hold_id"))
+    .execution_options(synchronize_session=False)
+)
+_CODE_USED = (
+    update(PurchaseCode)
+    .where(PurchaseCode.id == bindparam("code_id"))
+    .values(status="done")
+    .execution_options(synchronize_session=False)
+)
 _COURSE = select(Course).where(Course.id == bindparam("course_id"))  # cheaper than session.get
 
 
@@ -209,7 +221,8 @@ def confirm_purchase(
     expected = tokens.code_hash("purchase", order.id, code.strip())
     if not tokens.same(expected, challenge.code_hash):
         _wrong_code(session, challenge, now)
-    challenge.status = "done"
+    session.execute(_CODE_USED, {"code_id": challenge.id})
+    set_committed_value(challenge, "status", "done")
     _place(session, order, card, now)
     return order
 
@@ -239,15 +252,15 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
             )
         except IntegrityError:
             raise rules.UnfinishedCourse() from None
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            for column, value in (
-                ("status", PENDING),
-                ("placed_at", now),
-                ("voucher_code", voucher),
-            ):
-                set_committed_value(order, column, value)  # what the UPDATE wrote; no re-read
-        else:  # the same order's twin confirm placed it first: carry on with what it wrote
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            # The same order's twin confirm placed it first, seat, hold and webhook included:
+            # answer what it wrote and add nothing.
             session.refresh(order)
+            if order.status == EXPIRED:
+                raise CodeExpired()
+            return
+        for column, value in (("status", PENDING), ("placed_at", now), ("voucher_code", voucher)):
+            set_committed_value(order, column, value)  # what the UPDATE wrote; no re-read
         if course.status != "approved":
             raise rules.CourseNotOnSale()
         _take_seat(session, course)
@@ -268,8 +281,8 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
         except ledger_rules.InsufficientBalance:
             _, available = ledger.balance(session, account_id)
             raise rules.PriceAboveBalance(price=order.amount, available=available) from None
-        order.hold_transfer_id = hold.id
-        session.flush()
+        session.execute(_SET_HOLD, {"order_id": order.id, "hold_id": hold.id})
+        set_committed_value(order, "hold_transfer_id", hold.id)
     service_webhook.emit(
         session,
         partner_id=order.platform_id,
