@@ -236,3 +236,41 @@ def test_two_requests_opening_the_same_account_at_once_both_get_it(db):
     assert got == [made.id]
     with db.transaction() as s:
         assert s.query(LedgerAccount).filter_by(code="platform:race").count() == 1
+
+
+def test_a_twin_hold_with_the_same_key_waits_then_gets_the_first_and_holds_nothing(db):
+    """A retried call racing its original: the twin's insert waits on the first's uncommitted
+    key, then answers the first's transfer; the amount is held once."""
+    if not is_postgres(db.engine):
+        pytest.skip("SQLite has one writer at a time; the race needs concurrent writers")
+    with db.transaction() as s:
+        budget, _, card, platform = _accounts(s, "twin")
+        service.transfer(
+            s, key="twin-issue", from_id=budget.id, to_id=card.id, amount=900, kind="issue", now=NOW
+        )
+        card_id, platform_id = card.id, platform.id
+
+    def hold(s):
+        return service.hold(
+            s, key="twin-hold", from_id=card_id, to_id=platform_id, amount=400, kind="p", now=NOW
+        )
+
+    first = db.sessions()
+    made = hold(first)
+    got: list[int] = []
+
+    def twin() -> None:
+        with db.transaction() as s:
+            got.append(hold(s).id)
+
+    thread = threading.Thread(target=twin)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # blocked on the key, not failed
+    first.commit()
+    thread.join(timeout=10)
+    first.close()
+    assert got == [made.id]
+    with db.transaction() as s:
+        assert service.balance(s, card_id) == (900, 500)
+        assert check_ledger(s) == []

@@ -124,9 +124,12 @@ def _new_transfer(
     meta: dict[str, Any] | None,
     now: dt.datetime,
     reverses_id: int | None = None,
-) -> Transfer:
-    # The row (with its unique key) goes in first: a concurrent twin blocks here and then fails,
-    # so the balance updates below never run twice for one key.
+) -> tuple[Transfer, bool]:
+    """(the transfer, True) when written now; (the earlier one, False) when `key` is known, as
+    for a retry (another payload under the key: IdempotencyConflict). The row with its unique key
+    goes in first and in one statement (INSERT ... ON CONFLICT DO NOTHING): a concurrent twin
+    waits for the first, then finds its transfer, so the caller's balance updates never run
+    twice for one key."""
     transfer = Transfer(
         key=key,
         payload_hash=fp,
@@ -140,8 +143,12 @@ def _new_transfer(
         settled_at=now if status == POSTED else None,
         reverses_id=reverses_id,
     )
-    add_new(session, transfer)
-    return transfer
+    if add_new(session, transfer, unless="key"):
+        return transfer, True
+    found = _existing(session, key, fp)
+    if found is None:  # the key's row cannot vanish: transfers are never deleted
+        raise rules.IdempotencyConflict(f"key {key!r}")
+    return found, False
 
 
 def _entries(session: Session, transfer: Transfer, now: dt.datetime) -> None:
@@ -180,10 +187,8 @@ def transfer(
     if from_id == to_id:
         raise rules.BadAmount("a transfer needs two different accounts")
     fp = rules.fingerprint(op="transfer", from_id=from_id, to_id=to_id, amount=amount, kind=kind)
-    if (found := _existing(session, key, fp)) is not None:
-        return found
     with session.begin_nested():  # a refused transfer leaves nothing behind
-        t = _new_transfer(
+        t, new = _new_transfer(
             session,
             key=key,
             fp=fp,
@@ -196,6 +201,8 @@ def transfer(
             now=now,
             reverses_id=reverses_id,
         )
+        if not new:
+            return t
         _debit(session, from_id, amount, from_held=False)
         _credit(session, to_id, amount)
         _entries(session, t, now)
@@ -218,10 +225,8 @@ def hold(
     if from_id == to_id:
         raise rules.BadAmount("a transfer needs two different accounts")
     fp = rules.fingerprint(op="hold", from_id=from_id, to_id=to_id, amount=amount, kind=kind)
-    if (found := _existing(session, key, fp)) is not None:
-        return found
     with session.begin_nested():  # a refused hold leaves nothing behind
-        t = _new_transfer(
+        t, new = _new_transfer(
             session,
             key=key,
             fp=fp,
@@ -233,6 +238,8 @@ def hold(
             meta=meta,
             now=now,
         )
+        if not new:
+            return t
         result = session.execute(_HOLD, {"account_id": from_id, "amount": amount})
         if result.rowcount != 1:  # type: ignore[attr-defined]
             _raise_missing_or_short(session, from_id)
