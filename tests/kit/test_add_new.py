@@ -67,3 +67,25 @@ def test_a_collision_on_another_unique_column_raises_as_a_flush_would(session):
         add_new(session, clash, unless="email")
     assert clash not in session
     assert session.scalar(select(func.count()).select_from(Account)) == 1
+
+
+def test_a_rolled_back_savepoint_takes_the_new_object_out_as_a_flush_would(session):
+    """A refused step after the insert (the ledger's hold: row first, then the guarded UPDATE)
+    rolls its savepoint back; the object must not stay in the session as a row that is gone."""
+    kept = _account("kept@example.id")
+    add_new(session, kept)
+    gone = _account("gone@example.id")
+
+    def refused_after_the_insert():
+        with session.begin_nested():
+            add_new(session, gone)
+            raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError):
+        refused_after_the_insert()
+    assert gone not in session
+    assert kept in session
+    assert session.scalar(select(func.count()).select_from(Account)) == 1
+    again = _account("gone@example.id")  # the same key and, on SQLite, maybe the same rowid
+    assert add_new(session, again)
+    assert again in session

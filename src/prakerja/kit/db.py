@@ -130,6 +130,12 @@ def add_new(session: Session, obj: Any, *, unless: str | None = None) -> bool:
     obj.id = int(new)
     make_transient_to_detached(obj)
     session.add(obj)
+    # Registered as inserted by the innermost transaction, as a flush registers what it
+    # inserts, so rolling that transaction (or savepoint) back takes the object out again
+    # instead of leaving it in the session as a row that no longer exists.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is not None:
+        transaction._new[sa_inspect(obj)] = True
     return True
 
 
