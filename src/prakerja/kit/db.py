@@ -77,12 +77,17 @@ def table_of(model: type[Any]) -> Table:
     return table
 
 
-_INSERTS: dict[tuple[str, str, str | None], Any] = {}
+_INSERTS: dict[tuple[str, str, str | None, str], Any] = {}
 
 
-def _insert_returning_id(table: Table, dialect: str, unless: str | None) -> Any:
-    """INSERT ... RETURNING id for `table`, built once per dialect (and conflict column)."""
-    stmt = _INSERTS.get((table.name, dialect, unless))
+def insert_returning(
+    table: Table, dialect: str, *, unless: str | None = None, returning: str = "id"
+) -> Any:
+    """INSERT ... RETURNING `returning` for `table`, built once per dialect. With `unless` (a
+    column with a unique index) a colliding row is skipped (ON CONFLICT DO NOTHING) and the
+    statement returns no row; a concurrent twin waits for the first writer's outcome."""
+    key = (table.name, dialect, unless, returning)
+    stmt = _INSERTS.get(key)
     if stmt is None:
         if unless is None:
             stmt = table.insert()
@@ -90,7 +95,7 @@ def _insert_returning_id(table: Table, dialect: str, unless: str | None) -> Any:
             stmt = pg_insert(table).on_conflict_do_nothing(index_elements=[unless])
         else:
             stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[unless])
-        stmt = _INSERTS[(table.name, dialect, unless)] = stmt.returning(table.c.id)
+        stmt = _INSERTS[key] = stmt.returning(table.c[returning])
     return stmt
 
 
@@ -124,7 +129,7 @@ def add_new(session: Session, obj: Any, *, unless: str | None = None) -> bool:
             setattr(obj, prop.key, value)
         row[column.key] = getattr(obj, prop.key)
     dialect = session.get_bind().dialect.name
-    new = session.execute(_insert_returning_id(table, dialect, unless), row).scalar()
+    new = session.execute(insert_returning(table, dialect, unless=unless), row).scalar()
     if new is None:
         return False
     obj.id = int(new)

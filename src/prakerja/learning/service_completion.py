@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,25 +124,51 @@ def record_completions(
     return [p if isinstance(p, DomainError) else _answer(batch, p) for p in pending]
 
 
+# The batch's reads, built once (a single report per call pays for building them otherwise).
+def _ids() -> Any:
+    return bindparam("ids", expanding=True)
+
+
+_ORDERS = select(
+    Order.id, Order.public_id, Order.status, Order.card_id, Order.course_id, Order.platform_id
+).where(Order.public_id.in_(_ids()))
+_COURSES = select(Course).where(Course.id.in_(_ids()))
+_STORED = (
+    select(
+        Completion.order_id,
+        Completion.pre_score,
+        Completion.post_score,
+        Completion.completed_at,
+        Certificate.public_id,
+        Certificate.issued_at,
+    )
+    .outerjoin(Certificate, Certificate.order_id == Completion.order_id)
+    .where(Completion.order_id.in_(_ids()))
+)
+_SESSIONS = (
+    select(CourseSession.course_id, func.count())
+    .where(CourseSession.course_id.in_(_ids()))
+    .group_by(CourseSession.course_id)
+)
+_ATTENDED = (
+    select(Attendance.order_id, func.count())
+    .where(Attendance.order_id.in_(_ids()), Attendance.reported_at.is_not(None))
+    .group_by(Attendance.order_id)
+)
+_PEOPLE = (
+    select(Card.id, Card.person_id, Person.full_name)
+    .outerjoin(Person, Person.id == Card.person_id)
+    .where(Card.id.in_(_ids()))
+)
+_PARTNERS = select(Partner).where(Partner.id.in_(_ids()))
+
+
 def _load(session: Session, partner_id: int, reports: Sequence[Report]) -> _Batch:
     batch = _Batch()
-    rows = session.execute(
-        select(
-            Order.id,
-            Order.public_id,
-            Order.status,
-            Order.card_id,
-            Order.course_id,
-            Order.platform_id,
-        ).where(Order.public_id.in_({r.order_id for r in reports}))
-    )
+    rows = session.execute(_ORDERS, {"ids": list({r.order_id for r in reports})})
     batch.orders = {row.public_id: _Order(*row) for row in rows}
-    batch.courses = {
-        c.id: c
-        for c in session.scalars(
-            select(Course).where(Course.id.in_({o.course_id for o in batch.orders.values()}))
-        )
-    }
+    course_ids = list({o.course_id for o in batch.orders.values()})
+    batch.courses = {c.id: c for c in session.scalars(_COURSES, {"ids": course_ids})}
     mine = [o for o in batch.orders.values() if _is_partners(batch, o, partner_id)]
     batch.done = _stored(session, [o.id for o in mine])
     todo = [o for o in mine if o.id not in batch.done and o.status == CONFIRMED]
@@ -159,54 +185,19 @@ def _is_partners(batch: _Batch, order: _Order, partner_id: int) -> bool:
 def _stored(session: Session, order_ids: Sequence[int]) -> dict[int, _Stored]:
     if not order_ids:
         return {}
-    rows = session.execute(
-        select(
-            Completion.order_id,
-            Completion.pre_score,
-            Completion.post_score,
-            Completion.completed_at,
-            Certificate.public_id,
-            Certificate.issued_at,
-        )
-        .outerjoin(Certificate, Certificate.order_id == Completion.order_id)
-        .where(Completion.order_id.in_(order_ids))
-    )
+    rows = session.execute(_STORED, {"ids": list(order_ids)})
     return {r[0]: _Stored(*r[1:]) for r in rows}
 
 
 def _load_new(session: Session, batch: _Batch, todo: Sequence[_Order]) -> None:
     course_ids = {o.course_id for o in todo}
-    batch.sessions = dict(
-        session.execute(
-            select(CourseSession.course_id, func.count())
-            .where(CourseSession.course_id.in_(course_ids))
-            .group_by(CourseSession.course_id)
-        )
-        .tuples()
-        .all()
-    )
-    batch.attended = dict(
-        session.execute(
-            select(Attendance.order_id, func.count())
-            .where(
-                Attendance.order_id.in_([o.id for o in todo]), Attendance.reported_at.is_not(None)
-            )
-            .group_by(Attendance.order_id)
-        )
-        .tuples()
-        .all()
-    )
-    people = session.execute(
-        select(Card.id, Card.person_id, Person.full_name)
-        .outerjoin(Person, Person.id == Card.person_id)
-        .where(Card.id.in_({o.card_id for o in todo}))
-    )
+    batch.sessions = dict(session.execute(_SESSIONS, {"ids": list(course_ids)}).tuples().all())
+    batch.attended = dict(session.execute(_ATTENDED, {"ids": [o.id for o in todo]}).tuples().all())
+    people = session.execute(_PEOPLE, {"ids": list({o.card_id for o in todo})})
     batch.people = {card: (person, name or "") for card, person, name in people}
     courses = [batch.courses[c] for c in course_ids]
     partner_ids = {c.provider_id for c in courses} | {c.platform_id for c in courses}
-    batch.partners = {
-        p.id: p for p in session.scalars(select(Partner).where(Partner.id.in_(partner_ids)))
-    }
+    batch.partners = {p.id: p for p in session.scalars(_PARTNERS, {"ids": list(partner_ids)})}
 
 
 def _decide(batch: _Batch, partner_id: int, report: Report, now: dt.datetime) -> Report:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from prakerja.identity import vault
 from prakerja.kit import audit
+from prakerja.kit.db import insert_returning, table_of
 from prakerja.marketplace import rules, signing
 from prakerja.marketplace.model import (
     ACTIVE_CRED,
@@ -29,9 +29,15 @@ from prakerja.marketplace.model import (
 )
 from prakerja.wallet import service as ledger
 
+# The partner API authenticates every call: its statements are built once.
+_PARTNER = select(Partner).where(Partner.id == bindparam("partner_id"))
+_LIVE_CREDENTIAL = select(PartnerCredential).where(
+    PartnerCredential.client_id == bindparam("client_id"), PartnerCredential.status != REVOKED
+)
+
 
 def get_partner(session: Session, partner_id: int) -> Partner:
-    partner = session.get(Partner, partner_id)
+    partner = session.scalar(_PARTNER, {"partner_id": partner_id})
     if partner is None:
         raise rules.PartnerNotFound()
     return partner
@@ -262,11 +268,7 @@ def authenticate(
     except ValueError:
         raise rules.BadSignature("X-Timestamp must be unix seconds") from None
     rules.check_fresh(ts, now)
-    cred = session.scalar(
-        select(PartnerCredential).where(
-            PartnerCredential.client_id == client_id, PartnerCredential.status != REVOKED
-        )
-    )
+    cred = session.scalar(_LIVE_CREDENTIAL, {"client_id": client_id})
     if cred is None or not signing.matches(
         vault.decrypt_text(cred.secret_enc), method, path, body, ts, signature
     ):
@@ -277,11 +279,11 @@ def authenticate(
 
 def _remember(session: Session, sig: str, ts: int, now: dt.datetime) -> None:
     expires = dt.datetime.fromtimestamp(ts, dt.UTC) + rules.FRESHNESS + dt.timedelta(seconds=1)
-    try:
-        with session.begin_nested():
-            session.add(SeenSignature(signature=sig, expires_at=expires))
-            session.flush()
-    except IntegrityError:
-        raise rules.BadSignature("this request was already received (replay)") from None
+    table = table_of(SeenSignature)
+    stmt = insert_returning(
+        table, session.get_bind().dialect.name, unless="signature", returning="signature"
+    )
+    if session.execute(stmt, {"signature": sig, "expires_at": expires}).scalar() is None:
+        raise rules.BadSignature("this request was already received (replay)")
     if sig.startswith("00"):  # about 1 request in 256 clears the expired part of the cache
         session.execute(delete(SeenSignature).where(SeenSignature.expires_at < now))
