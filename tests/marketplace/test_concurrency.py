@@ -36,6 +36,35 @@ def _run_all(calls):
     return outcomes
 
 
+class _Tap:
+    """One started order of a fresh buyer, to be confirmed twice (a double tap)."""
+
+    def __init__(self, db, key, **course):
+        with db.transaction() as s:
+            self.platform = make_partner(s, "platform")
+            provider = make_partner(s, "provider")
+            self.course = make_course(s, self.platform, provider, **course)
+            self.buyer = make_buyer(s)
+            self.public_id = service_purchase.start_purchase(
+                s,
+                account_id=self.buyer.account_id,
+                course_public_id=self.course.public_id,
+                card_number=self.buyer.card_number,
+                key=key,
+                now=NOW,
+            ).public_id
+            self.code = sms_code(s, self.buyer.phone)
+
+    def confirm(self, s):
+        return service_purchase.confirm_purchase(
+            s,
+            account_id=self.buyer.account_id,
+            order_public_id=self.public_id,
+            code=self.code,
+            now=NOW,
+        )
+
+
 def test_many_simultaneous_purchases_on_one_card_hold_the_price_once(db):
     with db.transaction() as s:
         platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
@@ -76,26 +105,13 @@ def test_many_simultaneous_purchases_on_one_card_hold_the_price_once(db):
 def test_one_order_confirmed_many_times_at_once_is_placed_once_and_answered_alike(db):
     """A double tap: every confirm of the same order answers the one placed order (the losers
     see the winner's voucher, not one of their own), one hold, a sound ledger."""
-    with db.transaction() as s:
-        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
-        course = make_course(s, platform, provider, price=1_200_000)
-        buyer = make_buyer(s)
-        order = service_purchase.start_purchase(
-            s,
-            account_id=buyer.account_id,
-            course_public_id=course.public_id,
-            card_number=buyer.card_number,
-            key="tap-0001",
-            now=NOW,
-        )
-        public_id, code = order.public_id, sms_code(s, buyer.phone)
+    tap = _Tap(db, "tap-0001", price=1_200_000)
+    buyer, public_id = tap.buyer, tap.public_id
     answers: list[tuple[str, str | None]] = []
 
     def confirm():
         with db.transaction() as s:
-            placed = service_purchase.confirm_purchase(
-                s, account_id=buyer.account_id, order_public_id=public_id, code=code, now=NOW
-            )
+            placed = tap.confirm(s)
             answers.append((placed.status, placed.voucher_code))
 
     outcomes = _run_all([confirm] * 6)
@@ -115,24 +131,8 @@ def test_a_confirm_that_read_the_order_before_its_twin_placed_it_answers_the_pla
     order (awaiting its code), then the first commits, then the second reads the used code. It
     must answer the placed order, not 'code expired' - which, being a counted refusal, the API
     commits, and which once marked the placed order (with its hold) expired."""
-    with db.transaction() as s:
-        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
-        course = make_course(s, platform, provider, price=1_100_000)
-        buyer = make_buyer(s)
-        public_id = service_purchase.start_purchase(
-            s,
-            account_id=buyer.account_id,
-            course_public_id=course.public_id,
-            card_number=buyer.card_number,
-            key="tap-0002",
-            now=NOW,
-        ).public_id
-        code = sms_code(s, buyer.phone)
-
-    def confirm(s):
-        return service_purchase.confirm_purchase(
-            s, account_id=buyer.account_id, order_public_id=public_id, code=code, now=NOW
-        )
+    tap = _Tap(db, "tap-0002", price=1_100_000)
+    buyer, public_id, confirm = tap.buyer, tap.public_id, tap.confirm
 
     read = service_purchase._order_and_card
     first_done = []
@@ -163,24 +163,14 @@ def test_a_confirm_that_lost_the_claim_to_its_twin_adds_no_seat_and_no_second_we
     """The double tap with both confirms past the code check: the twin commits first, and the
     late confirm's claim then matches no row. It answers the placed order and writes nothing
     more: no second seat of a limited course, no second order.placed webhook."""
-    with db.transaction() as s:
-        platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
-        course = make_course(s, platform, provider, price=1_000_000, capacity=5, mode="webinar")
-        buyer = make_buyer(s)
-        public_id = service_purchase.start_purchase(
-            s,
-            account_id=buyer.account_id,
-            course_public_id=course.public_id,
-            card_number=buyer.card_number,
-            key="tap-0003",
-            now=NOW,
-        ).public_id
-        code = sms_code(s, buyer.phone)
-
-    def confirm(s):
-        return service_purchase.confirm_purchase(
-            s, account_id=buyer.account_id, order_public_id=public_id, code=code, now=NOW
-        )
+    tap = _Tap(db, "tap-0003", price=1_000_000, capacity=5, mode="webinar")
+    platform, course, buyer, public_id, confirm = (
+        tap.platform,
+        tap.course,
+        tap.buyer,
+        tap.public_id,
+        tap.confirm,
+    )
 
     checked = service_purchase._refuse_if_locked  # runs after the codes are read
     twin_done = []
