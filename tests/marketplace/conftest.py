@@ -202,3 +202,19 @@ def market(db: Database) -> Market:
         keys = make_keys(s, platform)
         course = make_course(s, platform, provider)
         return Market(platform, provider, keys, course)
+
+
+def start_order(client, db, buyer, course_public_id: str, key: str) -> tuple[str, str]:
+    """Start a purchase through the citizen API as `buyer` (logged in on `client`): the order's
+    id and the SMS code it sent."""
+    started = client.post(
+        "/api/v1/orders",
+        json={
+            "course_id": course_public_id,
+            "card_number": buyer.card_number,
+            "idempotency_key": key,
+        },
+    )
+    assert started.status_code == 201, started.text
+    with db.sessions() as s:
+        return started.json()["id"], sms_code(s, buyer.phone)

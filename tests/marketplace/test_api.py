@@ -1,7 +1,7 @@
 """Citizen JSON API: search, start a purchase, confirm with the SMS code, list orders."""
 
 from prakerja.wallet import service as ledger
-from tests.marketplace.conftest import make_buyer, sms_code
+from tests.marketplace.conftest import make_buyer, sms_code, start_order
 
 
 def _buyer(db, client):
@@ -48,18 +48,9 @@ def test_a_citizen_buys_with_card_number_and_sms_code(client, db, market):
 
 def test_a_wrong_code_is_counted_even_though_the_request_fails(client, db, market):
     buyer = _buyer(db, client)
-    started = client.post(
-        "/api/v1/orders",
-        json={
-            "course_id": market.course.public_id,
-            "card_number": buyer.card_number,
-            "idempotency_key": "web-0002",
-        },
-    ).json()
-    with db.sessions() as s:
-        code = sms_code(s, buyer.phone)
+    order_id, code = start_order(client, db, buyer, market.course.public_id, "web-0002")
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    path = f"/api/v1/orders/{started['id']}/confirm-code"
+    path = f"/api/v1/orders/{order_id}/confirm-code"
     statuses = [client.post(path, json={"code": wrong}).status_code for _ in range(3)]
     assert statuses == [422, 422, 429]
     locked = client.post(path, json={"code": code})

@@ -14,7 +14,7 @@ from prakerja.app import create_app, web_engine_options
 from prakerja.kit.db import Database, is_postgres
 from prakerja.settings import get_settings
 from prakerja.wallet import service as ledger
-from tests.marketplace.conftest import make_buyer, sms_code
+from tests.marketplace.conftest import make_buyer, start_order
 
 
 def test_a_partner_activated_as_platform_has_its_payable_account(db, market):
@@ -34,21 +34,12 @@ def test_a_lock_held_too_long_is_a_503_that_changes_nothing(db, market):
         buyer = make_buyer(s)
     with TestClient(create_app(settings, web_db), raise_server_exceptions=False) as client:
         buyer.login(client)
-        started = client.post(
-            "/api/v1/orders",
-            json={
-                "course_id": market.course.public_id,
-                "card_number": buyer.card_number,
-                "idempotency_key": "busy-0001",
-            },
-        ).json()
-        with db.sessions() as s:
-            code = sms_code(s, buyer.phone)
-        path = f"/api/v1/orders/{started['id']}/confirm-code"
+        order_id, code = start_order(client, db, buyer, market.course.public_id, "busy-0001")
+        path = f"/api/v1/orders/{order_id}/confirm-code"
         with db.engine.connect() as holder:  # another transaction holds the order's row
             holder.execute(
                 text("SELECT id FROM market_order WHERE public_id = :p FOR UPDATE"),
-                {"p": started["id"]},
+                {"p": order_id},
             )
             busy = client.post(path, json={"code": code})
             holder.rollback()
@@ -58,7 +49,7 @@ def test_a_lock_held_too_long_is_a_503_that_changes_nothing(db, market):
         with db.sessions() as s:
             assert ledger.balance(s, buyer.account_code) == (3_500_000, 3_500_000)
             status = s.scalar(
-                text("SELECT status FROM market_order WHERE public_id = :p"), {"p": started["id"]}
+                text("SELECT status FROM market_order WHERE public_id = :p"), {"p": order_id}
             )
             assert status == "awaiting_code"
         again = client.post(path, json={"code": code})

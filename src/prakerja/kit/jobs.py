@@ -15,13 +15,19 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, Index, Insert, Integer, String, Text, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import JSON, Index, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from prakerja.kit.clock import utc_now
-from prakerja.kit.db import Base, BigId, Database, UTCDateTime, skip_locked, table_of
+from prakerja.kit.db import (
+    Base,
+    BigId,
+    Database,
+    UTCDateTime,
+    insert_returning,
+    skip_locked,
+    table_of,
+)
 
 log = structlog.get_logger("prakerja.jobs")
 
@@ -60,24 +66,6 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-_INSERTS: dict[tuple[str, bool], Insert] = {}
-
-
-def _insert(dialect: str, keyed: bool) -> Insert:
-    """INSERT ... RETURNING id, built once per dialect; a keyed one does nothing on a known key.
-    (A Core insert: the unit of work's flush cost more than a millisecond per job.)"""
-    stmt = _INSERTS.get((dialect, keyed))
-    if stmt is None:
-        table = table_of(Job)
-        if keyed:
-            upsert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-            stmt = upsert.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        else:
-            stmt = table.insert()
-        stmt = _INSERTS[(dialect, keyed)] = stmt.returning(table.c.id)
-    return stmt
-
-
 def enqueue(
     session: Session,
     kind: str,
@@ -102,7 +90,11 @@ def enqueue(
         "dedupe_key": key,
         "created_at": now,
     }
-    found = session.scalar(_insert(session.get_bind().dialect.name, key is not None), row)
+    # a Core insert: the unit of work's flush cost more than a millisecond per job
+    stmt = insert_returning(
+        table_of(Job), session.get_bind().dialect.name, unless=None if key is None else "dedupe_key"
+    )
+    found = session.scalar(stmt, row)
     return None if found is None else int(found)
 
 

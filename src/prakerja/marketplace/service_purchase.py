@@ -176,7 +176,6 @@ def start_purchase(
             price=format_rupiah(course.price, account.language),
         ),
     )
-    session.flush()
     return order
 
 

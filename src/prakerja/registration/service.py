@@ -88,7 +88,6 @@ class IdentityAttemptsExhausted(RateLimited):
 
 # Statements of the sign-up burst, built once (building one costs more CPU than running it).
 _PERSON_OF_ACCOUNT = select(Person).where(Person.account_id == bindparam("account_id"))
-_NIK_HOLDER = select(Person.id).where(Person.nik_bidx == bindparam("bidx"))
 _NIK_ACCOUNT = select(Person.account_id).where(Person.nik_bidx == bindparam("bidx"))
 _SAME_DAY = Person.registry_attempts_day == bindparam("today")
 _TAKE_ATTEMPT = (  # count one registry check unless today's are spent (one conditional UPDATE)
@@ -121,8 +120,7 @@ def person_for_account(session: Session, account_id: int, *, now: dt.datetime) -
     if person is not None:
         return person
     person = _new_person(session, account_id, now)
-    session.add(person)
-    session.flush()
+    add_new(session, person)
     return person
 
 
@@ -220,8 +218,8 @@ def _check_identity(nik: str, kk: str, birth_date: dt.date, today: dt.date) -> A
 
 
 def _claim_nik(session: Session, person: Person, bidx: str) -> None:
-    holder = session.scalar(_NIK_HOLDER, {"bidx": bidx})
-    if holder is not None and holder != person.id:
+    holder = session.scalar(_NIK_ACCOUNT, {"bidx": bidx})  # one person per account
+    if holder is not None and holder != person.account_id:
         raise NikTaken("This NIK is already registered")
 
 

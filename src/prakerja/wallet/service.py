@@ -7,11 +7,9 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from prakerja.kit.db import add_new
+from prakerja.kit.db import add_new, insert_returning, table_of
 from prakerja.wallet import rules
 from prakerja.wallet.model import PENDING, POSTED, VOIDED, Entry, LedgerAccount, Transfer
 
@@ -42,15 +40,16 @@ def open_account(
     account = session.scalar(_ACCOUNT_BY_CODE, {"code": code})
     if account is not None:
         return account
+    row = {
+        "code": code,
+        "kind": kind,
+        "allow_negative": allow_negative,
+        "balance": 0,
+        "held": 0,
+        "created_at": now,
+    }
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(LedgerAccount)
-        .values(
-            code=code, kind=kind, allow_negative=allow_negative, balance=0, held=0, created_at=now
-        )
-        .on_conflict_do_nothing(index_elements=["code"])
-    )
+    session.execute(insert_returning(table_of(LedgerAccount), dialect, unless="code"), row)
     return session.scalars(_ACCOUNT_BY_CODE, {"code": code}).one()
 
 
