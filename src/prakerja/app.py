@@ -24,7 +24,7 @@ from prakerja.settings import Settings, get_settings
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Route bodies run on threads of their own (kit.web.new_router); anyio's shared pool serves
-    # sync dependencies (the caller's session lookup). Together as many threads as pooled
+    # sync dependencies (a partner's signature check). Together as many threads as pooled
     # database connections, so a burst queues for a thread, not for a connection.
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = web.dependency_threads(app.state.settings.web_threads)
@@ -34,7 +34,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def web_engine_options(settings: Settings) -> dict[str, Any]:
     """The web processes' pool: a connection per route thread (plus headroom), a bounded wait
     for one, and on PostgreSQL a bounded wait for row locks (see settings.web_lock_timeout_ms).
-    Connections per host: processes x (web_threads + 10); keep it under max_connections."""
+    Connections per host: processes x (web_threads + 10); keep it under max_connections. The
+    event loop's own connection for the caller lookup (`Database.loop_reads`) is one of them."""
     options: dict[str, Any] = {
         "pool_size": settings.web_threads,
         "max_overflow": 10,

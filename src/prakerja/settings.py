@@ -25,8 +25,11 @@ class Settings(BaseSettings):
     default_language: str = "id"
     environment: str = "dev"  # dev | test | prod
     var_dir: Path = Path("./var")
-    # Threads per web process for sync routes, and as many pooled database connections.
-    web_threads: int = 24
+    # Threads per web process for sync routes, and as many pooled database connections. More
+    # threads let more requests wait on outside systems (the civil registry) at once, but cost
+    # CPU per call in GIL contention: 12 served the sign-up burst as well as 24 and purchases
+    # better (docs/benchmarks.md, 11-29 c).
+    web_threads: int = 12
     # Web requests never wait without bound: for a row lock (PostgreSQL lock_timeout) or for a
     # pooled connection. Either way the request answers 503 + Retry-After and changes nothing;
     # an unbounded wait can stall every route thread behind a request that cannot finish.

@@ -1,16 +1,19 @@
 """The request dependencies other contexts use: who is calling, and may they."""
 
+import datetime as dt
 from typing import Annotated
 
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
-from prakerja.identity import service
+from prakerja.identity import rules, service
 from prakerja.identity.deps import CurrentCitizen, OptionalAccount, require_staff
-from prakerja.identity.model import Account
+from prakerja.identity.model import Account, WebSession
 from prakerja.kit import web
 from prakerja.kit.clock import utc_now
+from prakerja.kit.errors import Forbidden
 
 from .conftest import make_citizen
 
@@ -28,6 +31,16 @@ def probe(db):
     @app.get("/api/citizen")
     def citizen(account: CurrentCitizen) -> dict:
         return {"id": account.id}
+
+    @app.post("/api/language")
+    def language(account: CurrentCitizen, session: web.DbSession) -> dict:
+        account.language = "en"  # the caller's row, changed by the route body
+        return {"id": account.id}
+
+    @app.post("/api/language-then-fail")
+    def language_then_fail(account: CurrentCitizen, session: web.DbSession) -> dict:
+        account.language = "en"
+        raise Forbidden()
 
     @app.get("/api/finance")
     def finance(account: Annotated[object, Depends(require_staff("finance"))]) -> dict:
@@ -82,3 +95,31 @@ def test_staff_roles_are_checked_and_admin_holds_all(probe, db):
     with db.transaction() as s:
         s.get(Account, staff_id).roles = "admin"
     assert probe.get("/api/finance").json() == {"ok": True}
+
+
+def test_the_caller_looked_up_apart_is_the_route_bodys_row(probe, db):
+    """The lookup runs on the event loop (Database.loop_reads); the account it found belongs
+    to the request's transaction: changes commit with it, or roll back with it."""
+    account_id, token = _cookie(db)
+    probe.cookies.set("pk_session", token)
+    assert probe.post("/api/language-then-fail").status_code == 403
+    with db.transaction() as s:
+        assert s.get(Account, account_id).language == "id"
+    assert probe.post("/api/language").json() == {"id": account_id}
+    with db.transaction() as s:
+        assert s.get(Account, account_id).language == "en"
+
+
+def test_an_idle_session_is_touched_and_then_expires(probe, db):
+    account_id, token = _cookie(db)
+    stale = utc_now() - rules.SESSION_TOUCH - dt.timedelta(seconds=5)
+    with db.transaction() as s:
+        s.execute(update(WebSession).values(last_seen_at=stale))
+    probe.cookies.set("pk_session", token)
+    assert probe.get("/api/who").json() == {"id": account_id}
+    with db.transaction() as s:
+        touched = s.scalar(select(WebSession.last_seen_at))
+    assert touched > stale + rules.SESSION_TOUCH
+    with db.transaction() as s:
+        s.execute(update(WebSession).values(last_seen_at=utc_now() - rules.SESSION_IDLE * 2))
+    assert probe.get("/api/who").json() == {"id": None}

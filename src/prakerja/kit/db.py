@@ -7,6 +7,7 @@ PostgreSQL-only strengths are wrapped here behind one function each, with a port
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -25,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
@@ -228,10 +231,15 @@ def bulk_insert(
 class Database:
     """An engine plus its session factory; the entrypoint owns one."""
 
+    #: Bound on a read made on the event loop's thread (`loop_reads`), which waits for nothing.
+    LOOP_STATEMENT_TIMEOUT_MS = 2000
+
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._loop_connection: Connection | None = None
+        self._loop_lock = threading.Lock()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -246,5 +254,51 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def loop_reads(self) -> Iterator[Session]:
+        """A session for one short read (and its rare small write) made on the event loop's
+        own thread, such as the caller lookup of every signed-in request: handing it to a
+        worker thread costs more CPU than the read. It commits on success.
+
+        On PostgreSQL it runs on a connection of its own, held by this process and used by
+        nothing else, in autocommit with a statement timeout: it never waits for the pool and
+        holds no transaction open. A second thread (a second event loop in one process, as in
+        tests) takes an ordinary pooled session instead, as does SQLite. Objects read stay
+        loaded afterwards, detached: `session.add()` them to another session to use them there.
+        """
+        if self.engine.dialect.name != "postgresql" or not self._loop_lock.acquire(False):
+            with self.transaction() as session:
+                yield session
+            return
+        try:
+            connection = self._loop_connection
+            if connection is None or connection.invalidated:
+                self._drop_loop_connection()
+                connection = self._loop_connection = self._open_loop_connection()
+            with Session(bind=connection, expire_on_commit=False) as session:
+                yield session
+                session.commit()
+        except DBAPIError as exc:
+            if exc.connection_invalidated:  # the server went away: the next read reconnects
+                self._drop_loop_connection()
+            raise
+        finally:
+            self._loop_lock.release()
+
+    def _open_loop_connection(self) -> Connection:
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql(f"SET statement_timeout = {self.LOOP_STATEMENT_TIMEOUT_MS}")
+        return connection
+
+    def _drop_loop_connection(self) -> None:
+        """Close the loop's connection for good (its settings must not reach the pool)."""
+        connection, self._loop_connection = self._loop_connection, None
+        if connection is not None:
+            if not connection.invalidated:
+                connection.invalidate()
+            connection.close()  # gives the (now empty) pool slot back
+
     def dispose(self) -> None:
+        with self._loop_lock:
+            self._drop_loop_connection()
         self.engine.dispose()

@@ -99,8 +99,9 @@ def _end(session: Session, commit: bool) -> None:
 
 
 def dependency_threads(web_threads: int) -> int:
-    """Threads of the shared pool, which now serves only short sync dependencies (the caller's
-    session lookup): a quarter of `web_threads`, at least 2."""
+    """Threads of the shared pool, which now serves only short sync dependencies (a partner's
+    signature check; the caller's session lookup runs on the event loop, see
+    `identity.deps`): a quarter of `web_threads`, at least 2."""
     return max(2, web_threads // 4)
 
 
@@ -118,7 +119,7 @@ def _on_route_threads(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     (and its row locks) until its answer is validated, so bodies waiting on those locks could
     hold every thread that validation needs: a deadlock the purchase bench hit. Here bodies
     take their own threads (`route_threads`); the answer is validated on the event loop
-    and the shared pool serves only short steps (the caller's session lookup).
+    and the shared pool serves only short sync dependencies.
 
     A body that returns commits the request's transaction on the same thread (one thread
     hand-off per request fewer); one that raises leaves it to `_db_session`, which rolls back.
