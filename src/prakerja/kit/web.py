@@ -6,6 +6,7 @@ for people. Unknown exceptions become a bare 500 carrying only the request id.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -55,6 +56,9 @@ async def _db_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
+        if not session.in_transaction():  # rolled back by its route thread (`_on_route_threads`)
+            session.close()
+            raise
         with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
             await _ending(session, commit=False)
         raise
@@ -122,7 +126,7 @@ def _on_route_threads(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     and the shared pool serves only short sync dependencies.
 
     A body that returns commits the request's transaction on the same thread (one thread
-    hand-off per request fewer); one that raises leaves it to `_db_session`, which rolls back.
+    hand-off per request fewer); one that raises rolls it back there too.
     The transaction ends before the answer is validated either way, as FastAPI ends a
     function-scoped dependency."""
 
@@ -142,9 +146,18 @@ def _body_then_commit(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> Any:
-    result = endpoint(*args, **kwargs)
-    if session is not None and session.in_transaction():
-        session.commit()  # a failure here propagates: `_db_session` rolls back and re-raises
+    try:
+        result = endpoint(*args, **kwargs)
+        if session is not None and session.in_transaction():
+            session.commit()
+    except BaseException:
+        # Rolled back here, at once, rather than on the event loop's behalf: the connection and
+        # its row locks are freed without waiting for the loop or another thread. If even the
+        # rollback fails, `_db_session` tries again; the body's own error is what propagates.
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.rollback()
+        raise
     return result
 
 

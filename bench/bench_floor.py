@@ -1,0 +1,250 @@
+"""The stack's floor: what one HTTP call costs on this machine before any of prakerja's logic.
+
+Context for the registration and purchase benches, not a capability of its own. Three apps
+make the same call, POST /x with a small JSON body answered by `STATEMENTS` INSERT ... RETURNING
+statements and a commit on PostgreSQL through psycopg:
+
+- `asgi`: a bare ASGI app (uvicorn's floor); the statements run on the event loop.
+- `fastapi_async`: an `async def` FastAPI route with pydantic body and answer models; the
+  statements run on the event loop.
+- `fastapi_thread`: the same route as a sync `def`, on a worker thread, which is how
+  prakerja's routes run (kit.web.new_router), with SQLAlchemy Core on a pooled engine.
+
+Each is served by uvicorn with 2 worker processes; the load generator (bench.rawhttp, 64
+keep-alive connections) runs in this process. CPU per call is read from /proc for the server,
+the database backends and the load generator. Database prakerja_bench_floor is created and
+dropped. Run: python -m bench floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import create_engine, text
+
+from bench import rawhttp
+from bench.bench_registration import cpu_ns, stop
+
+ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = "prakerja_bench_floor"
+DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+STATEMENTS = 3
+INSERT = "INSERT INTO floor_row (nik, n) VALUES (%s, %s) RETURNING id"
+CALLS, CONCURRENCY, WORKERS = 20_000, 64, 2
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- the three apps (built in each uvicorn worker) ---------------------------------------
+
+_connection: Any = None
+
+
+def _psycopg() -> Any:
+    """This worker's one connection; only the event loop's thread uses it."""
+    global _connection
+    if _connection is None:
+        import psycopg
+
+        _connection = psycopg.connect(DB_URL)
+    return _connection
+
+
+def _insert_all(nik: str) -> int:
+    conn = _psycopg()
+    with conn.cursor() as cur:
+        for n in range(STATEMENTS):
+            row = cur.execute(INSERT, (nik, n)).fetchone()
+    conn.commit()
+    return int(row[0])
+
+
+def asgi() -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        answer = json.dumps({"id": _insert_all(json.loads(body)["nik"])}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    return app
+
+
+class Call(BaseModel):
+    nik: str = Field(min_length=16, max_length=16)
+
+
+class Answer(BaseModel):
+    id: int
+
+
+def fastapi_async() -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.post("/x")
+    async def route(body: Call) -> Answer:
+        return Answer(id=_insert_all(body.nik))
+
+    return app
+
+
+def fastapi_thread() -> Any:
+    from fastapi import FastAPI
+
+    engine = create_engine(DB_URL.replace("postgresql://", "postgresql+psycopg://"), pool_size=40)
+    statement = text("INSERT INTO floor_row (nik, n) VALUES (:nik, :n) RETURNING id")
+    app = FastAPI()
+
+    @app.post("/x")
+    def route(body: Call) -> Answer:
+        with engine.begin() as conn:
+            for n in range(STATEMENTS):
+                new = conn.execute(statement, {"nik": body.nik, "n": n}).scalar_one()
+        return Answer(id=new)
+
+    return app
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _admin(sql: str) -> None:
+    engine = create_engine(
+        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(variant: str, port: int) -> subprocess.Popen[bytes]:
+    path = os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(ROOT))))
+    env = {**os.environ, "PYTHONPATH": path}
+    cmd = [
+        sys.executable, "-m", "uvicorn", f"bench.bench_floor:{variant}", "--factory",
+        "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _backends() -> list[int]:
+    engine = create_engine(ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        pids = conn.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": DB_NAME}
+        ).all()
+    engine.dispose()
+    return list(pids)
+
+
+async def _load(url: str, calls: int) -> float:
+    clients = [rawhttp.Connection(url) for _ in range(CONCURRENCY)]
+    left = iter(range(calls))
+
+    async def caller(client: rawhttp.Connection) -> None:
+        for i in left:
+            answer = await client.request("POST", "/x", json_body={"nik": f"3201{i:012d}"})
+            if answer.status_code != 200:
+                raise RuntimeError(f"{answer.status_code}: {answer.text[:200]}")
+        await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller(c) for c in clients))
+    return time.perf_counter() - started
+
+
+def _measure(variant: str) -> dict[str, Any]:
+    port = _free_port()
+    server = _serve(variant, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        asyncio.run(_load(url, 1_000))  # warm-up: every worker connected and compiled
+        server_pids = [server.pid, *_children(server.pid)]
+        pg_pids = _backends()
+        before = {p: cpu_ns(p) for p in server_pids + pg_pids}
+        self_before = resource.getrusage(resource.RUSAGE_SELF)
+        seconds = asyncio.run(_load(url, CALLS))
+        self_after = resource.getrusage(resource.RUSAGE_SELF)
+        after = {p: cpu_ns(p) for p in server_pids + pg_pids}
+    finally:
+        stop(server)
+
+    def per_call_ms(pids: list[int]) -> float:
+        return round(sum(max(0, after[p] - before[p]) for p in pids) / 1e6 / CALLS, 3)
+
+    load_s = (self_after.ru_utime + self_after.ru_stime) - (
+        self_before.ru_utime + self_before.ru_stime
+    )
+    return {
+        "calls_per_s": round(CALLS / seconds),
+        "cpu_ms_per_call": {
+            "server": per_call_ms(server_pids),
+            "postgres": per_call_ms(pg_pids),
+            "load_generator": round(load_s * 1000 / CALLS, 3),
+        },
+    }
+
+
+def run() -> dict[str, Any]:
+    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{DB_NAME}"')
+    try:
+        engine = create_engine(DB_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE floor_row (id bigserial PRIMARY KEY, nik text, n int)"))
+        engine.dispose()
+        results = {v: _measure(v) for v in ("asgi", "fastapi_async", "fastapi_thread")}
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    return {
+        "calls": CALLS,
+        "concurrency": CONCURRENCY,
+        "server_processes": WORKERS,
+        "statements_per_call": STATEMENTS,
+        "variants": results,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
