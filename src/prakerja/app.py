@@ -42,7 +42,12 @@ def web_engine_options(settings: Settings) -> dict[str, Any]:
         "pool_timeout": settings.web_pool_timeout_s,
     }
     if settings.database_url.startswith("postgresql"):
-        options["connect_args"] = {"options": f"-c lock_timeout={settings.web_lock_timeout_ms}"}
+        options["connect_args"] = {
+            "options": f"-c lock_timeout={settings.web_lock_timeout_ms}",
+            # an unreachable server fails a connect in seconds, not after TCP's minutes: the
+            # caller lookup connects on the event loop (Database.loop_reads)
+            "connect_timeout": 5,
+        }
     return options
 
 
