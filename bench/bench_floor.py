@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import create_engine, text
 
 from bench import rawhttp
+from bench.bench_purchase import _admin
 from bench.bench_registration import cpu_ns, stop
 
 ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -127,15 +128,6 @@ def fastapi_thread() -> Any:
 
 
 # --- the run -------------------------------------------------------------------------------
-
-
-def _admin(sql: str) -> None:
-    engine = create_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
 
 
 def _free_port() -> int:
