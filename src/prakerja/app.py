@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 import prakerja.models  # noqa: F401  (all tables)
 from prakerja import __version__, portal
 from prakerja.contexts import import_all
-from prakerja.kit import jobs, web
+from prakerja.kit import jobs, routing, web
 from prakerja.kit.db import Database
 from prakerja.kit.logging import configure_logging
 from prakerja.settings import Settings, get_settings
@@ -23,11 +23,11 @@ from prakerja.settings import Settings, get_settings
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Route bodies run on threads of their own (kit.web.new_router); anyio's shared pool serves
+    # Route bodies run on threads of their own (kit.routing.new_router); anyio's shared pool serves
     # sync dependencies (a partner's signature check). Together as many threads as pooled
     # database connections, so a burst queues for a thread, not for a connection.
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = web.dependency_threads(app.state.settings.web_threads)
+    limiter.total_tokens = routing.dependency_threads(app.state.settings.web_threads)
     yield
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import text
 
 from prakerja.kit import notify
 from prakerja.kit.errors import NotFound
-from prakerja.kit.web import DbSession, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import render
 from prakerja.settings import get_settings
 
 router = new_router(include_in_schema=False)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from prakerja.identity import rules, service
 from prakerja.identity.deps import CurrentCitizen, OptionalAccount, require_staff
 from prakerja.identity.model import Account, WebSession
-from prakerja.kit import web
+from prakerja.kit import routing, web
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import Forbidden
 
@@ -33,12 +33,12 @@ def probe(db):
         return {"id": account.id}
 
     @app.post("/api/language")
-    def language(account: CurrentCitizen, session: web.DbSession) -> dict:
+    def language(account: CurrentCitizen, session: routing.DbSession) -> dict:
         account.language = "en"  # the caller's row, changed by the route body
         return {"id": account.id}
 
     @app.post("/api/language-then-fail")
-    def language_then_fail(account: CurrentCitizen, session: web.DbSession) -> dict:
+    def language_then_fail(account: CurrentCitizen, session: routing.DbSession) -> dict:
         account.language = "en"
         raise Forbidden()
 

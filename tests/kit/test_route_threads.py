@@ -1,4 +1,4 @@
-"""Sync route bodies (kit.web._on_route_threads): the transaction ends on the body's thread,
+"""Sync route bodies (kit.routing._on_route_threads): the transaction ends on the body's thread,
 committed when it returns, rolled back when it raises, so the event loop never has to hand a
 finished request's connection back."""
 
@@ -9,24 +9,24 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from prakerja.kit import jobs, web
+from prakerja.kit import jobs, routing, web
 from prakerja.kit.errors import Invalid
 
 
 @pytest.fixture
 def probe(db, monkeypatch):
     endings: list[bool] = []
-    real = web._ending
+    real = routing._ending
 
     async def spy(session, *, commit):
         endings.append(commit)
         await real(session, commit=commit)
 
-    monkeypatch.setattr(web, "_ending", spy)
-    router = web.new_router()
+    monkeypatch.setattr(routing, "_ending", spy)
+    router = routing.new_router()
 
     @router.post("/api/probe/{outcome}")
-    def probe_route(outcome: str, session: web.DbSession) -> dict:
+    def probe_route(outcome: str, session: routing.DbSession) -> dict:
         jobs.enqueue(session, "probe", {"outcome": outcome})
         if outcome == "fail":
             raise Invalid("refused after a write")

@@ -54,8 +54,8 @@ def test_a_database_that_refuses_connections_is_a_503_to_retry_not_a_500():
 
 def test_every_route_body_runs_off_the_shared_thread_pool():
     """Sync route bodies on their own threads, their answers validated on the event loop: no
-    route body can hold the thread another request needs to finish (kit.web._on_route_threads).
-    A router made with plain APIRouter instead of kit.web.new_router would fail this."""
+    route body can hold the thread another request needs to finish (kit.routing._on_route_threads).
+    A router made with plain APIRouter instead of kit.routing.new_router would fail this."""
     import inspect
 
     from fastapi.routing import APIRoute

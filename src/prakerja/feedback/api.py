@@ -18,7 +18,7 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import new_id
 from prakerja.kit.errors import NotFound
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 
 router = new_router(prefix="/api/v1/feedback", tags=["feedback"])
 Staff = Annotated[Account, Depends(require_staff("agent", "operator"))]

@@ -19,7 +19,8 @@ from prakerja.kit.clock import utc_now
 from prakerja.kit.db import new_id
 from prakerja.kit.errors import DomainError, Invalid
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import csrf_protect, current_language, render
 from prakerja.settings import get_settings
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -20,7 +20,8 @@ from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.kit import audit
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, RowId, csrf_protect, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import RowId, csrf_protect, render
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 Agent = Annotated[Account, Depends(require_staff("agent", "operator"))]

@@ -19,7 +19,7 @@ from prakerja.identity.schemas import (
 )
 from prakerja.identity.views import client_ip, set_session_cookie
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 
 router = new_router(prefix="/api/v1", tags=["identity"])
 

@@ -18,7 +18,7 @@ from prakerja.identity.service_session import COOKIE, account_for_token
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import Database
 from prakerja.kit.errors import Forbidden, Unauthenticated
-from prakerja.kit.web import DbSession
+from prakerja.kit.routing import DbSession
 
 STAFF_LOGIN_URL = "/staff/login"
 

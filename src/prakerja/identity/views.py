@@ -13,7 +13,8 @@ from prakerja.identity.errors import CodeExpired, LoginLocked
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import csrf_protect, current_language, render
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 

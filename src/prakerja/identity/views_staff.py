@@ -15,7 +15,8 @@ from prakerja.identity.views import client_ip, message, set_session_cookie
 from prakerja.kit import audit, jobs
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
-from prakerja.kit.web import DbSession, RowId, csrf_protect, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import RowId, csrf_protect, render
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 

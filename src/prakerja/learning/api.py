@@ -10,7 +10,7 @@ from fastapi import Request
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.schemas import problems
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 from prakerja.learning import certificates, rules, service_completion, service_review, signing
 from prakerja.learning.api_partner_learning import cert_ref
 from prakerja.learning.schemas import (

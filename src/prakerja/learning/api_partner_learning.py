@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
-from prakerja.kit.web import DbSession, RowId, current_language, new_router
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import RowId, current_language
 from prakerja.learning import certificates, service_attendance, service_completion
 from prakerja.learning.model import Certificate, Completion, RedeemCode
 from prakerja.learning.schemas import (

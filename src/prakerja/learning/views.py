@@ -16,7 +16,8 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import RowId, csrf_protect, current_language, render
 from prakerja.learning import (
     api,
     certificates,

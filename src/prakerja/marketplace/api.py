@@ -9,7 +9,7 @@ from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import counting_refusals
 from prakerja.kit.clock import utc_now
 from prakerja.kit.money import MAX_RUPIAH
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 from prakerja.marketplace import service_catalogue, service_purchase
 from prakerja.marketplace.model import Course, Order
 from prakerja.marketplace.schemas import CodeIn, CourseRead, OrderCreate, OrderRead

@@ -8,7 +8,7 @@ their partner endpoints in their own module with the same `PartnerAuth` dependen
 from __future__ import annotations
 
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 from prakerja.marketplace import service_catalogue, service_order
 from prakerja.marketplace.deps import PartnerAuth
 from prakerja.marketplace.model import Order

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession
+from prakerja.kit.routing import DbSession
 from prakerja.marketplace import rules, service_partner
 from prakerja.marketplace.model import Partner
 from prakerja.marketplace.signing import CLIENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER

@@ -17,7 +17,8 @@ from prakerja.identity.service import settle
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
-from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import RowId, csrf_protect, current_language, render
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
 from prakerja.marketplace.model import Course
 from prakerja.wallet import service as ledger

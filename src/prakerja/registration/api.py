@@ -6,7 +6,8 @@ from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import counting_refusals
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, current_language, new_router
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import current_language
 from prakerja.registration import service, service_media, service_profile, steps
 from prakerja.registration.model import Person
 from prakerja.registration.schemas import (

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, current_language, new_router
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import current_language
 from prakerja.registration import assessment
 from prakerja.registration import service as registration
 from prakerja.registration import service_assessment as svc

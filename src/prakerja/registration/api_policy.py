@@ -9,7 +9,7 @@ from fastapi import Depends
 from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.identity.schemas import problems
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 from prakerja.registration import policy
 from prakerja.registration import service_eligibility as service
 from prakerja.registration.model_policy import PolicyVersion

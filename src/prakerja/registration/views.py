@@ -20,7 +20,8 @@ from prakerja.identity.service import settle
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError
-from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import csrf_protect, current_language, render
 from prakerja.learning import service_enrolment
 from prakerja.registration import forms as vs
 from prakerja.registration import service, service_media, service_profile, steps

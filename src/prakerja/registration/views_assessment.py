@@ -20,7 +20,8 @@ from prakerja.identity.model import Account
 from prakerja.kit import i18n
 from prakerja.kit.clock import JAKARTA, utc_now
 from prakerja.kit.errors import DomainError
-from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import csrf_protect, current_language, render
 from prakerja.registration import assessment, steps
 from prakerja.registration import service as registration
 from prakerja.registration import service_assessment as svc

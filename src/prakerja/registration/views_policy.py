@@ -15,7 +15,8 @@ from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, Invalid, http_status
-from prakerja.kit.web import DbSession, RowId, csrf_protect, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import RowId, csrf_protect, render
 from prakerja.registration import eligibility, policy, service_lists
 from prakerja.registration import service_eligibility as service
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Query
 from prakerja.identity.deps import CurrentCitizen, require_staff
 from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 from prakerja.selection import queries, service, service_ops
 from prakerja.selection.model import Wave
 from prakerja.selection.schemas import (

@@ -14,7 +14,8 @@ from prakerja.identity.model import Account
 from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound
-from prakerja.kit.web import DbSession, RowId, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import RowId, csrf_protect, current_language, render
 from prakerja.registration import service as registration
 from prakerja.registration import steps
 from prakerja.registration.eligibility import MESSAGES

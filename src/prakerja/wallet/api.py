@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import jakarta_date, utc_now
-from prakerja.kit.web import DbSession, new_router
+from prakerja.kit.routing import DbSession, new_router
 from prakerja.wallet import service_card
 
 router = new_router(prefix="/api/v1", tags=["wallet"])

@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import jakarta_date, utc_now
-from prakerja.kit.web import DbSession, csrf_protect, current_language, new_router, render
+from prakerja.kit.routing import DbSession, new_router
+from prakerja.kit.web import csrf_protect, current_language, render
 from prakerja.wallet import service_card
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
