@@ -1,8 +1,8 @@
 """The stack's floor: what one HTTP call costs on this machine before any of prakerja's logic.
 
 Context for the registration and purchase benches, not a capability of its own. Three apps
-make the same call, POST /x with a small JSON body answered by `STATEMENTS` INSERT ... RETURNING
-statements and a commit on PostgreSQL through psycopg:
+make the same call, POST /x with a small JSON body answered by 3 INSERT ... RETURNING statements
+and a commit on PostgreSQL through psycopg:
 
 - `asgi`: a bare ASGI app (uvicorn's floor); the statements run on the event loop.
 - `fastapi_async`: an `async def` FastAPI route with pydantic body and answer models; the
@@ -39,7 +39,10 @@ from bench.bench_registration import cpu_ns, stop
 ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "prakerja_bench_floor"
 DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-STATEMENTS = 3
+# Statements per call, set for the worker processes by `_serve`.
+STATEMENTS = int(os.environ.get("BENCH_FLOOR_STATEMENTS", "3"))
+# A purchase's worth: its start and confirm calls run about 10 and 16 statements.
+PURCHASE_SHAPE = (10, 16)
 INSERT = "INSERT INTO floor_row (nik, n) VALUES (%s, %s) RETURNING id"
 CALLS, CONCURRENCY, WORKERS = 20_000, 64, 2
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,9 +139,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(variant: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(variant: str, port: int, statements: int) -> subprocess.Popen[bytes]:
     path = os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(ROOT))))
-    env = {**os.environ, "PYTHONPATH": path}
+    env = {**os.environ, "PYTHONPATH": path, "BENCH_FLOOR_STATEMENTS": str(statements)}
     cmd = [
         sys.executable, "-m", "uvicorn", f"bench.bench_floor:{variant}", "--factory",
         "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning",
@@ -180,9 +183,9 @@ async def _load(url: str, calls: int) -> float:
     return time.perf_counter() - started
 
 
-def _measure(variant: str) -> dict[str, Any]:
+def _measure(variant: str, statements: int = 3) -> dict[str, Any]:
     port = _free_port()
-    server = _serve(variant, port)
+    server = _serve(variant, port, statements)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -227,14 +230,26 @@ def run() -> dict[str, Any]:
             conn.execute(text("CREATE TABLE floor_row (id bigserial PRIMARY KEY, nik text, n int)"))
         engine.dispose()
         results = {v: _measure(v) for v in ("asgi", "fastapi_async", "fastapi_thread")}
+        shaped = {n: _measure("fastapi_async", n) for n in PURCHASE_SHAPE}
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    per_purchase = {
+        part: round(sum(r["cpu_ms_per_call"][part] for r in shaped.values()), 3)
+        for part in ("server", "postgres", "load_generator")
+    }
+    machine_ms = sum(per_purchase.values())
     return {
         "calls": CALLS,
         "concurrency": CONCURRENCY,
         "server_processes": WORKERS,
-        "statements_per_call": STATEMENTS,
+        "statements_per_call": 3,
         "variants": results,
+        "purchase_shaped_fastapi_async": {
+            "calls": {f"{n}_statements": r for n, r in shaped.items()},
+            "cpu_ms_per_purchase": per_purchase,
+            # if the two cores did nothing else
+            "purchases_per_s_at_two_cores": round(2000 / machine_ms) if machine_ms else None,
+        },
     }
 
 
