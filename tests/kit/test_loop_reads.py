@@ -1,4 +1,4 @@
-"""`Database.loop_reads`: the event loop's own connection for the caller lookup.
+"""`Database.loop_reads` and `on_loop`: the event loop's own connection for the caller lookup.
 
 On PostgreSQL one connection per Database, reused, in autocommit with a statement timeout,
 never taken from a request's transaction; a second thread gets a pooled session instead; a
@@ -103,3 +103,33 @@ def test_sqlite_takes_an_ordinary_transaction_that_commits(sqlite_db):
         s.execute(text("INSERT INTO loop_probe VALUES (7)"))
     with sqlite_db.transaction() as s:
         assert s.execute(text("SELECT n FROM loop_probe")).scalar_one() == 7
+
+
+def test_on_loop_makes_the_read_again_on_a_new_connection_after_a_drop(pg):
+    """After a server restart the first signed-in request must not fail: `on_loop` reads
+    again once on a new connection (what the pool's pre-ping does for pooled sessions)."""
+    first = pg.on_loop(_pid)
+    with pg.transaction() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    calls: list[int] = []
+
+    def read(session) -> int:
+        calls.append(1)
+        return _pid(session)
+
+    second = pg.on_loop(read)
+    assert second != first
+    assert len(calls) == 2
+    assert pg.on_loop(_pid) == second  # and kept
+
+
+def test_on_loop_does_not_repeat_other_errors(pg):
+    calls: list[int] = []
+
+    def read(session) -> None:
+        calls.append(1)
+        session.execute(text("SELECT 1/0"))
+
+    with pytest.raises(DBAPIError, match="division by zero"):
+        pg.on_loop(read)
+    assert len(calls) == 1

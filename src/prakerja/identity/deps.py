@@ -34,15 +34,15 @@ class SignedIn:
 
 
 async def _optional_account(request: Request, session: DbSession) -> Account | None:
-    """The caller's account, looked up on the event loop's thread (`Database.loop_reads`: one
+    """The caller's account, looked up on the event loop's thread (`Database.on_loop`: one
     indexed read, cheaper there than a thread hand-off) and then attached to the request's
     session, which has not touched the database yet."""
     token = request.cookies.get(COOKIE, "")
     if not token:
         return None
     db: Database = request.app.state.db
-    with db.loop_reads() as lookup:
-        account = account_for_token(lookup, token=token, now=utc_now())
+    now = utc_now()
+    account = db.on_loop(lambda lookup: account_for_token(lookup, token=token, now=now))
     if account is None:
         return None
     session.add(account)

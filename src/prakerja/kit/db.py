@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -31,6 +31,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -284,6 +286,20 @@ class Database:
             raise
         finally:
             self._loop_lock.release()
+
+    def on_loop(self, read: Callable[[Session], T]) -> T:
+        """`read(session)` inside `loop_reads`. When the server dropped the loop's connection
+        since its last use (a restart, an idle timeout), the read is made once more on a new
+        one, as the pool's pre-ping would have spared a pooled session that error. `read` must
+        be safe to repeat: a read, and at most an idempotent write."""
+        try:
+            with self.loop_reads() as session:
+                return read(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.loop_reads() as session:
+            return read(session)
 
     def _open_loop_connection(self) -> Connection:
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
