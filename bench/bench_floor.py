@@ -33,8 +33,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import create_engine, text
 
 from bench import rawhttp
-from bench.bench_purchase import _admin
+from bench.bench_purchase import _admin, _free_port
 from bench.bench_registration import cpu_ns, stop
+from bench.spy import children
 
 ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "prakerja_bench_floor"
@@ -133,12 +134,6 @@ def fastapi_thread() -> Any:
 # --- the run -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(variant: str, port: int, statements: int) -> subprocess.Popen[bytes]:
     path = os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(ROOT))))
     env = {**os.environ, "PYTHONPATH": path, "BENCH_FLOOR_STATEMENTS": str(statements)}
@@ -148,13 +143,6 @@ def _serve(variant: str, port: int, statements: int) -> subprocess.Popen[bytes]:
         "--no-access-log",
     ]  # fmt: skip
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        out += [int(c) for c in (task / "children").read_text().split()]
-    return out
 
 
 def _backends() -> list[int]:
@@ -195,7 +183,7 @@ def _measure(variant: str, statements: int = 3) -> dict[str, Any]:
             except OSError:
                 time.sleep(0.1)
         asyncio.run(_load(url, 1_000))  # warm-up: every worker connected and compiled
-        server_pids = [server.pid, *_children(server.pid)]
+        server_pids = [server.pid, *children(server.pid)]
         pg_pids = _backends()
         before = {p: cpu_ns(p) for p in server_pids + pg_pids}
         self_before = resource.getrusage(resource.RUSAGE_SELF)

@@ -274,16 +274,12 @@ class Database:
             return
         try:
             connection = self._loop_connection
-            if connection is None or connection.invalidated:
+            if connection is None or connection.invalidated:  # a dropped one is invalidated
                 self._drop_loop_connection()
                 connection = self._loop_connection = self._open_loop_connection()
             with Session(bind=connection, expire_on_commit=False) as session:
                 yield session
                 session.commit()
-        except DBAPIError as exc:
-            if exc.connection_invalidated:  # the server went away: the next read reconnects
-                self._drop_loop_connection()
-            raise
         finally:
             self._loop_lock.release()
 

@@ -24,7 +24,7 @@ from sqlalchemy import JSON, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from prakerja.kit import jobs
-from prakerja.kit.db import Base, BigId, UTCDateTime, table_of
+from prakerja.kit.db import Base, BigId, UTCDateTime, insert_returning, table_of
 from prakerja.settings import get_settings
 
 
@@ -42,9 +42,6 @@ class Notification(Base):
     # email only: Message-ID (set when queued, so a retry sends the same one) + THREAD_HEADERS
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
-
-# A Core INSERT built once: the unit of work's flush cost more than a millisecond per message.
-_INSERT = table_of(Notification).insert().returning(table_of(Notification).c.id)
 
 # Headers a caller may add to an email; each value is one or more message ids.
 THREAD_HEADERS = ("In-Reply-To", "References")
@@ -90,7 +87,9 @@ def _queue(
         "sent_at": None,
         "headers": headers,
     }
-    note_id = int(session.execute(_INSERT, row).scalar_one())
+    # a Core insert: the unit of work's flush cost more than a millisecond per message
+    stmt = insert_returning(table_of(Notification), session.get_bind().dialect.name)
+    note_id = int(session.execute(stmt, row).scalar_one())
     jobs.enqueue(session, "notify.deliver", {"id": note_id}, now=now)
     return note_id
 

@@ -8,13 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from prakerja.kit import jobs
-from prakerja.kit.db import new_id, table_of
+from prakerja.kit.db import insert_returning, new_id, table_of
 from prakerja.marketplace.model import WebhookDelivery
 
 JOB = "marketplace.deliver_webhook"
 MAX_ATTEMPTS = 8
-# A Core INSERT built once: the unit of work's flush cost more than a millisecond per event.
-_INSERT = table_of(WebhookDelivery).insert().returning(table_of(WebhookDelivery).c.id)
 
 
 def emit(
@@ -34,7 +32,9 @@ def emit(
         "created_at": now,
         "delivered_at": None,
     }
-    delivery_id = int(session.execute(_INSERT, row).scalar_one())
+    # a Core insert: the unit of work's flush cost more than a millisecond per event
+    stmt = insert_returning(table_of(WebhookDelivery), session.get_bind().dialect.name)
+    delivery_id = int(session.execute(stmt, row).scalar_one())
     jobs.enqueue(session, JOB, {"id": delivery_id}, now=now, key=f"webhook:{delivery_id}:0")
     return delivery_id
 
