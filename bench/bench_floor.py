@@ -8,7 +8,11 @@ and a commit on PostgreSQL through psycopg:
 - `fastapi_async`: an `async def` FastAPI route with pydantic body and answer models; the
   statements run on the event loop.
 - `fastapi_thread`: the same route as a sync `def`, on a worker thread, which is how
-  prakerja's routes run (kit.web.new_router), with SQLAlchemy Core on a pooled engine.
+  prakerja's routes run (kit.routing.new_router), with SQLAlchemy Core on a pooled engine.
+
+Then a purchase's worth: the `fastapi_async` app with as many statements per call as the
+purchase's start and confirm calls run (`PURCHASE_SHAPE`), and what one purchase would cost
+on this stack with no business logic at all.
 
 Each is served by uvicorn with 2 worker processes; the load generator (bench.rawhttp, 64
 keep-alive connections) runs in this process. CPU per call is read from /proc for the server,
@@ -42,8 +46,9 @@ DB_NAME = "prakerja_bench_floor"
 DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 # Statements per call, set for the worker processes by `_serve`.
 STATEMENTS = int(os.environ.get("BENCH_FLOOR_STATEMENTS", "3"))
-# A purchase's worth: its start and confirm calls run about 10 and 16 statements.
-PURCHASE_SHAPE = (10, 16)
+# A purchase's worth: its start and confirm calls run 11 and 18 statements on PostgreSQL
+# (caller lookup included; counted with a cursor event in a one-off test on 11-29).
+PURCHASE_SHAPE = (11, 18)
 INSERT = "INSERT INTO floor_row (nik, n) VALUES (%s, %s) RETURNING id"
 CALLS, CONCURRENCY, WORKERS = 20_000, 64, 2
 ROOT = Path(__file__).resolve().parents[1]
