@@ -25,24 +25,24 @@ from prakerja.settings import get_settings
 
 async def _db_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request. Opening a session does no I/O, so it happens on the event
-    loop; only the end (commit or rollback, then close) goes to a worker thread. A sync
-    generator would cost two thread hand-offs per request instead of one."""
+    loop. A sync route body ends the transaction on its own thread (`_on_route_threads`);
+    whatever is left open (an async route, a failed dependency) is ended on a worker thread."""
     db: Database = request.app.state.db
     session = db.sessions()
     try:
         yield session
     except BaseException:
-        if not session.in_transaction():  # rolled back by its route thread (`_on_route_threads`)
-            session.close()
-            raise
-        with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
-            await _ending(session, commit=False)
+        await _finish(session, commit=False)
         raise
-    if not session.in_transaction():  # committed by its route thread (`_on_route_threads`)
-        session.close()  # no connection left to return: no I/O, so on the event loop
+    await _finish(session, commit=True)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    if not session.in_transaction():  # ended by its route thread: no connection left to return
+        session.close()  # no I/O, so on the event loop
         return
-    with anyio.CancelScope(shield=True):
-        await _ending(session, commit=True)
+    with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
+        await _ending(session, commit=commit)
 
 
 _limiters: dict[str, anyio.CapacityLimiter] = {}
