@@ -150,22 +150,23 @@ def _cpu(procs: list[subprocess.Popen[bytes]]) -> float:
 
 def _cpu_seconds(root: int) -> float:
     """User+system CPU of a process tree (from /proc), to say where time goes."""
-    total, pids = 0.0, [root]
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == root:
-                pids.append(int(entry))
+    pids = [root] + [
+        int(e) for e in os.listdir("/proc") if e.isdigit() and _stat(int(e))[1:2] == [str(root)]
+    ]
+    total = 0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except OSError:
-            continue
-    return total
+        fields = _stat(pid)
+        if len(fields) > 12 and fields[11].isdigit() and fields[12].isdigit():
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name; [] for a process gone meanwhile."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
 
 
 async def _phase(base: str, jobs: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:

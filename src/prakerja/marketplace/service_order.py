@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import ColumnElement, Exists, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from prakerja.marketplace import rules, service_webhook
@@ -29,9 +29,13 @@ from prakerja.marketplace.model import (
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 
-_HAS_UNFINISHED = select(  # built once: every purchase asks it
-    exists().where(Order.card_id == bindparam("card_id"), Order.status.in_(OPEN_ORDER_STATUSES))
-)
+
+def unfinished_of(card_id: ColumnElement[Any]) -> Exists:
+    """EXISTS an order placed or confirmed and not yet completed on the card `card_id`."""
+    return exists().where(Order.card_id == card_id, Order.status.in_(OPEN_ORDER_STATUSES))
+
+
+_HAS_UNFINISHED = select(unfinished_of(bindparam("card_id")))  # built once
 
 
 def has_unfinished_course(session: Session, card_id: int) -> bool:

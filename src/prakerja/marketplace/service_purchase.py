@@ -45,13 +45,23 @@ SMS = "Prakerja: code %(code)s to buy %(title)s for %(price)s. Never give this c
 _VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 # The statements of the purchase calls, built once: building one (and its cache key) costs
-# more CPU than running it.
-_ORDER_BY_KEY = select(Order).where(
-    Order.card_id == bindparam("card_id"), Order.idempotency_key == bindparam("key")
+# more CPU than running it. Each call reads what it needs in as few statements as it can: a
+# round trip costs both this process and the database more than the read itself.
+_START_FACTS = service_card.of_account_query().add_columns(  # the card and all its rules need
+    ledger.available_of(Card.ledger_account_id),
+    select(func.max(PurchaseCode.locked_until))
+    .where(PurchaseCode.card_id == Card.id)
+    .scalar_subquery(),
+    service_order.unfinished_of(Card.id),
+    select(Order.id)
+    .where(Order.card_id == Card.id, Order.idempotency_key == bindparam("key"))
+    .scalar_subquery(),
 )
-_ORDER_BY_PUBLIC_ID = select(Order).where(Order.public_id == bindparam("public_id"))
-_LOCKED_UNTIL = select(func.max(PurchaseCode.locked_until)).where(
-    PurchaseCode.card_id == bindparam("card_id")
+_CARD_AND_ORDER = (  # the order, if it is on the card of the caller's person
+    service_card.of_account_query()
+    .add_columns(Order)
+    .join(Order, Order.card_id == Card.id)
+    .where(Order.public_id == bindparam("public_id"))
 )
 _CODES_OF_CARD = select(PurchaseCode).where(PurchaseCode.card_id == bindparam("card_id"))
 _CLAIM = (  # awaiting its code -> placed, once: a twin confirm's UPDATE matches no row
@@ -74,7 +84,9 @@ _CODE_USED = (
     .values(status="done")
     .execution_options(synchronize_session=False)
 )
-_COURSE = select(Course).where(Course.id == bindparam("course_id"))  # cheaper than session.get
+_COURSE_AND_PAYABLE = select(  # the course and its platform's payable account (NULL if none yet)
+    Course, ledger.account_id_of(bindparam("payable_code"))
+).where(Course.id == bindparam("course_id"))
 
 
 class PurchaseLocked(CountedRefusal):
@@ -83,8 +95,8 @@ class PurchaseLocked(CountedRefusal):
     kind = "rate"
 
 
-def _card_of(session: Session, account_id: int, card_number: str) -> Card:
-    card = service_card.card_for_account(session, account_id)
+def _usable(card: Card | None, card_number: str) -> Card:
+    """The caller's card, if the number typed is its number and it can buy."""
     number = "".join(ch for ch in card_number if ch.isdigit())
     if (
         card is None
@@ -102,22 +114,9 @@ def _account_of(card: Card) -> int:
     return card.ledger_account_id
 
 
-def _check_not_locked(session: Session, card_id: int, now: dt.datetime) -> None:
-    _refuse_if_locked(session.scalar(_LOCKED_UNTIL, {"card_id": card_id}), now)
-
-
 def _refuse_if_locked(locked: dt.datetime | None, now: dt.datetime) -> None:
     if rules.is_locked(locked, now):
         raise PurchaseLocked(locked_until=locked.isoformat() if locked else "")
-
-
-def _check_rules(session: Session, card: Card, course: Course) -> None:
-    _, available = ledger.balance(session, _account_of(card))
-    rules.check_purchase(
-        price=course.price,
-        available=available,
-        has_unfinished=service_order.has_unfinished_course(session, card.id),
-    )
 
 
 def start_purchase(
@@ -133,15 +132,21 @@ def start_purchase(
     account = session.get(Account, account_id)
     if account is None or account.phone is None or account.phone_verified_at is None:
         raise rules.PhoneNotVerified()
-    card = _card_of(session, account_id, card_number)
+    facts = session.execute(_START_FACTS, {"account_id": account_id, "key": key}).one_or_none()
+    card, available, locked, unfinished, keyed = facts if facts else (None,) * 5
+    card = _usable(card, card_number)
     course = service_catalogue.course_on_sale(session, course_public_id)
-    existing = session.scalar(_ORDER_BY_KEY, {"card_id": card.id, "key": key})
-    if existing is not None:
+    if keyed is not None:
+        existing = session.get_one(Order, keyed)
         if existing.course_id != course.id:
             raise rules.OrderStateConflict("this idempotency key was used for another course")
         return existing
-    _check_not_locked(session, card.id, now)
-    _check_rules(session, card, course)
+    _refuse_if_locked(locked, now)
+    if available is None:  # the card names an account that does not exist
+        raise rules.CardNotUsable()
+    rules.check_purchase(
+        price=course.price, available=int(available), has_unfinished=bool(unfinished)
+    )
     order = Order(
         public_id=new_id(),
         card_id=card.id,
@@ -185,11 +190,12 @@ def order_of_account(session: Session, account_id: int, public_id: str) -> Order
 
 
 def _order_and_card(session: Session, account_id: int, public_id: str) -> tuple[Order, Card]:
-    card = service_card.card_for_account(session, account_id)
-    order = session.scalar(_ORDER_BY_PUBLIC_ID, {"public_id": public_id})
-    if order is None or card is None or order.card_id != card.id:
+    row = session.execute(
+        _CARD_AND_ORDER, {"public_id": public_id, "account_id": account_id}
+    ).one_or_none()
+    if row is None:
         raise rules.OrderNotFound()
-    return order, card
+    return row[1], row[0]
 
 
 def confirm_purchase(
@@ -239,9 +245,13 @@ def _wrong_code(session: Session, challenge: PurchaseCode, now: dt.datetime) -> 
 def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None:
     """Seat, hold and status in one savepoint: a refusal leaves nothing behind. `card` is the
     order's card as this transaction read it a moment ago (`_order_and_card`)."""
-    course = session.scalar(_COURSE, {"course_id": order.course_id})
-    if course is None:
+    payable_code = f"platform:{order.platform_id}"
+    found = session.execute(
+        _COURSE_AND_PAYABLE, {"course_id": order.course_id, "payable_code": payable_code}
+    ).one_or_none()
+    if found is None:
         raise rules.CourseNotFound()
+    course, payable = found
     account_id = _account_of(card)
     voucher = _voucher()
     with session.begin_nested():
@@ -263,15 +273,14 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
         if course.status != "approved":
             raise rules.CourseNotOnSale()
         _take_seat(session, course)
-        platform_account = ledger.open_account_id(
-            session, code=f"platform:{order.platform_id}", kind="platform", now=now
-        )
+        if payable is None:  # the platform's first sale
+            payable = ledger.open_account_id(session, code=payable_code, kind="platform", now=now)
         try:  # the hold's guarded UPDATE is the balance check (also against concurrent spends)
             hold = ledger.hold(
                 session,
                 key=f"order:{order.id}",
                 from_id=account_id,
-                to_id=platform_account,
+                to_id=payable,
                 amount=order.amount,
                 kind="purchase",
                 now=now,

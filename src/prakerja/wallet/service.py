@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from prakerja.kit.db import add_new, insert_returning, table_of
@@ -311,6 +311,18 @@ def reverse(
         meta=meta,
         reverses_id=original.id,
     )
+
+
+def available_of(account_id: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """The available balance (balance - held) of the account with id `account_id`, as a scalar
+    subquery for a caller to fold into its own SELECT (one round trip fewer on a hot path)."""
+    acc = LedgerAccount
+    return select(acc.balance - acc.held).where(acc.id == account_id).scalar_subquery()
+
+
+def account_id_of(code: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """The id of the account with this code (NULL if none), as a scalar subquery."""
+    return select(LedgerAccount.id).where(LedgerAccount.code == code).scalar_subquery()
 
 
 def balance(session: Session, account_id: int) -> tuple[int, int]:

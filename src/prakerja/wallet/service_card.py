@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 from babel.dates import format_date
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from prakerja.identity.model import Account
@@ -98,6 +98,12 @@ _CARD_OF_ACCOUNT = (  # built once: every purchase call asks it
     .join(Person, Person.id == Card.person_id)
     .where(Person.account_id == bindparam("account_id"))
 )
+
+
+def of_account_query() -> Select[tuple[Card]]:
+    """SELECT of the card of the person behind login account `:account_id`, for a caller to
+    extend with its own columns."""
+    return _CARD_OF_ACCOUNT
 
 
 def card_for_account(session: Session, account_id: int) -> Card | None:
