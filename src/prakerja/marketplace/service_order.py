@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, Exists, bindparam, exists, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from prakerja.marketplace import rules, service_webhook
 from prakerja.marketplace.model import (
@@ -30,7 +30,7 @@ from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 
 
-def unfinished_of(card_id: ColumnElement[Any]) -> Exists:
+def unfinished_of(card_id: ColumnElement[Any] | QueryableAttribute[Any]) -> Exists:
     """EXISTS an order placed or confirmed and not yet completed on the card `card_id`."""
     return exists().where(Order.card_id == card_id, Order.status.in_(OPEN_ORDER_STATUSES))
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from prakerja.kit.db import add_new, insert_returning, table_of
 from prakerja.wallet import rules
@@ -313,14 +313,14 @@ def reverse(
     )
 
 
-def available_of(account_id: ColumnElement[Any]) -> ScalarSelect[Any]:
+def available_of(account_id: ColumnElement[Any] | QueryableAttribute[Any]) -> ScalarSelect[Any]:
     """The available balance (balance - held) of the account with id `account_id`, as a scalar
     subquery for a caller to fold into its own SELECT (one round trip fewer on a hot path)."""
     acc = LedgerAccount
     return select(acc.balance - acc.held).where(acc.id == account_id).scalar_subquery()
 
 
-def account_id_of(code: ColumnElement[Any]) -> ScalarSelect[Any]:
+def account_id_of(code: ColumnElement[Any] | QueryableAttribute[Any]) -> ScalarSelect[Any]:
     """The id of the account with this code (NULL if none), as a scalar subquery."""
     return select(LedgerAccount.id).where(LedgerAccount.code == code).scalar_subquery()
 

@@ -100,7 +100,7 @@ _CARD_OF_ACCOUNT = (  # built once: every purchase call asks it
 )
 
 
-def of_account_query() -> Select[tuple[Card]]:
+def of_account_query() -> Select[Card]:
     """SELECT of the card of the person behind login account `:account_id`, for a caller to
     extend with its own columns."""
     return _CARD_OF_ACCOUNT
