@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     registry_url: str = "http://127.0.0.1:8102"
     face_url: str = "http://127.0.0.1:8103"
     adapter_timeout_s: float = 2.0
+    # Per partner and process (kit.partner_http): calls at once and how long one more waits
+    # for a slot, then failed calls in a row that open the circuit, and how long it stays open
+    # before one trial call.
+    adapter_max_in_flight: int = Field(8, ge=1)
+    adapter_slot_wait_s: float = Field(0.5, ge=0)
+    adapter_breaker_failures: int = Field(5, ge=1)
+    adapter_breaker_reset_s: float = Field(30.0, ge=0)
 
     dev_inbox: bool = True  # keep a copy of every outgoing email/SMS for the "dev inbox" page
     run_worker_in_web: bool = False

@@ -14,7 +14,7 @@ from typing import Literal
 
 import structlog
 
-from prakerja.registration.registry import PartnerAnswer, post_with_retry
+from prakerja.kit.partner_http import PartnerAnswer, post_with_retry
 from prakerja.settings import get_settings
 
 log = structlog.get_logger("prakerja.registration.face")
