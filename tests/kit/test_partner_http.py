@@ -5,55 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from prakerja.kit import partner_http
 from prakerja.kit.partner_http import PartnerGuard, guard_for, guard_states, post_with_retry
 from prakerja.settings import get_settings
+from tests.partner_stub import PartnerStub
 
 
-class Partner:
-    """An HTTP partner on loopback: answers `status`, holding each request while `gate` is
-    closed, and counts what reached it."""
-
-    def __init__(self) -> None:
-        self.status, self.gate = 200, threading.Event()
-        self.gate.set()
-        self.received, self.in_flight = 0, 0
-        self._count = threading.Lock()
-        partner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                with partner._count:
-                    partner.received += 1
-                    partner.in_flight += 1
-                partner.gate.wait(10)
-                with partner._count:
-                    partner.in_flight -= 1
-                self.send_response(partner.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
+class Partner(PartnerStub):
     def call(self) -> tuple[partner_http.PartnerAnswer | None, int]:
         return post_with_retry(self.url, "/v1/x", {"a": 1}, timeout=5, retries=0)
-
-    def wait_in_flight(self, n: int) -> None:
-        deadline = time.monotonic() + 10
-        while self.in_flight < n:
-            assert time.monotonic() < deadline, f"{self.in_flight} of {n} requests arrived"
-            time.sleep(0.01)
 
 
 @pytest.fixture
@@ -66,8 +29,7 @@ def partner(monkeypatch: pytest.MonkeyPatch) -> Iterator[Partner]:
     partner_http.close_clients()
     p = Partner()
     yield p
-    p.gate.set()
-    p.server.shutdown()
+    p.close()
     partner_http.close_clients()
     get_settings.cache_clear()
 
@@ -173,7 +135,7 @@ def test_each_partner_has_its_own_guard(partner):
         assert answer is not None
         assert answer.status_code == 200
     finally:
-        other.server.shutdown()
+        other.close()
     assert guard_for(partner.url).state()["circuit"] == "open"
     assert guard_for(other.url).state()["circuit"] == "closed"
 
