@@ -125,6 +125,8 @@ def read_profiles(spies: list[tuple[Path, Any]], top: int = 25) -> dict[str, Any
             (keep / path.name).write_text("\n".join(lines))
         for line in lines:
             stack, _, n = line.rpartition(" ")
+            if not n.isdigit():  # a line py-spy was cut off in when it was stopped
+                continue
             total += int(n)
             frames = stack.split(";")
             layer = _layer(frames[-1])

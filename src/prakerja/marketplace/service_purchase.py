@@ -285,6 +285,7 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
                 kind="purchase",
                 now=now,
                 meta={"order_id": order.id, "course_id": course.id},
+                savepoint=False,  # this one undoes a refusal
             )
         except ledger_rules.InsufficientBalance:
             _, available = ledger.balance(session, account_id)
