@@ -11,6 +11,7 @@ from prakerja.marketplace import rules, service_order, service_purchase
 from prakerja.marketplace.model import WebhookDelivery
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
+from prakerja.wallet.model import Transfer
 from tests.marketplace.conftest import (
     NOW,
     make_buyer,
@@ -77,6 +78,47 @@ def test_a_price_above_the_balance_is_refused_and_nothing_is_sent(session, shop)
             now=NOW,
         )
     assert ledger.balance(session, buyer.account_code) == (BALANCE, BALANCE)
+
+
+def test_a_balance_that_shrank_before_the_code_came_refuses_the_hold_and_leaves_nothing(
+    session, shop
+):
+    """The hold's guarded UPDATE is the real balance check: here it refuses, inside the
+    purchase's savepoint (the hold has none of its own), and neither the hold's transfer nor
+    the order's claim survives."""
+    _, _, course = shop
+    buyer = make_buyer(session)
+    order = service_purchase.start_purchase(
+        session,
+        account_id=buyer.account_id,
+        course_public_id=course.public_id,
+        card_number=buyer.card_number,
+        key="key-shrunk",
+        now=NOW,
+    )
+    treasury = ledger.open_account(session, code="treasury", kind="treasury", now=NOW)
+    ledger.transfer(  # e.g. a sweep: 3,000,000 leaves, 500,000 stays
+        session,
+        key="sweep-test",
+        from_id=buyer.account_code,
+        to_id=treasury.id,
+        amount=3_000_000,
+        kind="sweep",
+        now=NOW,
+    )
+    with pytest.raises(rules.PriceAboveBalance):
+        service_purchase.confirm_purchase(
+            session,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=sms_code(session, buyer.phone),
+            now=NOW,
+        )
+    session.refresh(order)
+    assert (order.status, order.hold_transfer_id) == ("awaiting_code", None)
+    assert ledger.balance(session, buyer.account_code) == (500_000, 500_000)
+    assert session.scalar(select(Transfer).where(Transfer.key == f"order:{order.id}")) is None
+    assert check_ledger(session) == []
 
 
 def test_a_second_course_before_finishing_the_first_is_refused(session, shop):
