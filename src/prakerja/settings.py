@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     # Per partner and process (kit.partner_http): calls at once and how long one more waits
     # for a slot, then failed calls in a row that open the circuit, and how long it stays open
     # before one trial call.
-    adapter_max_in_flight: int = Field(8, ge=1)
+    adapter_max_in_flight: int = Field(6, ge=1)
     adapter_slot_wait_s: float = Field(0.5, ge=0)
     adapter_breaker_failures: int = Field(5, ge=1)
     adapter_breaker_reset_s: float = Field(30.0, ge=0)
