@@ -31,8 +31,8 @@ def shop(session):
     return platform, provider, course
 
 
-def _buy(session, buyer, course, key="key-00001", now=NOW):
-    order = service_purchase.start_purchase(
+def _start(session, buyer, course, key="key-00001", now=NOW):
+    return service_purchase.start_purchase(
         session,
         account_id=buyer.account_id,
         course_public_id=course.public_id,
@@ -40,6 +40,16 @@ def _buy(session, buyer, course, key="key-00001", now=NOW):
         key=key,
         now=now,
     )
+
+
+def _confirm(session, buyer, order, code):
+    return service_purchase.confirm_purchase(
+        session, account_id=buyer.account_id, order_public_id=order.public_id, code=code, now=NOW
+    )
+
+
+def _buy(session, buyer, course, key="key-00001", now=NOW):
+    order = _start(session, buyer, course, key, now)
     code = sms_code(session, buyer.phone)
     return service_purchase.confirm_purchase(
         session, account_id=buyer.account_id, order_public_id=order.public_id, code=code, now=now
@@ -88,14 +98,7 @@ def test_a_balance_that_shrank_before_the_code_came_refuses_the_hold_and_leaves_
     the order's claim survives."""
     _, _, course = shop
     buyer = make_buyer(session)
-    order = service_purchase.start_purchase(
-        session,
-        account_id=buyer.account_id,
-        course_public_id=course.public_id,
-        card_number=buyer.card_number,
-        key="key-shrunk",
-        now=NOW,
-    )
+    order = _start(session, buyer, course, "key-shrunk")
     treasury = ledger.open_account(session, code="treasury", kind="treasury", now=NOW)
     ledger.transfer(  # e.g. a sweep: 3,000,000 leaves, 500,000 stays
         session,
@@ -107,13 +110,7 @@ def test_a_balance_that_shrank_before_the_code_came_refuses_the_hold_and_leaves_
         now=NOW,
     )
     with pytest.raises(rules.PriceAboveBalance):
-        service_purchase.confirm_purchase(
-            session,
-            account_id=buyer.account_id,
-            order_public_id=order.public_id,
-            code=sms_code(session, buyer.phone),
-            now=NOW,
-        )
+        _confirm(session, buyer, order, sms_code(session, buyer.phone))
     session.refresh(order)
     assert (order.status, order.hold_transfer_id) == ("awaiting_code", None)
     assert ledger.balance(session, buyer.account_code) == (500_000, 500_000)
@@ -185,33 +182,14 @@ def test_a_provider_cancellation_restores_the_whole_balance(session, shop, confi
 def test_three_wrong_codes_lock_purchases_for_an_hour(session, shop):
     _, _, course = shop
     buyer = make_buyer(session)
-    order = service_purchase.start_purchase(
-        session,
-        account_id=buyer.account_id,
-        course_public_id=course.public_id,
-        card_number=buyer.card_number,
-        key="k-lock-1",
-        now=NOW,
-    )
+    order = _start(session, buyer, course, "k-lock-1")
     right = sms_code(session, buyer.phone)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     for _ in range(2):
         with pytest.raises(WrongCode):
-            service_purchase.confirm_purchase(
-                session,
-                account_id=buyer.account_id,
-                order_public_id=order.public_id,
-                code=wrong,
-                now=NOW,
-            )
+            _confirm(session, buyer, order, wrong)
     with pytest.raises(service_purchase.PurchaseLocked):
-        service_purchase.confirm_purchase(
-            session,
-            account_id=buyer.account_id,
-            order_public_id=order.public_id,
-            code=wrong,
-            now=NOW,
-        )
+        _confirm(session, buyer, order, wrong)
     with pytest.raises(service_purchase.PurchaseLocked):
         service_purchase.start_purchase(
             session,
@@ -236,14 +214,7 @@ def test_three_wrong_codes_lock_purchases_for_an_hour(session, shop):
 def test_an_expired_code_is_refused(session, shop):
     _, _, course = shop
     buyer = make_buyer(session)
-    order = service_purchase.start_purchase(
-        session,
-        account_id=buyer.account_id,
-        course_public_id=course.public_id,
-        card_number=buyer.card_number,
-        key="k-exp-1",
-        now=NOW,
-    )
+    order = _start(session, buyer, course, "k-exp-1")
     with pytest.raises(CodeExpired):
         service_purchase.confirm_purchase(
             session,
@@ -309,22 +280,8 @@ def test_a_suspended_platform_sells_nothing(session, shop):
 def test_the_same_key_returns_the_same_order_without_a_new_code(session, shop):
     _, _, course = shop
     buyer = make_buyer(session)
-    first = service_purchase.start_purchase(
-        session,
-        account_id=buyer.account_id,
-        course_public_id=course.public_id,
-        card_number=buyer.card_number,
-        key="k-same",
-        now=NOW,
-    )
+    first = _start(session, buyer, course, "k-same")
     code = sms_code(session, buyer.phone)
-    again = service_purchase.start_purchase(
-        session,
-        account_id=buyer.account_id,
-        course_public_id=course.public_id,
-        card_number=buyer.card_number,
-        key="k-same",
-        now=NOW,
-    )
+    again = _start(session, buyer, course, "k-same")
     assert again.id == first.id
     assert sms_code(session, buyer.phone) == code
