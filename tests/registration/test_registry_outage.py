@@ -4,6 +4,7 @@ served by a real uvicorn server."""
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -49,14 +50,17 @@ def test_identity_submissions_to_a_hanging_registry_leave_threads_for_everyone_e
 
     registry = hanging_registry
     citizens = [make_citizen(db) for _ in range(SUBMISSIONS + 1)]
+    bodies = [
+        {"nik": who.nik, "kk": who.kk, "birth_date": who.birth_date.isoformat()}
+        for who in (next(people) for _ in range(SUBMISSIONS))
+    ]
     answers: dict[int, httpx.Response] = {}
     with serve(create_app(get_settings(), db)) as base:
 
         def submit(i: int) -> None:
-            who = next(people)
             answers[i] = httpx.post(
                 f"{base}/api/v1/registration/identity",
-                json={"nik": who.nik, "kk": who.kk, "birth_date": who.birth_date.isoformat()},
+                json=bodies[i],
                 cookies={COOKIE: citizens[i].token},
                 timeout=30,
             )
@@ -83,8 +87,6 @@ def test_identity_submissions_to_a_hanging_registry_leave_threads_for_everyone_e
 
 
 def _wait_for(done, seconds: float = 10.0) -> None:
-    import time
-
     deadline = time.monotonic() + seconds
     while not done():
         assert time.monotonic() < deadline, "timed out"
