@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from prakerja.identity.model import Account
-from prakerja.kit.db import add_new
+from prakerja.kit.db import ANY_UNIQUE, add_new
 
 NOW = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC)
 
@@ -67,6 +67,16 @@ def test_a_collision_on_another_unique_column_raises_as_a_flush_would(session):
         add_new(session, clash, unless="email")
     assert clash not in session
     assert session.scalar(select(func.count()).select_from(Account)) == 1
+
+
+def test_any_unique_skips_a_collision_on_any_unique_column(session):
+    assert add_new(session, _account("one@example.id"), unless=ANY_UNIQUE)
+    by_email, by_public_id = _account("one@example.id"), _account("two@example.id")
+    by_email.public_id, by_public_id.public_id = "fresh", "one"
+    assert add_new(session, by_email, unless=ANY_UNIQUE) is False
+    assert add_new(session, by_public_id, unless=ANY_UNIQUE) is False
+    assert add_new(session, _account("three@example.id"), unless=ANY_UNIQUE) is True
+    assert session.scalar(select(func.count()).select_from(Account)) == 2
 
 
 def test_a_rolled_back_savepoint_takes_the_new_object_out_as_a_flush_would(session):

@@ -85,21 +85,26 @@ def table_of(model: type[Any]) -> Table:
 _INSERTS: dict[tuple[str, str, str | None, str], Any] = {}
 
 
+ANY_UNIQUE = "*"  # `unless=ANY_UNIQUE`: skip a row that collides on any unique index
+
+
 def insert_returning(
     table: Table, dialect: str, *, unless: str | None = None, returning: str = "id"
 ) -> Any:
     """INSERT ... RETURNING `returning` for `table`, built once per dialect. With `unless` (a
-    column with a unique index) a colliding row is skipped (ON CONFLICT DO NOTHING) and the
-    statement returns no row; a concurrent twin waits for the first writer's outcome."""
+    column with a unique index, or ANY_UNIQUE for every unique index of the table) a colliding
+    row is skipped (ON CONFLICT DO NOTHING) and the statement returns no row; a concurrent twin
+    waits for the first writer's outcome."""
     key = (table.name, dialect, unless, returning)
     stmt = _INSERTS.get(key)
     if stmt is None:
+        targets = None if unless is None or unless == ANY_UNIQUE else [unless]
         if unless is None:
             stmt = table.insert()
         elif dialect == "postgresql":
-            stmt = pg_insert(table).on_conflict_do_nothing(index_elements=[unless])
+            stmt = pg_insert(table).on_conflict_do_nothing(index_elements=targets)
         else:
-            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[unless])
+            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=targets)
         stmt = _INSERTS[key] = stmt.returning(table.c[returning])
     return stmt
 
@@ -111,9 +116,10 @@ def add_new(session: Session, obj: Any, *, unless: str | None = None) -> bool:
     object then belongs to the session like any loaded row. Attributes left unset take their
     column's Python default, else None.
 
-    With `unless` (the name of a column with a unique index), a row that would collide on it is
-    not written (ON CONFLICT DO NOTHING) and False is returned; the object stays transient. Any
-    other constraint failure raises IntegrityError, as a flush would (use a savepoint).
+    With `unless` (the name of a column with a unique index, or ANY_UNIQUE), a row that would
+    collide on it is not written (ON CONFLICT DO NOTHING) and False is returned; the object
+    stays transient. Any other constraint failure raises IntegrityError, as a flush would (use a
+    savepoint).
     For single-table classes whose primary key is an autoincrement `id`."""
     mapper = sa_inspect(type(obj))
     table = table_of(type(obj))

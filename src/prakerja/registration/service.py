@@ -20,7 +20,7 @@ from prakerja.identity import vault
 from prakerja.identity.model import Account
 from prakerja.kit import jobs
 from prakerja.kit.clock import jakarta_date
-from prakerja.kit.db import add_new
+from prakerja.kit.db import ANY_UNIQUE, add_new
 from prakerja.kit.errors import Conflict, Invalid, NotFound, RateLimited
 from prakerja.kit.i18n import gettext
 from prakerja.region import service as region
@@ -89,6 +89,9 @@ class IdentityAttemptsExhausted(RateLimited):
 # Statements of the sign-up burst, built once (building one costs more CPU than running it).
 _PERSON_OF_ACCOUNT = select(Person).where(Person.account_id == bindparam("account_id"))
 _NIK_ACCOUNT = select(Person.account_id).where(Person.nik_bidx == bindparam("bidx"))
+_MINE_AND_NIK = select(Person.account_id, Person.nik_bidx).where(  # at most two rows
+    or_(Person.account_id == bindparam("account_id"), Person.nik_bidx == bindparam("bidx"))
+)
 _SAME_DAY = Person.registry_attempts_day == bindparam("today")
 _TAKE_ATTEMPT = (  # count one registry check unless today's are spent (one conditional UPDATE)
     update(Person)
@@ -217,9 +220,18 @@ def _check_identity(nik: str, kk: str, birth_date: dt.date, today: dt.date) -> A
     return result
 
 
-def _claim_nik(session: Session, person: Person, bidx: str) -> None:
-    holder = session.scalar(_NIK_ACCOUNT, {"bidx": bidx})  # one person per account
-    if holder is not None and holder != person.account_id:
+def _mine_and_nik_holder(session: Session, account_id: int, bidx: str) -> tuple[bool, int | None]:
+    """Whether the account has a person yet, and which account's person holds the NIK with this
+    blind index (None: nobody's), in one read."""
+    mine, holder = False, None
+    for owner, nik in session.execute(_MINE_AND_NIK, {"account_id": account_id, "bidx": bidx}):
+        mine = mine or owner == account_id
+        holder = owner if nik == bidx else holder
+    return mine, holder
+
+
+def _claim_nik(holder: int | None, person: Person) -> None:
+    if holder is not None and holder != person.account_id:  # one person per account
         raise NikTaken("This NIK is already registered")
 
 
@@ -255,19 +267,20 @@ def submit_identity(
     today = jakarta_date(now)
     parsed = _check_identity(nik, kk, birth_date, today)
     bidx = vault.blind_index(parsed.nik, "nik")
-    person = find_person(session, account_id)
+    mine, holder = _mine_and_nik_holder(session, account_id, bidx)
+    person = find_person(session, account_id) if mine else None
     fresh = person is None
     if person is None:  # the first submission: one INSERT holds person, identity and attempt
         person = _new_person(session, account_id, now)
         require_step(session, person, "identity")
-        _claim_nik(session, person, bidx)
+        _claim_nik(holder, person)
         person.registry_attempts = person.registry_attempts_today = 1
         person.registry_attempts_day = today
     else:
         require_step(session, person, "identity")
         if registry_attempts_left(person, now) == 0:
             raise IdentityAttemptsExhausted()
-        _claim_nik(session, person, bidx)
+        _claim_nik(holder, person)
         _take_registry_attempt(session, person, today)
     person.nik_enc, person.nik_bidx = vault.encrypt_text(parsed.nik), bidx
     person.nik_masked = mask_nik(parsed.nik)
@@ -276,20 +289,21 @@ def submit_identity(
     person.province_code = parsed.province_code
     person.regency_code, person.district_code = parsed.regency_code, parsed.district_code
     person.updated_at = now
-    try:
-        with session.begin_nested():
-            if fresh:
-                add_new(session, person)
-            else:
-                session.flush()
-    except IntegrityError:  # another request claimed the same NIK (or made this person) just now
-        if fresh:  # the savepoint's rollback took the new person out of the session
+    if fresh:
+        # Another request may have made this account's person, or claimed the NIK, since the
+        # read above: the INSERT skips a colliding row (and waits for a twin still writing).
+        if not add_new(session, person, unless=ANY_UNIQUE):
             holder = session.scalar(_NIK_ACCOUNT, {"bidx": bidx})
             if holder is None or holder == account_id:  # a double tap made this person first
-                raise IdentitySubmittedTwice() from None
-        else:
+                raise IdentitySubmittedTwice()
+            raise NikTaken("This NIK is already registered")
+    else:
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:  # another person claimed the same NIK just now
             session.expire(person)
-        raise NikTaken("This NIK is already registered") from None
+            raise NikTaken("This NIK is already registered") from None
     ask_registry(session, person, nik=parsed.nik, kk=kk, now=now)
     return person
 
