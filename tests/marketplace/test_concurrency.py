@@ -2,11 +2,13 @@
 
 import threading
 
+import pytest
 from sqlalchemy import select
 
+from prakerja.identity.errors import CountedRefusal, WrongCode
 from prakerja.kit.errors import DomainError
 from prakerja.marketplace import service_order, service_purchase
-from prakerja.marketplace.model import Course, Order, Partner, WebhookDelivery
+from prakerja.marketplace.model import Course, Order, Partner, PurchaseCode, WebhookDelivery
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
 from tests.marketplace.conftest import NOW, make_buyer, make_course, make_partner, sms_code
@@ -56,12 +58,11 @@ class _Tap:
             self.code = sms_code(s, self.buyer.phone)
 
     def confirm(self, s):
+        return self.confirm_with(s, self.code)
+
+    def confirm_with(self, s, code):
         return service_purchase.confirm_purchase(
-            s,
-            account_id=self.buyer.account_id,
-            order_public_id=self.public_id,
-            code=self.code,
-            now=NOW,
+            s, account_id=self.buyer.account_id, order_public_id=self.public_id, code=code, now=NOW
         )
 
 
@@ -241,3 +242,57 @@ def test_racing_confirm_and_cancel_calls_leave_a_sound_ledger(db):
         assert ledger.balance(s, buyer.account_code) == (3_500_000, 3_500_000)
         assert s.scalar(select(Course.seats_taken).where(Course.id == course.id)) == 0
         assert check_ledger(s) == []
+
+
+def _guess(db, tap, code):
+    """One guess as the API makes it: a counted refusal commits its count."""
+    s = db.sessions()
+    try:
+        tap.confirm_with(s, code)
+        s.commit()
+    except CountedRefusal:
+        s.commit()
+        raise
+    finally:
+        s.close()
+
+
+def test_wrong_codes_guessed_while_this_one_was_checked_are_all_counted(db, monkeypatch):
+    """Two wrong guesses land after this request read the code and before it counts its own
+    wrong guess. A count written from what this request read (0 + 1) would lose both; the
+    three must lock the card's purchases and kill the code."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: a reader that others wrote past cannot")
+    tap = _Tap(db, "tap-guess", price=1_000_000)
+    wrong = f"{(int(tap.code) + 1) % 1_000_000:06d}"
+    checked = service_purchase._refuse_if_locked  # runs after the code is read
+    others = []
+
+    def read_then_let_two_guesses_in(locked, now):
+        if not others:
+            others.append(True)
+            for _ in range(2):
+                with pytest.raises(WrongCode):
+                    _guess(db, tap, wrong)
+        return checked(locked, now)
+
+    monkeypatch.setattr(service_purchase, "_refuse_if_locked", read_then_let_two_guesses_in)
+    with pytest.raises(service_purchase.PurchaseLocked):
+        _guess(db, tap, wrong)
+    monkeypatch.undo()
+    with db.sessions() as s:
+        code = s.scalars(select(PurchaseCode)).one()
+        assert (code.attempts, code.status) == (3, "dead")
+    with pytest.raises(service_purchase.PurchaseLocked):  # even the right code, for an hour
+        _guess(db, tap, tap.code)
+
+
+def test_many_wrong_codes_at_once_are_each_counted(db):
+    tap = _Tap(db, "tap-burst", price=1_000_000)
+    wrong = f"{(int(tap.code) + 1) % 1_000_000:06d}"
+    outcomes = _run_all([lambda: _guess(db, tap, wrong)] * THREADS)
+    assert outcomes.count("wrong_code") <= 2, outcomes
+    assert set(outcomes) <= {"wrong_code", "purchase_locked", "code_expired"}, outcomes
+    with db.sessions() as s:
+        code = s.scalars(select(PurchaseCode)).one()
+        assert (code.attempts, code.status) == (3, "dead")

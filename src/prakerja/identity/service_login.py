@@ -29,6 +29,7 @@ from prakerja.identity.model import (
     LoginFailure,
     WebSession,
 )
+from prakerja.identity.service_codes import count_wrong_code
 from prakerja.identity.service_session import open_session
 from prakerja.kit import notify
 from prakerja.kit.i18n import gettext
@@ -167,13 +168,10 @@ def complete_login(
     account = session.get_one(Account, challenge.account_id)
     expected = tokens.code_hash("login", challenge.public_id, code.strip())
     if not tokens.same(expected, challenge.code_hash):
-        challenge.attempts += 1
-        if challenge.attempts >= rules.CODE_MAX_TRIES:
-            challenge.status = "dead"
-            session.flush()
+        counted = count_wrong_code(session, challenge, max_tries=rules.CODE_MAX_TRIES)
+        if counted is None or counted >= rules.CODE_MAX_TRIES:
             raise CodeExpired()
-        session.flush()
-        raise WrongCode(tries_left=rules.CODE_MAX_TRIES - challenge.attempts)
+        raise WrongCode(tries_left=rules.CODE_MAX_TRIES - counted)
     if account.status != "active":
         raise CodeExpired()
     if rules.is_locked(account.locked_until, now):

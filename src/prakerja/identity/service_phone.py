@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from prakerja.identity import rules, tokens
 from prakerja.identity.errors import NoCodePending, PhoneInvalid, PhoneLocked, PhoneTaken, WrongCode
 from prakerja.identity.model import Account, PhoneChallenge
+from prakerja.identity.service_codes import count_wrong_code
 from prakerja.kit import notify
 from prakerja.kit.errors import NotFound
 from prakerja.kit.i18n import gettext
@@ -101,6 +102,7 @@ def confirm_phone(session: Session, *, account_id: int, code: str, now: dt.datet
         .limit(1)
     )
     if challenge is None or challenge.expires_at <= now:
+        _check_not_locked(session, account.id, now)  # a parallel guess may have locked it since
         raise NoCodePending()
     expected = tokens.code_hash("phone", challenge.id, challenge.phone, code.strip())
     if not tokens.same(expected, challenge.code_hash):
@@ -116,10 +118,13 @@ def confirm_phone(session: Session, *, account_id: int, code: str, now: dt.datet
 
 
 def _wrong_code(session: Session, challenge: PhoneChallenge, now: dt.datetime) -> NoReturn:
-    challenge.attempts += 1
-    if challenge.attempts >= rules.PHONE_MAX_TRIES:
-        challenge.status, challenge.locked_until = "dead", now + rules.PHONE_LOCK
-        session.flush()
-        raise PhoneLocked(locked_until=challenge.locked_until.isoformat())
-    session.flush()
-    raise WrongCode(tries_left=rules.PHONE_MAX_TRIES - challenge.attempts)
+    counted = count_wrong_code(
+        session, challenge, max_tries=rules.PHONE_MAX_TRIES, lock_until=now + rules.PHONE_LOCK
+    )
+    if counted is None:  # a parallel guess used up the tries (or the code) meanwhile
+        _check_not_locked(session, challenge.account_id, now)
+        raise NoCodePending()
+    if counted >= rules.PHONE_MAX_TRIES:
+        locked = challenge.locked_until
+        raise PhoneLocked(locked_until=locked.isoformat() if locked else "")
+    raise WrongCode(tries_left=rules.PHONE_MAX_TRIES - counted)

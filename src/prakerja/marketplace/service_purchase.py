@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import NoReturn
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from prakerja.identity import tokens
 from prakerja.identity.errors import CodeExpired, CountedRefusal, WrongCode
 from prakerja.identity.model import Account
+from prakerja.identity.service_codes import count_wrong_code
 from prakerja.kit import notify
 from prakerja.kit.db import add_new, new_id
 from prakerja.kit.i18n import gettext
@@ -232,14 +234,18 @@ def confirm_purchase(
     return order
 
 
-def _wrong_code(session: Session, challenge: PurchaseCode, now: dt.datetime) -> None:
-    challenge.attempts += 1
-    if challenge.attempts >= rules.CODE_MAX_TRIES:
-        challenge.status, challenge.locked_until = "dead", now + rules.CODE_LOCK
-        session.flush()
-        raise PurchaseLocked(locked_until=challenge.locked_until.isoformat())
-    session.flush()
-    raise WrongCode(tries_left=rules.CODE_MAX_TRIES - challenge.attempts)
+def _wrong_code(session: Session, challenge: PurchaseCode, now: dt.datetime) -> NoReturn:
+    counted = count_wrong_code(
+        session, challenge, max_tries=rules.CODE_MAX_TRIES, lock_until=now + rules.CODE_LOCK
+    )
+    if counted is None:  # a parallel guess used up the tries (or the code) meanwhile
+        session.refresh(challenge)
+        _refuse_if_locked(challenge.locked_until, now)
+        raise CodeExpired()
+    if counted >= rules.CODE_MAX_TRIES:
+        locked = challenge.locked_until
+        raise PurchaseLocked(locked_until=locked.isoformat() if locked else "")
+    raise WrongCode(tries_left=rules.CODE_MAX_TRIES - counted)
 
 
 def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None:
