@@ -159,3 +159,48 @@ def test_the_phone_is_confirmed_by_the_sms_code(db, people, face_sim, sms_sim):
             )
             == "statement"
         )
+
+
+def test_face_checks_sent_at_once_count_at_most_five_a_day(db, people, face_sim):
+    """The attempt is taken by one conditional UPDATE before the vendor sees the photo, so
+    checks in parallel cannot each read '0 used' and all reach the vendor."""
+    import threading
+
+    who, citizen = next(people), make_citizen(db)
+    walk(db, citizen, who, "face")
+    barrier, outcomes = threading.Barrier(12), []
+
+    def attempt():
+        barrier.wait()
+        try:
+            face(db, citizen, sample_image("face_not_matching"), blink=True)
+            outcomes.append("checked")
+        except service_media.FaceAttemptsExhausted:
+            outcomes.append("exhausted")
+        except Exception as exc:  # a lost update or a lock error must fail the test
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["checked"] * 5 + ["exhausted"] * 7, outcomes
+    assert person_row(db, citizen.account_id)["face_attempts"] == 5
+
+
+def test_an_unavailable_face_service_costs_no_attempt_even_if_the_caller_commits(
+    db, people, face_sim
+):
+    who, citizen = next(people), make_citizen(db)
+    walk(db, citizen, who, "face")
+    before = person_row(db, citizen.account_id)
+    with (
+        pointed_at(face_url="http://127.0.0.1:9"),
+        db.transaction() as s,
+        pytest.raises(service_media.FaceServiceUnavailable),
+    ):
+        service_media.face_check(
+            s, account_id=citizen.account_id, image=sample_image(), blink=True, now=utc_now()
+        )
+    assert person_row(db, citizen.account_id) == before

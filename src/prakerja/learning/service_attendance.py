@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,15 @@ from prakerja.learning.model import Attendance, RedeemCode
 from prakerja.learning.service_enrolment import citizen_order, issue_redeem_codes, partner_order
 from prakerja.marketplace.model import CONFIRMED, Course, CourseSession, Order
 from prakerja.wallet.model_card import Card
+
+_TAKE_FACE_ATTEMPT = (  # count one check before the vendor sees it, unless all are spent
+    update(Attendance)
+    .where(
+        Attendance.id == bindparam("attendance_id"), Attendance.face_attempts < rules.FACE_ATTEMPTS
+    )
+    .values(face_attempts=Attendance.face_attempts + 1)
+    .execution_options(synchronize_session=False)
+)
 
 
 def _code_for_partner(
@@ -124,10 +133,14 @@ def face_check(
     if row.face_attempts >= rules.FACE_ATTEMPTS:
         raise rules.FaceAttemptsExhausted()
     person_id = session.scalar(select(Card.person_id).where(Card.id == order.card_id))
-    result = face_client().check(f"person-{person_id}", image, blink)
-    if result.status == "unavailable":
-        raise rules.FaceUnavailable()
-    row.face_attempts += 1
+    with session.begin_nested():  # no answer from the vendor gives the attempt back
+        taken = session.execute(_TAKE_FACE_ATTEMPT, {"attendance_id": row.id})
+        if not isinstance(taken, CursorResult) or taken.rowcount != 1:
+            raise rules.FaceAttemptsExhausted()  # parallel checks took the last ones
+        session.expire(row, ["face_attempts"])
+        result = face_client().check(f"person-{person_id}", image, blink)
+        if result.status == "unavailable":
+            raise rules.FaceUnavailable()
     row.face_status, row.face_reason = result.status, result.reason
     row.face_score = None if result.score is None else round(result.score * 1000)
     row.face_checked_at = now

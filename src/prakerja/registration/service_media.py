@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import CursorResult, bindparam, case, or_, update
 from sqlalchemy.orm import Session
 
 from prakerja.identity import service as identity
@@ -26,6 +27,23 @@ from prakerja.registration.service import (
 from prakerja.settings import get_settings
 
 FACE_ATTEMPTS_PER_DAY = 5
+_SAME_DAY = Person.face_attempts_day == bindparam("today")
+_TAKE_FACE_ATTEMPT = (  # count one check before the vendor sees it, unless today's are spent
+    update(Person)
+    .where(
+        Person.id == bindparam("person_id"),
+        or_(
+            Person.face_attempts_day.is_(None),
+            ~_SAME_DAY,
+            Person.face_attempts < FACE_ATTEMPTS_PER_DAY,
+        ),
+    )
+    .values(
+        face_attempts=case((_SAME_DAY, Person.face_attempts + 1), else_=1),
+        face_attempts_day=bindparam("today"),
+    )
+    .execution_options(synchronize_session=False)
+)
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
@@ -92,12 +110,16 @@ def face_check(
     image_type(image, "photo")
     if face_attempts_left(person, now) == 0:
         raise FaceAttemptsExhausted()
-    result = face_client().check(f"person-{person.id}", image, blink)
-    if result.status not in ("pass", "fail"):
-        raise FaceServiceUnavailable()
-    today = jakarta_date(now)
-    used = person.face_attempts if person.face_attempts_day == today else 0
-    person.face_attempts, person.face_attempts_day = used + 1, today
+    with session.begin_nested():  # no answer from the vendor gives the attempt back
+        taken = session.execute(
+            _TAKE_FACE_ATTEMPT, {"person_id": person.id, "today": jakarta_date(now)}
+        )
+        if not isinstance(taken, CursorResult) or taken.rowcount != 1:
+            raise FaceAttemptsExhausted()  # parallel checks took today's last ones
+        session.expire(person, ["face_attempts", "face_attempts_day"])
+        result = face_client().check(f"person-{person.id}", image, blink)
+        if result.status not in ("pass", "fail"):
+            raise FaceServiceUnavailable()
     person.face_status = str(result.status)
     person.face_reason = None if result.status == "pass" else str(result.reason or "")[:40]
     person.updated_at = now
