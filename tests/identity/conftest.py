@@ -11,13 +11,24 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from prakerja.identity import service
+from prakerja.identity import errors, service
 from prakerja.identity.model import Account
 from prakerja.kit.notify import Notification
 from prakerja.settings import get_settings
 
 NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 PASSWORD = "Kopi-tubruk-2026"
+
+
+def attempt(db, fn, **kwargs):  # type: ignore[no-untyped-def]
+    """Run a service call as an entrypoint would: commit, or commit a counted refusal's count
+    and re-raise."""
+    with db.transaction() as s:
+        try:
+            return fn(s, **kwargs)
+        except errors.CountedRefusal:
+            s.commit()
+            raise
 
 
 def last_message(session: Session, to: str) -> Notification:

@@ -10,18 +10,9 @@ from prakerja.identity import errors, rules, service, vault
 from prakerja.identity.model import Account, LoginChallenge
 
 from .conftest import NOW, PASSWORD, code_in, last_message, make_citizen
+from .conftest import attempt as _attempt
 
 EMAIL = "siti@example.id"
-
-
-def _attempt(db, fn, **kwargs):
-    """Run a service call as an entrypoint would: commit, or settle the refusal and re-raise."""
-    with db.transaction() as s:
-        try:
-            return fn(s, **kwargs)
-        except errors.CountedRefusal:
-            s.commit()
-            raise
 
 
 def _start(db, now=NOW, ip="10.0.0.1", password=PASSWORD, email=EMAIL):

@@ -10,17 +10,9 @@ from prakerja.identity.model import Account
 from prakerja.kit.notify import Notification
 
 from .conftest import NOW, code_in, last_message, make_citizen
+from .conftest import attempt as _attempt
 
 PHONE = "+6281234567890"
-
-
-def _attempt(db, fn, **kwargs):
-    with db.transaction() as s:
-        try:
-            return fn(s, **kwargs)
-        except errors.CountedRefusal:
-            s.commit()
-            raise
 
 
 @pytest.fixture

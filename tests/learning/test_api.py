@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from prakerja.kit.db import Database
 from prakerja.learning.model import Attendance, Certificate, Completion, RedeemCode
 from prakerja.sim.face import sample_image
+from tests.burst import at_once
 from tests.learning.conftest import Learner, Setup, make_learner, make_setup, signed
 
 API = "/api/partner/v1"
@@ -268,39 +269,24 @@ def test_face_checks_sent_at_once_count_at_most_five(
     client: TestClient, db: Database, world: tuple[Setup, Learner, Learner]
 ) -> None:
     """Each attempt is taken by one conditional UPDATE before the vendor sees the photo."""
-    import threading
-
-    from prakerja.learning import rules as learning_rules
     from prakerja.learning import service_attendance
 
     _setup, learner, _ = world
     _, sid = _my_code(client, learner)
-    barrier, outcomes = threading.Barrier(12), []
 
-    def attempt() -> None:
-        barrier.wait()
-        try:
-            with db.transaction() as s:
-                service_attendance.face_check(
-                    s,
-                    account_id=learner.account_id,
-                    order_public_id=learner.order_public_id,
-                    session_id=sid,
-                    image=sample_image("face_not_matching"),
-                    blink=True,
-                    now=dt.datetime.now(dt.UTC),
-                )
-            outcomes.append("checked")
-        except learning_rules.FaceAttemptsExhausted:
-            outcomes.append("exhausted")
-        except Exception as exc:  # a lost update or a lock error must fail the test
-            outcomes.append(type(exc).__name__)
+    def check() -> None:
+        with db.transaction() as s:
+            service_attendance.face_check(
+                s,
+                account_id=learner.account_id,
+                order_public_id=learner.order_public_id,
+                session_id=sid,
+                image=sample_image("face_not_matching"),
+                blink=True,
+                now=dt.datetime.now(dt.UTC),
+            )
 
-    threads = [threading.Thread(target=attempt) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(outcomes) == ["checked"] * 5 + ["exhausted"] * 7, outcomes
+    outcomes = at_once([check] * 12)
+    assert sorted(outcomes) == ["face_attempts_exhausted"] * 7 + ["ok"] * 5, outcomes
     with db.transaction() as s:
         assert s.scalars(select(Attendance)).one().face_attempts == 5

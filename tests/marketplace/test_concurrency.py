@@ -1,41 +1,17 @@
 """Simultaneous purchases against one card never overspend; racing partner calls stay sound."""
 
-import threading
-
 import pytest
 from sqlalchemy import select
 
 from prakerja.identity.errors import CountedRefusal, WrongCode
-from prakerja.kit.errors import DomainError
 from prakerja.marketplace import service_order, service_purchase
 from prakerja.marketplace.model import Course, Order, Partner, PurchaseCode, WebhookDelivery
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
+from tests.burst import at_once
 from tests.marketplace.conftest import NOW, make_buyer, make_course, make_partner, sms_code
 
 THREADS = 12
-
-
-def _run_all(calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-
-    def run(call):
-        barrier.wait()
-        try:
-            call()
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(exc.code)
-        except Exception as exc:  # a deadlock or a lost update must fail the test, not vanish
-            outcomes.append(type(exc).__name__)
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return outcomes
 
 
 class _Tap:
@@ -92,7 +68,7 @@ def test_many_simultaneous_purchases_on_one_card_hold_the_price_once(db):
 
         return call
 
-    outcomes = _run_all([confirm(*p) for p in pending])
+    outcomes = at_once([confirm(*p) for p in pending])
     assert outcomes.count("ok") == 1, outcomes
     assert set(outcomes) == {"ok", "unfinished_course"}, outcomes
     with db.sessions() as s:
@@ -115,7 +91,7 @@ def test_one_order_confirmed_many_times_at_once_is_placed_once_and_answered_alik
             placed = tap.confirm(s)
             answers.append((placed.status, placed.voucher_code))
 
-    outcomes = _run_all([confirm] * 6)
+    outcomes = at_once([confirm] * 6)
     assert outcomes == ["ok"] * 6, outcomes
     with db.sessions() as s:
         stored = s.scalars(select(Order).where(Order.public_id == public_id)).one()
@@ -233,7 +209,7 @@ def test_racing_confirm_and_cancel_calls_leave_a_sound_ledger(db):
 
         return call
 
-    outcomes = _run_all([partner_call("confirm" if i % 2 else "cancel") for i in range(8)])
+    outcomes = at_once([partner_call("confirm" if i % 2 else "cancel") for i in range(8)])
     assert len(outcomes) == 8
     assert set(outcomes) <= {"ok", "order_state_conflict"}, outcomes
     with db.sessions() as s:
@@ -290,7 +266,7 @@ def test_wrong_codes_guessed_while_this_one_was_checked_are_all_counted(db, monk
 def test_many_wrong_codes_at_once_are_each_counted(db):
     tap = _Tap(db, "tap-burst", price=1_000_000)
     wrong = f"{(int(tap.code) + 1) % 1_000_000:06d}"
-    outcomes = _run_all([lambda: _guess(db, tap, wrong)] * THREADS)
+    outcomes = at_once([lambda: _guess(db, tap, wrong)] * THREADS)
     assert outcomes.count("wrong_code") <= 2, outcomes
     assert set(outcomes) <= {"wrong_code", "purchase_locked", "code_expired"}, outcomes
     with db.sessions() as s:

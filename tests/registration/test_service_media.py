@@ -13,6 +13,7 @@ from prakerja.kit.clock import utc_now
 from prakerja.registration import service, service_media
 from prakerja.settings import get_settings
 from prakerja.sim.face import sample_image
+from tests.burst import at_once
 from tests.fixtures_sim import pointed_at
 from tests.registration.conftest import make_citizen, person_row, walk
 
@@ -164,28 +165,11 @@ def test_the_phone_is_confirmed_by_the_sms_code(db, people, face_sim, sms_sim):
 def test_face_checks_sent_at_once_count_at_most_five_a_day(db, people, face_sim):
     """The attempt is taken by one conditional UPDATE before the vendor sees the photo, so
     checks in parallel cannot each read '0 used' and all reach the vendor."""
-    import threading
-
     who, citizen = next(people), make_citizen(db)
     walk(db, citizen, who, "face")
-    barrier, outcomes = threading.Barrier(12), []
-
-    def attempt():
-        barrier.wait()
-        try:
-            face(db, citizen, sample_image("face_not_matching"), blink=True)
-            outcomes.append("checked")
-        except service_media.FaceAttemptsExhausted:
-            outcomes.append("exhausted")
-        except Exception as exc:  # a lost update or a lock error must fail the test
-            outcomes.append(type(exc).__name__)
-
-    threads = [threading.Thread(target=attempt) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(outcomes) == ["checked"] * 5 + ["exhausted"] * 7, outcomes
+    check = lambda: face(db, citizen, sample_image("face_not_matching"), blink=True)  # noqa: E731
+    outcomes = at_once([check] * 12)
+    assert sorted(outcomes) == ["face_attempts_exhausted"] * 7 + ["ok"] * 5, outcomes
     assert person_row(db, citizen.account_id)["face_attempts"] == 5
 
 

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, case, or_, select, update
+from sqlalchemy import CursorResult, Update, bindparam, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from prakerja.identity import vault
 from prakerja.identity.model import Account
@@ -92,24 +92,26 @@ _NIK_ACCOUNT = select(Person.account_id).where(Person.nik_bidx == bindparam("bid
 _MINE_AND_NIK = select(Person.account_id, Person.nik_bidx).where(  # at most two rows
     or_(Person.account_id == bindparam("account_id"), Person.nik_bidx == bindparam("bidx"))
 )
-_SAME_DAY = Person.registry_attempts_day == bindparam("today")
-_TAKE_ATTEMPT = (  # count one registry check unless today's are spent (one conditional UPDATE)
-    update(Person)
-    .where(
-        Person.id == bindparam("person_id"),
-        or_(
-            Person.registry_attempts_day.is_(None),
-            ~_SAME_DAY,
-            Person.registry_attempts_today < REGISTRY_ATTEMPTS_PER_DAY,
-        ),
+
+
+def take_daily_attempt(
+    count: InstrumentedAttribute[int], day: InstrumentedAttribute[dt.date | None], limit: int
+) -> Update:
+    """UPDATE counting one attempt of a person for `:today` (a Jakarta date) in `count` and
+    `day`, unless today's `limit` is spent: one conditional statement, so requests sent at
+    once cannot each read 'not spent' and all pass. Matches no row when refused."""
+    same_day = day == bindparam("today")
+    return (
+        update(Person)
+        .where(Person.id == bindparam("person_id"), or_(day.is_(None), ~same_day, count < limit))
+        .values({count: case((same_day, count + 1), else_=1), day: bindparam("today")})
+        .execution_options(synchronize_session=False)
     )
-    .values(
-        registry_attempts=Person.registry_attempts + 1,
-        registry_attempts_today=case((_SAME_DAY, Person.registry_attempts_today + 1), else_=1),
-        registry_attempts_day=bindparam("today"),
-    )
-    .execution_options(synchronize_session=False)
-)
+
+
+_TAKE_ATTEMPT = take_daily_attempt(  # one registry check, also counted for the lifetime
+    Person.registry_attempts_today, Person.registry_attempts_day, REGISTRY_ATTEMPTS_PER_DAY
+).values(registry_attempts=Person.registry_attempts + 1)
 
 
 def find_person(session: Session, account_id: int) -> Person | None:

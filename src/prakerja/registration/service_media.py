@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CursorResult, bindparam, case, or_, update
+from sqlalchemy import CursorResult
 from sqlalchemy.orm import Session
 
 from prakerja.identity import service as identity
@@ -23,26 +23,13 @@ from prakerja.registration.service import (
     mark_step,
     person_for_account,
     require_step,
+    take_daily_attempt,
 )
 from prakerja.settings import get_settings
 
 FACE_ATTEMPTS_PER_DAY = 5
-_SAME_DAY = Person.face_attempts_day == bindparam("today")
-_TAKE_FACE_ATTEMPT = (  # count one check before the vendor sees it, unless today's are spent
-    update(Person)
-    .where(
-        Person.id == bindparam("person_id"),
-        or_(
-            Person.face_attempts_day.is_(None),
-            ~_SAME_DAY,
-            Person.face_attempts < FACE_ATTEMPTS_PER_DAY,
-        ),
-    )
-    .values(
-        face_attempts=case((_SAME_DAY, Person.face_attempts + 1), else_=1),
-        face_attempts_day=bindparam("today"),
-    )
-    .execution_options(synchronize_session=False)
+_TAKE_FACE_ATTEMPT = take_daily_attempt(  # before the vendor sees the photo
+    Person.face_attempts, Person.face_attempts_day, FACE_ATTEMPTS_PER_DAY
 )
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
