@@ -112,7 +112,7 @@ class PartnerGuard:
         """Record the outcome of a call `enter` let through."""
         with self._changed:
             self._in_flight -= 1
-            self._changed.notify()
+            self._changed.notify_all()  # a waiter that finds the circuit open takes no slot
             if entry == "trial":
                 self._trial_running = False
             if ok:
