@@ -105,9 +105,10 @@ def test_a_confirm_that_read_the_order_before_its_twin_placed_it_answers_the_pla
     db, monkeypatch
 ):
     """The double tap's other order of events, made deterministic: the second confirm reads the
-    order (awaiting its code), then the first commits, then the second reads the used code. It
-    must answer the placed order, not 'code expired' - which, being a counted refusal, the API
-    commits, and which once marked the placed order (with its hold) expired."""
+    order awaiting its code (and, in the same statement, the open code), then the first
+    commits. It must answer the placed order, not 'code expired' - which, being a counted
+    refusal, the API commits, and which once marked the placed order (with its hold) expired,
+    when the code was read in a statement of its own after the twin had used it."""
     tap = _Tap(db, "tap-0002", price=1_100_000)
     buyer, public_id, confirm = tap.buyer, tap.public_id, tap.confirm
 

@@ -49,23 +49,27 @@ _VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # The statements of the purchase calls, built once: building one (and its cache key) costs
 # more CPU than running it. Each call reads what it needs in as few statements as it can: a
 # round trip costs both this process and the database more than the read itself.
-_START_FACTS = service_card.of_account_query().add_columns(  # the card and all its rules need
-    ledger.available_of(Card.ledger_account_id),
+_LOCKED_UNTIL = (  # the card's purchase lock (the latest of its codes' locks)
     select(func.max(PurchaseCode.locked_until))
     .where(PurchaseCode.card_id == Card.id)
-    .scalar_subquery(),
+    .correlate(Card)  # not the order's own code, which _CARD_AND_ORDER joins
+    .scalar_subquery()
+)
+_START_FACTS = service_card.of_account_query().add_columns(  # the card and all its rules need
+    ledger.available_of(Card.ledger_account_id),
+    _LOCKED_UNTIL,
     service_order.unfinished_of(Card.id),
     select(Order.id)
     .where(Order.card_id == Card.id, Order.idempotency_key == bindparam("key"))
     .scalar_subquery(),
 )
-_CARD_AND_ORDER = (  # the order, if it is on the card of the caller's person
+_CARD_AND_ORDER = (  # the order, if it is on the card of the caller's person, with its code
     service_card.of_account_query()
-    .add_columns(Order)
+    .add_columns(Order, PurchaseCode, _LOCKED_UNTIL)
     .join(Order, Order.card_id == Card.id)
+    .outerjoin(PurchaseCode, PurchaseCode.order_id == Order.id)
     .where(Order.public_id == bindparam("public_id"))
 )
-_CODES_OF_CARD = select(PurchaseCode).where(PurchaseCode.card_id == bindparam("card_id"))
 _CLAIM = (  # awaiting its code -> placed, once: a twin confirm's UPDATE matches no row
     update(Order)
     .where(Order.id == bindparam("order_id"), Order.status == AWAITING_CODE)
@@ -191,31 +195,30 @@ def order_of_account(session: Session, account_id: int, public_id: str) -> Order
     return _order_and_card(session, account_id, public_id)[0]
 
 
-def _order_and_card(session: Session, account_id: int, public_id: str) -> tuple[Order, Card]:
+def _order_and_card(
+    session: Session, account_id: int, public_id: str
+) -> tuple[Order, Card, PurchaseCode | None, dt.datetime | None]:
+    """The caller's order, its card, its SMS code challenge and the card's purchase lock, read
+    together (one snapshot: a code a twin confirm used comes with the order it placed)."""
     row = session.execute(
         _CARD_AND_ORDER, {"public_id": public_id, "account_id": account_id}
     ).one_or_none()
     if row is None:
         raise rules.OrderNotFound()
-    return row[1], row[0]
+    card, order, challenge, locked = row
+    return order, card, challenge, locked
 
 
 def confirm_purchase(
     session: Session, *, account_id: int, order_public_id: str, code: str, now: dt.datetime
 ) -> Order:
     """Place the order with a right code; a repeat after success returns the placed order."""
-    order, card = _order_and_card(session, account_id, order_public_id)
+    order, card, challenge, locked = _order_and_card(session, account_id, order_public_id)
     if order.status != AWAITING_CODE:
         if order.status == EXPIRED:
             raise CodeExpired()
         return order
-    # the card's codes (a handful: one per purchase started) say both the lock and the challenge
-    codes = session.scalars(_CODES_OF_CARD, {"card_id": order.card_id}).all()
-    _refuse_if_locked(max((c.locked_until for c in codes if c.locked_until), default=None), now)
-    challenge = next((c for c in codes if c.order_id == order.id), None)
-    if challenge is not None and challenge.status == "done":  # a twin confirm placed it since
-        session.refresh(order)
-        return order
+    _refuse_if_locked(locked, now)
     if challenge is None or challenge.status != "open" or challenge.expires_at <= now:
         # only an order still awaiting its code expires: never a lost update over a placed one
         session.execute(
