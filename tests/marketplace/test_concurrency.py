@@ -112,7 +112,7 @@ def test_a_confirm_that_read_the_order_before_its_twin_placed_it_answers_the_pla
     tap = _Tap(db, "tap-0002", price=1_100_000)
     buyer, public_id, confirm = tap.buyer, tap.public_id, tap.confirm
 
-    read = service_purchase._order_and_card
+    read = service_purchase._confirm_facts
     first_done = []
 
     def read_then_let_the_twin_win(session, account_id, order_public_id):
@@ -123,7 +123,7 @@ def test_a_confirm_that_read_the_order_before_its_twin_placed_it_answers_the_pla
                 confirm(twin)
         return found
 
-    monkeypatch.setattr(service_purchase, "_order_and_card", read_then_let_the_twin_win)
+    monkeypatch.setattr(service_purchase, "_confirm_facts", read_then_let_the_twin_win)
     with db.transaction() as s:
         late = confirm(s)
         assert late.status == "pending"

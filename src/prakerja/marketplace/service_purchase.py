@@ -192,10 +192,10 @@ def start_purchase(
 
 def order_of_account(session: Session, account_id: int, public_id: str) -> Order:
     """The citizen's own order (anyone else's is 'not found')."""
-    return _order_and_card(session, account_id, public_id)[0]
+    return _confirm_facts(session, account_id, public_id)[0]
 
 
-def _order_and_card(
+def _confirm_facts(
     session: Session, account_id: int, public_id: str
 ) -> tuple[Order, Card, PurchaseCode | None, dt.datetime | None]:
     """The caller's order, its card, its SMS code challenge and the card's purchase lock, read
@@ -213,7 +213,7 @@ def confirm_purchase(
     session: Session, *, account_id: int, order_public_id: str, code: str, now: dt.datetime
 ) -> Order:
     """Place the order with a right code; a repeat after success returns the placed order."""
-    order, card, challenge, locked = _order_and_card(session, account_id, order_public_id)
+    order, card, challenge, locked = _confirm_facts(session, account_id, order_public_id)
     if order.status != AWAITING_CODE:
         if order.status == EXPIRED:
             raise CodeExpired()
@@ -253,7 +253,7 @@ def _wrong_code(session: Session, challenge: PurchaseCode, now: dt.datetime) -> 
 
 def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None:
     """Seat, hold and status in one savepoint: a refusal leaves nothing behind. `card` is the
-    order's card as this transaction read it a moment ago (`_order_and_card`)."""
+    order's card as this transaction read it a moment ago (`_confirm_facts`)."""
     payable_code = f"platform:{order.platform_id}"
     found = session.execute(
         _COURSE_AND_PAYABLE, {"course_id": order.course_id, "payable_code": payable_code}
