@@ -1,12 +1,13 @@
-"""Wrong one-time codes sent at once are each counted (identity.service_codes): a brute force
-in parallel is bounded as tightly as one in series."""
+"""Wrong one-time codes and passwords sent at once are each counted (identity.service_codes,
+the account's lock in identity.service_login): a brute force in parallel is bounded as tightly
+as one in series."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from prakerja.identity import service
-from prakerja.identity.model import LoginChallenge, PhoneChallenge
+from prakerja.identity import rules, service
+from prakerja.identity.model import LoginChallenge, LoginFailure, PhoneChallenge
 from tests.burst import at_once
 
 from .conftest import NOW, PASSWORD, attempt, code_in, last_message, make_citizen
@@ -36,6 +37,29 @@ def test_login_codes_guessed_at_once_kill_the_challenge_after_five(db):
     with db.transaction() as s:
         row = s.scalars(select(LoginChallenge)).one()
         assert (row.attempts, row.status) == (5, "dead")
+
+
+def test_passwords_guessed_at_once_stop_at_the_accounts_limit(db):
+    with db.transaction() as s:
+        make_citizen(s, EMAIL)
+    limit = rules.FAILURES_PER_EMAIL
+    guess = lambda: attempt(  # noqa: E731
+        db, service.start_login, email=EMAIL, password="salah-tebak-1", ip="10.0.0.9", now=NOW
+    )
+    outcomes = at_once([guess] * (limit + 6))
+    assert outcomes.count("invalid_credentials") == limit, outcomes
+    assert outcomes.count("too_many_attempts") == 6, outcomes
+    with db.transaction() as s:
+        assert len(s.scalars(select(LoginFailure)).all()) == limit
+    # the right password is refused too until the window has passed
+    outcomes = at_once(
+        [
+            lambda: attempt(
+                db, service.start_login, email=EMAIL, password=PASSWORD, ip="10.0.0.9", now=NOW
+            )
+        ]
+    )
+    assert outcomes == ["too_many_attempts"]
 
 
 def test_phone_codes_guessed_at_once_lock_confirmation_after_three(db):

@@ -32,6 +32,7 @@ from prakerja.identity.model import (
 from prakerja.identity.service_codes import count_wrong_code
 from prakerja.identity.service_session import open_session
 from prakerja.kit import notify
+from prakerja.kit.db import lock_for_update
 from prakerja.kit.i18n import gettext
 
 
@@ -67,8 +68,14 @@ def _authenticate(
     """The active account of `kind` with this password; same answer and timing for unknowns."""
     address = rules.normalise_email(email)
     key, ip = tokens.email_key(address or email.strip().lower()), ip[:45]
+    # The account is locked before its failures are counted, so guesses sent at once queue
+    # here and each counts every failure committed before it; the lock is held through the
+    # password check (one account's logins run one at a time). The address's count for an
+    # unknown email and the IP's count are not serialised: nothing is there to guess, and a
+    # burst can pass the IP limit by at most the requests in flight.
+    by_email = select(Account).where(Account.email == address)
+    account = session.scalar(lock_for_update(session, by_email)) if address else None
     _check_rate(session, key, ip, now)
-    account = session.scalar(select(Account).where(Account.email == address)) if address else None
     if account is None:
         passwords.burn_time(password)
         _fail(session, key, ip, None, now)

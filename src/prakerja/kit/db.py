@@ -209,9 +209,15 @@ def skip_locked(session: Session, stmt: Select[Any]) -> Select[Any]:
 
 
 def lock_for_update(session: Session, stmt: Select[Any]) -> Select[Any]:
-    """Row lock on PostgreSQL (SELECT ... FOR UPDATE); SQLite takes the database write lock."""
+    """Row lock on PostgreSQL (SELECT ... FOR UPDATE). SQLite has no row locks, so there the
+    session's transaction takes the database's write lock now (`BEGIN IMMEDIATE`, waiting up
+    to the busy timeout), before the SELECT runs: the driver would otherwise begin only at the
+    first write, and a read-check-write done by two sessions at once would both pass the check."""
     if is_postgres(session):
         return stmt.with_for_update()
+    driver = session.connection().connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
     return stmt
 
 
