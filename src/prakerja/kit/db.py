@@ -33,6 +33,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
+SelectT = TypeVar("SelectT", bound=Select[Any])
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -208,7 +209,7 @@ def skip_locked(session: Session, stmt: Select[Any]) -> Select[Any]:
     return stmt
 
 
-def lock_for_update(session: Session, stmt: Select[Any]) -> Select[Any]:
+def lock_for_update(session: Session, stmt: SelectT) -> SelectT:
     """Row lock on PostgreSQL (SELECT ... FOR UPDATE). SQLite has no row locks, so there the
     session's transaction takes the database's write lock now (`BEGIN IMMEDIATE`, waiting up
     to the busy timeout), before the SELECT runs: the driver would otherwise begin only at the
