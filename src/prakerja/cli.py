@@ -138,7 +138,17 @@ _register_context_commands()
 
 
 def main() -> None:
-    Path(get_settings().var_dir).mkdir(parents=True, exist_ok=True)
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a wrong PRAKERJA_ variable: say which, no traceback
+        for error in exc.errors():
+            name = "PRAKERJA_" + "_".join(str(p) for p in error["loc"]).upper()
+            where = name if error["loc"] else "settings"
+            typer.echo(f"error: {where}: {error['msg']}", err=True)
+        raise SystemExit(2) from None
+    Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
     app()
 
 

@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     # threads let more requests wait on outside systems (the civil registry) at once, but cost
     # CPU per call in GIL contention: 12 served the sign-up burst as well as 24 and purchases
     # better (docs/benchmarks.md, 11-29 c).
-    web_threads: int = 12
+    web_threads: int = Field(12, ge=4)
     # Web requests never wait without bound: for a row lock (PostgreSQL lock_timeout) or for a
     # pooled connection. Either way the request answers 503 + Retry-After and changes nothing;
     # an unbounded wait can stall every route thread behind a request that cannot finish.
@@ -71,6 +71,21 @@ class Settings(BaseSettings):
         if value not in ("id", "en"):
             raise ValueError("default_language must be 'id' or 'en'")
         return value
+
+    @model_validator(mode="after")
+    def _bulkhead_below_route_threads(self) -> Settings:
+        # The bulkhead exists so that a hanging partner cannot take every route thread; at or
+        # above their number it would let exactly that happen.
+        from prakerja.kit.routing import route_threads  # imports settings itself
+
+        threads = route_threads(self.web_threads)
+        if self.adapter_max_in_flight >= threads:
+            raise ValueError(
+                f"adapter_max_in_flight ({self.adapter_max_in_flight}) must be below the"
+                f" {threads} route threads of web_threads={self.web_threads}, or a hanging"
+                " partner holds every route thread"
+            )
+        return self
 
     def pii_keyring(self) -> dict[str, bytes]:
         """Key id -> 32-byte AES key, in configured order (first = active)."""

@@ -143,3 +143,16 @@ def test_each_partner_has_its_own_guard(partner):
 def test_a_guard_refuses_nonsense_settings():
     with pytest.raises(ValueError, match="at least one slot"):
         PartnerGuard("x", max_in_flight=0, failures_to_open=1, reset_s=1)
+
+
+def test_settings_keep_the_bulkhead_below_the_route_threads():
+    from pydantic import ValidationError
+
+    from prakerja.settings import Settings
+
+    # 12 threads: 3 for dependencies, 9 for route bodies
+    assert Settings(web_threads=12, adapter_max_in_flight=8).adapter_max_in_flight == 8
+    with pytest.raises(ValidationError, match="below the 9 route threads"):
+        Settings(web_threads=12, adapter_max_in_flight=9)
+    with pytest.raises(ValidationError, match="greater than or equal to 4"):
+        Settings(web_threads=3, adapter_max_in_flight=1)
