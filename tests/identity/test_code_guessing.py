@@ -4,10 +4,13 @@ as one in series."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from prakerja.identity import rules, service
-from prakerja.identity.model import LoginChallenge, LoginFailure, PhoneChallenge
+from prakerja.identity.model import Account, LoginChallenge, LoginFailure, PhoneChallenge
+from prakerja.kit.notify import Notification
 from tests.burst import at_once
 
 from .conftest import NOW, PASSWORD, attempt, code_in, last_message, make_citizen
@@ -60,6 +63,27 @@ def test_passwords_guessed_at_once_stop_at_the_accounts_limit(db):
         ]
     )
     assert outcomes == ["too_many_attempts"]
+
+
+def test_code_resends_asked_at_once_stop_at_five_then_lock(db):
+    with db.transaction() as s:
+        make_citizen(s, EMAIL)
+    challenge = attempt(
+        db, service.start_login, email=EMAIL, password=PASSWORD, ip="10.0.0.9", now=NOW
+    )
+    resend = lambda: attempt(  # noqa: E731
+        db, service.resend_login_code, challenge_id=challenge, now=NOW
+    )
+    outcomes = at_once([resend] * AT_ONCE)
+    assert outcomes.count("ok") == rules.RESEND_MAX, outcomes
+    assert set(outcomes) <= {"ok", "login_locked", "code_expired"}, outcomes
+    with db.transaction() as s:
+        codes = s.scalars(select(Notification).where(Notification.recipient == EMAIL)).all()
+        sent = [n for n in codes if re.search(r"\b\d{6}\b", n.body)]
+        assert len(sent) == 1 + rules.RESEND_MAX, [n.body for n in sent]
+        account = s.scalars(select(Account).where(Account.email == EMAIL)).one()
+        assert account.locked_until is not None
+        assert s.scalars(select(LoginChallenge)).one().status == "dead"
 
 
 def test_phone_codes_guessed_at_once_lock_confirmation_after_three(db):

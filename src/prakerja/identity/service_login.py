@@ -146,7 +146,14 @@ def _open_challenge(session: Session, challenge_id: str, now: dt.datetime) -> Lo
 def resend_login_code(session: Session, *, challenge_id: str, now: dt.datetime) -> None:
     """Email a new code; past 5 resends in 2 hours the account's login locks for 2 hours."""
     challenge = _open_challenge(session, challenge_id, now)
-    account = session.get_one(Account, challenge.account_id)
+    # Resends asked at once queue on the account's lock, and each then reads the challenge
+    # as the one before it left it: otherwise every one counts the same resends and sends.
+    account = session.scalars(
+        lock_for_update(session, select(Account).where(Account.id == challenge.account_id))
+    ).one()
+    session.refresh(challenge)
+    if challenge.status != "open" or challenge.expires_at <= now:
+        raise CodeExpired()
     recent = session.scalar(
         select(func.coalesce(func.sum(LoginChallenge.resends), 0)).where(
             LoginChallenge.account_id == account.id,
