@@ -86,6 +86,22 @@ def test_code_resends_asked_at_once_stop_at_five_then_lock(db):
         assert s.scalars(select(LoginChallenge)).one().status == "dead"
 
 
+def test_phone_codes_asked_at_once_stop_at_the_hourly_limit(db):
+    with db.transaction() as s:
+        account_id = make_citizen(s, EMAIL).id
+    ask = lambda: attempt(  # noqa: E731
+        db, service.start_phone_verification, account_id=account_id, phone=PHONE, now=NOW
+    )
+    outcomes = at_once([ask] * AT_ONCE)
+    assert outcomes.count("ok") == rules.PHONE_SENDS_PER_HOUR, outcomes
+    assert set(outcomes) <= {"ok", "phone_locked"}, outcomes
+    with db.transaction() as s:
+        assert len(s.scalars(select(PhoneChallenge)).all()) == rules.PHONE_SENDS_PER_HOUR
+        assert (
+            len(s.scalars(select(PhoneChallenge).where(PhoneChallenge.status == "open")).all()) == 1
+        )
+
+
 def test_phone_codes_guessed_at_once_lock_confirmation_after_three(db):
     with db.transaction() as s:
         account_id = make_citizen(s, EMAIL).id

@@ -14,12 +14,17 @@ from prakerja.identity.errors import NoCodePending, PhoneInvalid, PhoneLocked, P
 from prakerja.identity.model import Account, PhoneChallenge
 from prakerja.identity.service_codes import count_wrong_code
 from prakerja.kit import notify
+from prakerja.kit.db import lock_for_update
 from prakerja.kit.errors import NotFound
 from prakerja.kit.i18n import gettext
 
 
-def _active_account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id)
+def _active_account(session: Session, account_id: int, *, lock: bool = False) -> Account:
+    if lock:
+        stmt = lock_for_update(session, select(Account).where(Account.id == account_id))
+        account = session.scalars(stmt).one_or_none()
+    else:
+        account = session.get(Account, account_id)
     if account is None or account.status != "active":
         raise NotFound("account not found")
     return account
@@ -50,7 +55,8 @@ def start_phone_verification(
     number = rules.normalise_phone(phone)
     if number is None:
         raise PhoneInvalid()
-    account = _active_account(session, account_id)
+    # Locked first, so that codes asked at once queue here and each counts those before it.
+    account = _active_account(session, account_id, lock=True)
     _check_not_locked(session, account.id, now)
     _check_free(session, account.id, number)
     sent = session.scalar(
