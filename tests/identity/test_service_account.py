@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from prakerja.identity import errors, service
+from prakerja.identity import errors, rules, service
 from prakerja.identity.model import Account, WebSession
 from prakerja.kit.notify import Notification
+from tests.burst import at_once
 
 from .conftest import NOW, PASSWORD, last_message, make_citizen, token_in
 
@@ -85,6 +86,46 @@ def test_password_reset_for_an_unknown_email_sends_nothing_and_says_nothing(db):
     with db.transaction() as s:
         assert service.request_password_reset(s, email="nobody@example.id", now=NOW) is None
         assert _count(s, Notification) == 0
+
+
+def _resets_sent(session, to: str) -> int:
+    return len(
+        session.scalars(
+            select(Notification).where(
+                Notification.recipient == to, Notification.body.contains("password/reset")
+            )
+        ).all()
+    )
+
+
+def test_password_reset_links_are_capped_per_hour_and_the_answer_never_changes(db):
+    with db.transaction() as s:
+        make_citizen(s)
+    asks = [NOW + dt.timedelta(minutes=m) for m in (0, 1, 2, 3, 59)]
+    for at in asks:
+        with db.transaction() as s:
+            assert service.request_password_reset(s, email="siti@example.id", now=at) is None
+    with db.transaction() as s:
+        assert _resets_sent(s, "siti@example.id") == rules.RESETS_PER_HOUR
+    with db.transaction() as s:  # an hour after the first, a new window
+        service.request_password_reset(
+            s, email="siti@example.id", now=NOW + dt.timedelta(hours=1, minutes=1)
+        )
+    with db.transaction() as s:
+        assert _resets_sent(s, "siti@example.id") == rules.RESETS_PER_HOUR + 1
+
+
+def test_password_resets_asked_at_once_send_no_more_than_the_cap(db):
+    with db.transaction() as s:
+        make_citizen(s)
+
+    def ask() -> None:
+        with db.transaction() as s:
+            service.request_password_reset(s, email="siti@example.id", now=NOW)
+
+    assert at_once([ask] * 12) == ["ok"] * 12
+    with db.transaction() as s:
+        assert _resets_sent(s, "siti@example.id") == rules.RESETS_PER_HOUR
 
 
 def test_staff_are_created_with_roles_and_an_encrypted_totp_secret(db):

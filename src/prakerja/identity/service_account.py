@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from prakerja.identity import passwords, rules, tokens, vault
@@ -107,11 +107,41 @@ def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+_WHEN = Account.reset_window_at.type
+_IN_WINDOW = Account.reset_window_at > bindparam("since", type_=_WHEN)
+# Takes one of the hour's reset links, or matches no row when they are spent: one conditional
+# statement, so requests sent at once cannot each read "not spent" and all send.
+_TAKE_RESET = (
+    update(Account)
+    .where(
+        Account.id == bindparam("account_id"),
+        or_(~_IN_WINDOW, Account.reset_window_at.is_(None), Account.reset_sends < bindparam("cap")),
+    )
+    .values(
+        reset_sends=case((_IN_WINDOW, Account.reset_sends + 1), else_=1),
+        reset_window_at=case((_IN_WINDOW, Account.reset_window_at), else_=bindparam("now", type_=_WHEN)),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 def request_password_reset(session: Session, *, email: str, now: dt.datetime) -> None:
-    """Email a one-hour, one-time reset link if the account exists; silent either way."""
+    """Email a one-hour, one-time reset link if the account exists, at most 3 an hour; silent
+    either way, so the answer tells nobody whether the address has an account."""
     address = rules.normalise_email(email)
     account = session.scalar(select(Account).where(Account.email == address)) if address else None
     if account is None or account.status != "active":
+        return
+    taken = session.execute(
+        _TAKE_RESET,
+        {
+            "account_id": account.id,
+            "since": now - dt.timedelta(hours=1),
+            "now": now,
+            "cap": rules.RESETS_PER_HOUR,
+        },
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
         return
     token = tokens.sign(
         "password-reset",
