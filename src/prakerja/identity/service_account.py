@@ -119,7 +119,9 @@ _TAKE_RESET = (
     )
     .values(
         reset_sends=case((_IN_WINDOW, Account.reset_sends + 1), else_=1),
-        reset_window_at=case((_IN_WINDOW, Account.reset_window_at), else_=bindparam("now", type_=_WHEN)),
+        reset_window_at=case(
+            (_IN_WINDOW, Account.reset_window_at), else_=bindparam("now", type_=_WHEN)
+        ),
     )
     .execution_options(synchronize_session=False)
 )
