@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from prakerja.identity import errors, rules, service, vault
-from prakerja.identity.model import Account, LoginChallenge
+from prakerja.identity.model import Account, LoginChallenge, WebSession
+from tests.burst import at_once
 
 from .conftest import NOW, PASSWORD, code_in, last_message, make_citizen
 from .conftest import attempt as _attempt
@@ -176,6 +177,17 @@ def test_staff_log_in_with_password_and_a_fresh_totp_code_once(db):
         _staff_login(db, code, NOW + dt.timedelta(seconds=5))
     later = NOW + dt.timedelta(seconds=30)
     assert _staff_login(db, pyotp.TOTP(secret).at(later), later)
+
+
+def test_one_totp_code_sent_twice_at_once_opens_one_session(db):
+    """The password step locks the account, so the second login reads the step the first
+    one used and refuses the code: a code seen over a shoulder cannot race its owner in."""
+    _, secret = _staff(db)
+    code = pyotp.TOTP(secret).at(NOW)
+    outcomes = at_once([lambda: _staff_login(db, code)] * 2)
+    assert sorted(outcomes) == ["invalid_credentials", "ok"], outcomes
+    with db.transaction() as s:
+        assert len(s.scalars(select(WebSession)).all()) == 1
 
 
 def test_a_wrong_totp_code_is_a_counted_failure(db):
