@@ -9,7 +9,13 @@ import re
 from sqlalchemy import select
 
 from prakerja.identity import rules, service
-from prakerja.identity.model import Account, LoginChallenge, LoginFailure, PhoneChallenge
+from prakerja.identity.model import (
+    Account,
+    LoginChallenge,
+    LoginFailure,
+    PhoneChallenge,
+    WebSession,
+)
 from prakerja.kit.notify import Notification
 from tests.burst import at_once
 
@@ -40,6 +46,23 @@ def test_login_codes_guessed_at_once_kill_the_challenge_after_five(db):
     with db.transaction() as s:
         row = s.scalars(select(LoginChallenge)).one()
         assert (row.attempts, row.status) == (5, "dead")
+
+
+def test_the_right_login_code_sent_twice_at_once_opens_one_session(db):
+    with db.transaction() as s:
+        make_citizen(s, EMAIL)
+    challenge = attempt(
+        db, service.start_login, email=EMAIL, password=PASSWORD, ip="10.0.0.9", now=NOW
+    )
+    with db.transaction() as s:
+        code = code_in(last_message(s, EMAIL))
+    use = lambda: attempt(  # noqa: E731
+        db, service.complete_login, challenge_id=challenge, code=code, now=NOW
+    )
+    outcomes = at_once([use] * 4)
+    assert sorted(outcomes) == ["code_expired"] * 3 + ["ok"], outcomes
+    with db.transaction() as s:
+        assert len(s.scalars(select(WebSession)).all()) == 1
 
 
 def test_passwords_guessed_at_once_stop_at_the_accounts_limit(db):

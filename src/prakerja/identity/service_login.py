@@ -10,8 +10,9 @@ import datetime as dt
 from typing import NoReturn
 
 import pyotp
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from prakerja.identity import passwords, rules, tokens, vault
 from prakerja.identity.errors import (
@@ -174,6 +175,14 @@ def resend_login_code(session: Session, *, challenge_id: str, now: dt.datetime) 
     _send_code(session, account, code, now)
 
 
+_USE_CHALLENGE = (
+    update(LoginChallenge)
+    .where(LoginChallenge.id == bindparam("challenge_id"), LoginChallenge.status == "open")
+    .values(status="done")
+    .execution_options(synchronize_session=False)
+)
+
+
 def complete_login(
     session: Session, *, challenge_id: str, code: str, now: dt.datetime
 ) -> WebSession:
@@ -190,7 +199,11 @@ def complete_login(
         raise CodeExpired()
     if rules.is_locked(account.locked_until, now):
         raise LoginLocked()
-    challenge.status = "done"
+    # Used only if still open: of two requests with the right code at once, one opens a session.
+    used = session.execute(_USE_CHALLENGE, {"challenge_id": challenge.id})
+    if not used.rowcount:  # type: ignore[attr-defined]
+        raise CodeExpired()
+    set_committed_value(challenge, "status", "done")
     account.failed_logins = 0
     if account.email_verified_at is None:  # the emailed code proves the address too
         account.email_verified_at = now
