@@ -82,6 +82,23 @@ def test_password_reset_link_works_once_and_logs_out_everywhere(db):
         service.reset_password(s, token=token, password="Another-one-2026x", now=NOW)
 
 
+def test_one_reset_link_used_twice_at_once_sets_one_password(db):
+    with db.transaction() as s:
+        account = make_citizen(s)
+        service.request_password_reset(s, email="siti@example.id", now=NOW)
+        token = token_in(last_message(s, account.email))
+
+    def use(password: str):
+        def run() -> None:
+            with db.transaction() as s:
+                service.reset_password(s, token=token, password=password, now=NOW)
+
+        return run
+
+    outcomes = at_once([use("Teh-manis-dingin-9"), use("Kopi-susu-gula-aren-3")])
+    assert sorted(outcomes) == ["invalid_link", "ok"], outcomes
+
+
 def test_password_reset_for_an_unknown_email_sends_nothing_and_says_nothing(db):
     with db.transaction() as s:
         assert service.request_password_reset(s, email="nobody@example.id", now=NOW) is None
