@@ -29,18 +29,21 @@ def _wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-def test_login_codes_guessed_at_once_kill_the_challenge_after_five(db):
+def _login_code_sender(db, *, wrong: bool):  # type: ignore[no-untyped-def]
+    """A citizen with a fresh login challenge, and a call sending its code (or a wrong one)."""
     with db.transaction() as s:
         make_citizen(s, EMAIL)
     challenge = attempt(
         db, service.start_login, email=EMAIL, password=PASSWORD, ip="10.0.0.9", now=NOW
     )
     with db.transaction() as s:
-        code = _wrong(code_in(last_message(s, EMAIL)))
-    guess = lambda: attempt(  # noqa: E731
-        db, service.complete_login, challenge_id=challenge, code=code, now=NOW
-    )
-    outcomes = at_once([guess] * AT_ONCE)
+        code = code_in(last_message(s, EMAIL))
+    code = _wrong(code) if wrong else code
+    return lambda: attempt(db, service.complete_login, challenge_id=challenge, code=code, now=NOW)
+
+
+def test_login_codes_guessed_at_once_kill_the_challenge_after_five(db):
+    outcomes = at_once([_login_code_sender(db, wrong=True)] * AT_ONCE)
     assert outcomes.count("wrong_code") <= 4, outcomes
     assert set(outcomes) <= {"wrong_code", "code_expired"}, outcomes
     with db.transaction() as s:
@@ -49,17 +52,7 @@ def test_login_codes_guessed_at_once_kill_the_challenge_after_five(db):
 
 
 def test_the_right_login_code_sent_twice_at_once_opens_one_session(db):
-    with db.transaction() as s:
-        make_citizen(s, EMAIL)
-    challenge = attempt(
-        db, service.start_login, email=EMAIL, password=PASSWORD, ip="10.0.0.9", now=NOW
-    )
-    with db.transaction() as s:
-        code = code_in(last_message(s, EMAIL))
-    use = lambda: attempt(  # noqa: E731
-        db, service.complete_login, challenge_id=challenge, code=code, now=NOW
-    )
-    outcomes = at_once([use] * 4)
+    outcomes = at_once([_login_code_sender(db, wrong=False)] * 4)
     assert sorted(outcomes) == ["code_expired"] * 3 + ["ok"], outcomes
     with db.transaction() as s:
         assert len(s.scalars(select(WebSession)).all()) == 1
