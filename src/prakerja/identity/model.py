@@ -43,9 +43,9 @@ class Account(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    # Reset links sent in the hour that began at reset_window_at (both None until the first).
+    # Reset links sent in the clock hour starting at reset_sends_hour (None until the first).
     reset_sends: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    reset_window_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reset_sends_hour: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Last accepted TOTP time step, so a staff code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

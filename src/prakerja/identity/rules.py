@@ -22,7 +22,8 @@ SESSION_IDLE = dt.timedelta(hours=12)
 SESSION_TOUCH = dt.timedelta(minutes=5)
 VERIFY_LINK_TTL = dt.timedelta(hours=48)
 RESET_LINK_TTL = dt.timedelta(hours=1)
-# Reset links emailed per account per hour: enough for a lost message, too few to flood an inbox.
+# Reset links emailed per account per clock hour: enough for a lost message, too few to flood
+# an inbox.
 RESETS_PER_HOUR = 3
 PHONE_SENDS_PER_HOUR = 5
 PHONE_MAX_TRIES = 3

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 
 import pyotp
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prakerja.identity import passwords, rules, tokens, vault
@@ -20,6 +20,7 @@ from prakerja.identity.errors import (
 from prakerja.identity.model import CITIZEN, ROLES, STAFF, Account
 from prakerja.identity.service_session import revoke_all
 from prakerja.kit import notify
+from prakerja.kit.counters import Allowance
 from prakerja.kit.db import add_new, lock_for_update, new_id
 from prakerja.kit.errors import Invalid
 from prakerja.kit.i18n import LANGUAGES, gettext
@@ -107,43 +108,19 @@ def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-_WHEN = Account.reset_window_at.type
-_IN_WINDOW = Account.reset_window_at > bindparam("since", type_=_WHEN)
-# Takes one of the hour's reset links, or matches no row when they are spent: one conditional
-# statement, so requests sent at once cannot each read "not spent" and all send.
-_TAKE_RESET = (
-    update(Account)
-    .where(
-        Account.id == bindparam("account_id"),
-        or_(~_IN_WINDOW, Account.reset_window_at.is_(None), Account.reset_sends < bindparam("cap")),
-    )
-    .values(
-        reset_sends=case((_IN_WINDOW, Account.reset_sends + 1), else_=1),
-        reset_window_at=case(
-            (_IN_WINDOW, Account.reset_window_at), else_=bindparam("now", type_=_WHEN)
-        ),
-    )
-    .execution_options(synchronize_session=False)
+_RESET_LINKS = Allowance(
+    Account.reset_sends, rules.RESETS_PER_HOUR, period=Account.reset_sends_hour
 )
 
 
 def request_password_reset(session: Session, *, email: str, now: dt.datetime) -> None:
-    """Email a one-hour, one-time reset link if the account exists, at most 3 an hour; silent
-    either way, so the answer tells nobody whether the address has an account."""
+    """Email a one-hour, one-time reset link if the account exists, at most 3 in a clock hour;
+    silent either way, so the answer tells nobody whether the address has an account."""
     address = rules.normalise_email(email)
     account = session.scalar(select(Account).where(Account.email == address)) if address else None
     if account is None or account.status != "active":
         return
-    taken = session.execute(
-        _TAKE_RESET,
-        {
-            "account_id": account.id,
-            "since": now - dt.timedelta(hours=1),
-            "now": now,
-            "cap": rules.RESETS_PER_HOUR,
-        },
-    )
-    if not taken.rowcount:  # type: ignore[attr-defined]
+    if not _RESET_LINKS.take(session, account, now.replace(minute=0, second=0, microsecond=0)):
         return
     token = tokens.sign(
         "password-reset",

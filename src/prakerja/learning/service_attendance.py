@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from prakerja.kit.counters import Allowance
 from prakerja.learning import rules
 from prakerja.learning.model import Attendance, RedeemCode
 from prakerja.learning.service_enrolment import citizen_order, issue_redeem_codes, partner_order
 from prakerja.marketplace.model import CONFIRMED, Course, CourseSession, Order
 from prakerja.wallet.model_card import Card
 
-_TAKE_FACE_ATTEMPT = (  # count one check before the vendor sees it, unless all are spent
-    update(Attendance)
-    .where(
-        Attendance.id == bindparam("attendance_id"), Attendance.face_attempts < rules.FACE_ATTEMPTS
-    )
-    .values(face_attempts=Attendance.face_attempts + 1)
-    .execution_options(synchronize_session=False)
-)
+_FACE_CHECKS = Allowance(Attendance.face_attempts, rules.FACE_ATTEMPTS)  # before the vendor
 
 
 def _code_for_partner(
@@ -134,10 +128,8 @@ def face_check(
         raise rules.FaceAttemptsExhausted()
     person_id = session.scalar(select(Card.person_id).where(Card.id == order.card_id))
     with session.begin_nested():  # no answer from the vendor gives the attempt back
-        taken = session.execute(_TAKE_FACE_ATTEMPT, {"attendance_id": row.id})
-        if not isinstance(taken, CursorResult) or taken.rowcount != 1:
+        if not _FACE_CHECKS.take(session, row):
             raise rules.FaceAttemptsExhausted()  # parallel checks took the last ones
-        session.expire(row, ["face_attempts"])
         result = face_client().check(f"person-{person_id}", image, blink)
         if result.status == "unavailable":
             raise rules.FaceUnavailable()

@@ -12,14 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, Update, bindparam, case, or_, select, update
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from prakerja.identity import vault
 from prakerja.identity.model import Account
 from prakerja.kit import jobs
 from prakerja.kit.clock import jakarta_date
+from prakerja.kit.counters import Allowance
 from prakerja.kit.db import ANY_UNIQUE, add_new
 from prakerja.kit.errors import Conflict, Invalid, NotFound, RateLimited
 from prakerja.kit.i18n import gettext
@@ -94,24 +95,12 @@ _MINE_AND_NIK = select(Person.account_id, Person.nik_bidx).where(  # at most two
 )
 
 
-def take_daily_attempt(
-    count: InstrumentedAttribute[int], day: InstrumentedAttribute[dt.date | None], limit: int
-) -> Update:
-    """UPDATE counting one attempt of a person for `:today` (a Jakarta date) in `count` and
-    `day`, unless today's `limit` is spent: one conditional statement, so requests sent at
-    once cannot each read 'not spent' and all pass. Matches no row when refused."""
-    same_day = day == bindparam("today")
-    return (
-        update(Person)
-        .where(Person.id == bindparam("person_id"), or_(day.is_(None), ~same_day, count < limit))
-        .values({count: case((same_day, count + 1), else_=1), day: bindparam("today")})
-        .execution_options(synchronize_session=False)
-    )
-
-
-_TAKE_ATTEMPT = take_daily_attempt(  # one registry check, also counted for the lifetime
-    Person.registry_attempts_today, Person.registry_attempts_day, REGISTRY_ATTEMPTS_PER_DAY
-).values(registry_attempts=Person.registry_attempts + 1)
+_REGISTRY_CHECKS = Allowance(  # a day's checks, also counted for the lifetime
+    Person.registry_attempts_today,
+    REGISTRY_ATTEMPTS_PER_DAY,
+    period=Person.registry_attempts_day,
+    also={Person.registry_attempts: Person.registry_attempts + 1},
+)
 
 
 def find_person(session: Session, account_id: int) -> Person | None:
@@ -247,14 +236,10 @@ def registry_attempts_left(person: Person | None, now: dt.datetime) -> int:
 
 
 def _take_registry_attempt(session: Session, person: Person, today: dt.date) -> None:
-    """Count one registry check for `today` in a single conditional UPDATE, so concurrent
-    submissions cannot pass the cap; IdentityAttemptsExhausted (nothing written) when spent."""
-    result = session.execute(_TAKE_ATTEMPT, {"person_id": person.id, "today": today})
-    if not isinstance(result, CursorResult) or result.rowcount != 1:
+    """Count one registry check for `today` (`kit.counters`: concurrent submissions cannot pass
+    the cap); IdentityAttemptsExhausted (nothing written) when spent."""
+    if not _REGISTRY_CHECKS.take(session, person, today):
         raise IdentityAttemptsExhausted()
-    session.expire(
-        person, ["registry_attempts", "registry_attempts_today", "registry_attempts_day"]
-    )
 
 
 def submit_identity(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CursorResult
 from sqlalchemy.orm import Session
 
 from prakerja.identity import service as identity
 from prakerja.identity import vault
 from prakerja.kit.clock import jakarta_date
+from prakerja.kit.counters import Allowance
 from prakerja.kit.errors import RateLimited, Unavailable
 from prakerja.registration.model import Person
 from prakerja.registration.service import (
@@ -23,13 +23,12 @@ from prakerja.registration.service import (
     mark_step,
     person_for_account,
     require_step,
-    take_daily_attempt,
 )
 from prakerja.settings import get_settings
 
 FACE_ATTEMPTS_PER_DAY = 5
-_TAKE_FACE_ATTEMPT = take_daily_attempt(  # before the vendor sees the photo
-    Person.face_attempts, Person.face_attempts_day, FACE_ATTEMPTS_PER_DAY
+_FACE_CHECKS = Allowance(  # taken before the vendor sees the photo
+    Person.face_attempts, FACE_ATTEMPTS_PER_DAY, period=Person.face_attempts_day
 )
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
@@ -98,12 +97,8 @@ def face_check(
     if face_attempts_left(person, now) == 0:
         raise FaceAttemptsExhausted()
     with session.begin_nested():  # no answer from the vendor gives the attempt back
-        taken = session.execute(
-            _TAKE_FACE_ATTEMPT, {"person_id": person.id, "today": jakarta_date(now)}
-        )
-        if not isinstance(taken, CursorResult) or taken.rowcount != 1:
+        if not _FACE_CHECKS.take(session, person, jakarta_date(now)):
             raise FaceAttemptsExhausted()  # parallel checks took today's last ones
-        session.expire(person, ["face_attempts", "face_attempts_day"])
         result = face_client().check(f"person-{person.id}", image, blink)
         if result.status not in ("pass", "fail"):
             raise FaceServiceUnavailable()

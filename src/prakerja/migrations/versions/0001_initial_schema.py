@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 09:38:58.137504
+Create Date: 2026-11-29 10:05:36.002447
 """
 
 from collections.abc import Sequence
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("locked_until", prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reset_sends", sa.Integer(), nullable=True),
-        sa.Column("reset_window_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reset_sends_hour", prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("totp_last_step", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account")),
         sa.UniqueConstraint("email", name=op.f("uq_account_email")),
