@@ -18,10 +18,11 @@ from prakerja.identity.errors import (
     WeakPassword,
 )
 from prakerja.identity.model import CITIZEN, ROLES, STAFF, Account
+from prakerja.identity.service_codes import locked_account
 from prakerja.identity.service_session import revoke_all
 from prakerja.kit import notify
 from prakerja.kit.counters import Allowance
-from prakerja.kit.db import add_new, lock_for_update, new_id
+from prakerja.kit.db import add_new, new_id
 from prakerja.kit.errors import Invalid
 from prakerja.kit.i18n import LANGUAGES, gettext
 from prakerja.settings import get_settings
@@ -143,11 +144,8 @@ def request_password_reset(session: Session, *, email: str, now: dt.datetime) ->
 def reset_password(session: Session, *, token: str, password: str, now: dt.datetime) -> Account:
     """Set a new password from a valid link (usable once) and log out every session."""
     data = tokens.unsign("password-reset", token, now=now)
-    account = None
-    if data:  # locked and read as it is now: of two uses of one link at once, one sets it
-        stmt = select(Account).where(Account.id == data["a"])
-        stmt = lock_for_update(session, stmt).execution_options(populate_existing=True)
-        account = session.scalars(stmt).one_or_none()
+    # locked and read as it is now: of two uses of one link at once, one sets the password
+    account = locked_account(session, data["a"]) if data else None
     if data is None or account is None or data.get("p") != _fingerprint(account.password_hash):
         raise InvalidLink()
     account.password_hash = _checked_password(password, account.email)

@@ -1,4 +1,5 @@
-"""Counting wrong one-time codes (login, phone, purchase) so that guessing stays bounded.
+"""Bounding guesses: counting wrong one-time codes (login, phone, purchase), and locking an
+account so that its limited requests run one after another (`locked_account`).
 
 A wrong code is counted by one conditional UPDATE: `attempts = attempts + 1`, the challenge
 dead once the limit is reached (and locked until a time where the challenge has a lock), only
@@ -12,9 +13,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import bindparam, case, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+
+from prakerja.identity.model import Account
+from prakerja.kit.db import lock_for_update
+
+
+def locked_account(session: Session, account_id: int) -> Account | None:
+    """The account, locked until the transaction ends (`kit.db.lock_for_update`) and read as
+    it is now, also when the session already holds it (the caller lookup adds the signed-in
+    account): requests of one account that count against a limit, or use something once,
+    queue here and each sees what the one before it committed."""
+    stmt = lock_for_update(session, select(Account).where(Account.id == account_id))
+    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
 
 
 def count_wrong_code(

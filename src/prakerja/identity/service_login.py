@@ -30,7 +30,7 @@ from prakerja.identity.model import (
     LoginFailure,
     WebSession,
 )
-from prakerja.identity.service_codes import count_wrong_code
+from prakerja.identity.service_codes import count_wrong_code, locked_account
 from prakerja.identity.service_session import open_session
 from prakerja.kit import notify
 from prakerja.kit.db import lock_for_update
@@ -139,9 +139,13 @@ def _open_challenge(session: Session, challenge_id: str, now: dt.datetime) -> Lo
     challenge = session.scalar(
         select(LoginChallenge).where(LoginChallenge.public_id == challenge_id)
     )
-    if challenge is None or challenge.status != "open" or challenge.expires_at <= now:
+    if challenge is None or not _is_open(challenge, now):
         raise CodeExpired()
     return challenge
+
+
+def _is_open(challenge: LoginChallenge, now: dt.datetime) -> bool:
+    return challenge.status == "open" and challenge.expires_at > now
 
 
 def resend_login_code(session: Session, *, challenge_id: str, now: dt.datetime) -> None:
@@ -149,11 +153,9 @@ def resend_login_code(session: Session, *, challenge_id: str, now: dt.datetime) 
     challenge = _open_challenge(session, challenge_id, now)
     # Resends asked at once queue on the account's lock, and each then reads the challenge
     # as the one before it left it: otherwise every one counts the same resends and sends.
-    account = session.scalars(
-        lock_for_update(session, select(Account).where(Account.id == challenge.account_id))
-    ).one()
+    account = locked_account(session, challenge.account_id)
     session.refresh(challenge)
-    if challenge.status != "open" or challenge.expires_at <= now:
+    if account is None or not _is_open(challenge, now):
         raise CodeExpired()
     recent = session.scalar(
         select(func.coalesce(func.sum(LoginChallenge.resends), 0)).where(

@@ -12,19 +12,14 @@ from sqlalchemy.orm import Session
 from prakerja.identity import rules, tokens
 from prakerja.identity.errors import NoCodePending, PhoneInvalid, PhoneLocked, PhoneTaken, WrongCode
 from prakerja.identity.model import Account, PhoneChallenge
-from prakerja.identity.service_codes import count_wrong_code
+from prakerja.identity.service_codes import count_wrong_code, locked_account
 from prakerja.kit import notify
-from prakerja.kit.db import lock_for_update
 from prakerja.kit.errors import NotFound
 from prakerja.kit.i18n import gettext
 
 
 def _active_account(session: Session, account_id: int, *, lock: bool = False) -> Account:
-    if lock:
-        stmt = lock_for_update(session, select(Account).where(Account.id == account_id))
-        account = session.scalars(stmt).one_or_none()
-    else:
-        account = session.get(Account, account_id)
+    account = locked_account(session, account_id) if lock else session.get(Account, account_id)
     if account is None or account.status != "active":
         raise NotFound("account not found")
     return account
