@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from prakerja.kit.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthenticated
+from prakerja.kit.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 
 # Curation: from -> the states a staff step may move a partner to.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -127,11 +127,6 @@ class BadSignature(Unauthenticated):
 class NoSwapping(Forbidden):
     code = "no_swapping"
     title = "A bought course cannot be cancelled or swapped by the buyer"
-
-
-class PurchaseLocked(RateLimited):
-    code = "purchase_locked"
-    title = "Purchases with this card are locked for an hour after three wrong codes"
 
 
 def check_transition(current: str, target: str) -> None:
