@@ -153,6 +153,21 @@ def start_purchase(
     rules.check_purchase(
         price=course.price, available=int(available), has_unfinished=bool(unfinished)
     )
+    return _open_order(session, card, course, key, now, phone=account.phone, lang=account.language)
+
+
+def _open_order(
+    session: Session,
+    card: Card,
+    course: Course,
+    key: str,
+    now: dt.datetime,
+    *,
+    phone: str,
+    lang: str,
+) -> Order:
+    """The order awaiting its code, the code's challenge, and the SMS to `phone` that carries
+    the code."""
     order = Order(
         public_id=new_id(),
         card_id=card.id,
@@ -177,14 +192,14 @@ def start_purchase(
     add_new(session, challenge)
     notify.send_sms(
         session,
-        to=account.phone,
+        to=phone,
         now=now,
         body=gettext(
-            account.language,
+            lang,
             SMS,
             code=code,
             title=course.title[:60],
-            price=format_rupiah(course.price, account.language),
+            price=format_rupiah(course.price, lang),
         ),
     )
     return order
