@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,6 +98,11 @@ def demo(
 ) -> None:
     """Seed a realistic demo programme into a fresh SQLite database and serve it."""
     from prakerja import demo as demo_module
+
+    # The demo is the one place the dev inbox belongs: a newcomer reads login codes there.
+    os.environ["PRAKERJA_DEV_INBOX"] = "1"
+    get_settings.cache_clear()
+    get_settings()
 
     demo_module.run(serve=serve, host=host, port=port, population=population, citizens=citizens)
 

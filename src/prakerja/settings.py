@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     web_pool_timeout_s: float = 10.0
 
     # Secrets. In dev they fall back to fixed demo values so restarts keep sessions readable;
-    # `prod` refuses to start without explicit ones (see check_production).
+    # `prod` refuses to start without explicit ones (see production_problems).
     session_secret: str = "dev-session-secret-change-me"  # noqa: S105 (dev only, see above)
     # PII encryption keys as "kid:base64key,kid2:base64key"; the first one encrypts new data,
     # every listed key still decrypts, so keys rotate without downtime.
@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     adapter_breaker_failures: int = Field(5, ge=1)
     adapter_breaker_reset_s: float = Field(30.0, ge=0)
 
-    dev_inbox: bool = True  # keep a copy of every outgoing email/SMS for the "dev inbox" page
+    # Keep a copy of every outgoing email/SMS for the unauthenticated "dev inbox" page, which
+    # shows login codes and reset links: only `prakerja demo` and the tests turn it on.
+    dev_inbox: bool = False
     run_worker_in_web: bool = False
     upload_max_bytes: int = 2 * 1024 * 1024
     log_json: bool = False
@@ -71,6 +73,22 @@ class Settings(BaseSettings):
         if value not in ("id", "en"):
             raise ValueError("default_language must be 'id' or 'en'")
         return value
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in ("dev", "test", "prod"):
+            raise ValueError("environment must be 'dev', 'test' or 'prod'")
+        return value
+
+    @model_validator(mode="after")
+    def _production_refuses_demo_values(self) -> Settings:
+        # Checked on every load, so no process (web, worker, CLI) runs prod on demo secrets.
+        if self.environment == "prod":
+            problems = self.production_problems()
+            if problems:
+                raise ValueError("production refuses " + "; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _bulkhead_below_route_threads(self) -> Settings:
@@ -100,12 +118,17 @@ class Settings(BaseSettings):
             raise ValueError("PRAKERJA_PII_KEYS is empty")
         return ring
 
-    def check_production(self) -> None:
-        """Refuse demo secrets outside dev/test."""
-        if self.environment == "prod" and "dev-" in (
-            self.session_secret + self.blind_index_key + self.audit_secret
-        ):
-            raise RuntimeError("production needs real PRAKERJA_*_SECRET / KEY values")
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit for production: demo secrets or the dev inbox."""
+        demo = Settings.model_fields
+        problems = [
+            f"the demo value of PRAKERJA_{name.upper()}"
+            for name in ("session_secret", "blind_index_key", "audit_secret", "pii_keys")
+            if getattr(self, name) == demo[name].default or "dev-" in getattr(self, name)
+        ]
+        if self.dev_inbox:
+            problems.append("PRAKERJA_DEV_INBOX=1 (it shows every login code to anyone)")
+        return problems
 
 
 @lru_cache
