@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import prakerja.models  # noqa: F401  (all tables)
-from prakerja import __version__, portal
+from prakerja import __version__, apidocs, portal
 from prakerja.contexts import import_all
 from prakerja.kit import jobs, routing, web
 from prakerja.kit.db import Database
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         description="Kartu Prakerja-style programme platform: citizen, operator and partner APIs.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by prakerja.apidocs: no CDN, no script
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount("/static", StaticFiles(directory=static), name="static")
     import_all("jobs")
     app.include_router(portal.router)
+    app.include_router(apidocs.router)
     for module in import_all("api") + import_all("views"):
         app.include_router(module.router)
     _problem_json_errors(app)
