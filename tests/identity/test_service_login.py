@@ -86,6 +86,65 @@ def test_five_wrong_codes_kill_the_challenge(db, citizen):
         _attempt(db, service.complete_login, challenge_id=challenge, code=right, now=NOW)
 
 
+def _wrong(db):
+    return f"{(int(_code(db)) + 1) % 1_000_000:06d}"
+
+
+def test_a_resend_keeps_the_wrong_codes_already_tried(db, citizen):
+    challenge = _start(db)
+    for _ in range(3):
+        with pytest.raises(errors.WrongCode):
+            _attempt(db, service.complete_login, challenge_id=challenge, code=_wrong(db), now=NOW)
+    _attempt(db, service.resend_login_code, challenge_id=challenge, now=NOW)
+    with pytest.raises(errors.WrongCode) as left:
+        _attempt(db, service.complete_login, challenge_id=challenge, code=_wrong(db), now=NOW)
+    assert left.value.extra["tries_left"] == 1
+    with pytest.raises(errors.CodeExpired):
+        _attempt(db, service.complete_login, challenge_id=challenge, code=_wrong(db), now=NOW)
+
+
+def test_wrong_codes_over_fresh_challenges_lock_login_for_two_hours(db, citizen):
+    """Knowing the password must not buy unlimited guesses: each fresh challenge gives five,
+    but ten wrong codes within two hours lock the login whatever the challenge."""
+    minute = dt.timedelta(minutes=20)  # past the 15-minute failure window each round
+    tried = 0
+    for round_ in range(rules.CODE_WRONG_MAX // rules.CODE_MAX_TRIES):
+        now = NOW + round_ * minute
+        challenge = _start(db, now=now)
+        for i in range(rules.CODE_MAX_TRIES):
+            tried += 1
+            last = tried == rules.CODE_WRONG_MAX
+            expected = (
+                errors.LoginLocked if last
+                else errors.CodeExpired if i == rules.CODE_MAX_TRIES - 1
+                else errors.WrongCode
+            )  # fmt: skip
+            with pytest.raises(expected):
+                _attempt(
+                    db, service.complete_login, challenge_id=challenge, code=_wrong(db), now=now
+                )
+    later = NOW + rules.CODE_WRONG_MAX // rules.CODE_MAX_TRIES * minute
+    with pytest.raises(errors.LoginLocked):  # the right password, a new address, no matter
+        _start(db, now=later, ip="10.7.7.7")
+    unlocked = NOW + minute + rules.RESEND_LOCK + dt.timedelta(seconds=1)
+    challenge = _start(db, now=unlocked)
+    assert _attempt(
+        db, service.complete_login, challenge_id=challenge, code=_code(db), now=unlocked
+    )
+
+
+def test_wrong_codes_count_against_the_address_like_wrong_passwords(db, citizen):
+    challenge = _start(db, ip="198.51.100.9")
+    for _ in range(rules.CODE_MAX_TRIES):
+        with pytest.raises((errors.WrongCode, errors.CodeExpired)):
+            _attempt(db, service.complete_login, challenge_id=challenge, code=_wrong(db), now=NOW)
+    for i in range(rules.FAILURES_PER_IP - rules.CODE_MAX_TRIES):
+        with pytest.raises(errors.InvalidCredentials):
+            _start(db, email=f"guess{i}@example.id", ip="198.51.100.9")
+    with pytest.raises(errors.TooManyAttempts):
+        _start(db, ip="198.51.100.9")
+
+
 def test_the_sixth_resend_locks_login_for_two_hours(db, citizen):
     challenge = _start(db)
     for _i in range(5):

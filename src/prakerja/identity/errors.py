@@ -45,7 +45,7 @@ class TooManyAttempts(RateLimited):
 
 class LoginLocked(CountedRefusal):
     code = "login_locked"
-    title = "Login is locked for 2 hours because the code was requested too many times."
+    title = "Login is locked for 2 hours: too many codes were requested or entered wrongly."
     kind = "rate"
 
 

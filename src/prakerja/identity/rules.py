@@ -13,6 +13,10 @@ CODE_TTL = dt.timedelta(minutes=10)
 CODE_MAX_TRIES = 5
 RESEND_MAX = 5
 RESEND_LOCK = dt.timedelta(hours=2)
+# Wrong login codes per account within RESEND_LOCK, over all its challenges, before its login
+# locks for RESEND_LOCK: a fresh challenge needs only the password, so without this whoever
+# knows the password could keep opening challenges and guessing (1 in a million per guess).
+CODE_WRONG_MAX = 10
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 FAILURES_PER_EMAIL = 10
 # Indonesian mobile carriers put many people behind one address (CGNAT), so an IP gets more room

@@ -170,8 +170,7 @@ def resend_login_code(session: Session, *, challenge_id: str, now: dt.datetime) 
         raise LoginLocked(locked_until=account.locked_until.isoformat())
     code = tokens.new_code()
     challenge.code_hash = tokens.code_hash("login", challenge.public_id, code)
-    challenge.resends += 1
-    challenge.attempts = 0
+    challenge.resends += 1  # the wrong codes already tried still count (see _wrong_code)
     challenge.expires_at = now + rules.CODE_TTL
     session.flush()
     _send_code(session, account, code, now)
@@ -193,10 +192,7 @@ def complete_login(
     account = session.get_one(Account, challenge.account_id)
     expected = tokens.code_hash("login", challenge.public_id, code.strip())
     if not tokens.same(expected, challenge.code_hash):
-        counted = count_wrong_code(session, challenge, max_tries=rules.CODE_MAX_TRIES)
-        if counted is None or counted >= rules.CODE_MAX_TRIES:
-            raise CodeExpired()
-        raise WrongCode(tries_left=rules.CODE_MAX_TRIES - counted)
+        _wrong_code(session, account, challenge, now)
     if account.status != "active":
         raise CodeExpired()
     if rules.is_locked(account.locked_until, now):
@@ -210,6 +206,33 @@ def complete_login(
     if account.email_verified_at is None:  # the emailed code proves the address too
         account.email_verified_at = now
     return open_session(session, account_id=account.id, ip=challenge.ip, now=now)
+
+
+def _wrong_code(
+    session: Session, account: Account, challenge: LoginChallenge, now: dt.datetime
+) -> NoReturn:
+    """Count a wrong code three ways: on its challenge (5 kill it), as a failed login of the
+    address and the IP (the next password step is rate-limited as after a wrong password), and
+    over the account's challenges of the last RESEND_LOCK (CODE_WRONG_MAX lock its login)."""
+    counted = count_wrong_code(session, challenge, max_tries=rules.CODE_MAX_TRIES)
+    if counted is None:
+        raise CodeExpired()
+    session.add(LoginFailure(email_key=tokens.email_key(account.email), ip=challenge.ip, at=now))
+    recent = session.scalar(
+        select(func.coalesce(func.sum(LoginChallenge.attempts), 0)).where(
+            LoginChallenge.account_id == account.id,
+            LoginChallenge.created_at > now - rules.RESEND_LOCK,
+        )
+    )
+    if int(recent or 0) >= rules.CODE_WRONG_MAX:
+        challenge.status = "dead"
+        account.locked_until = now + rules.RESEND_LOCK
+        session.flush()
+        raise LoginLocked(locked_until=account.locked_until.isoformat())
+    session.flush()
+    if counted >= rules.CODE_MAX_TRIES:
+        raise CodeExpired()
+    raise WrongCode(tries_left=rules.CODE_MAX_TRIES - counted)
 
 
 def _totp_step(secret: str, code: str, last_step: int | None, now: dt.datetime) -> int | None:
