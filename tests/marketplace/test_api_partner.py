@@ -188,3 +188,14 @@ def test_invalid_course_input_is_422_problem_json(client, db, market):
     assert resp.status_code == 422
     assert resp.headers["content-type"] == "application/problem+json"
     assert _courses(db) == 1
+
+
+@pytest.mark.parametrize("mode", ["webinar", "offline"])
+def test_a_live_course_without_a_capacity_is_422_and_nothing_changes(client, db, market, mode):
+    body = _course_body(market, external_ref="live-1", mode=mode)
+    del body["capacity"]
+    resp = signed(client, market.keys, "POST", "/api/partner/v1/courses", body)
+    assert resp.status_code == 422
+    assert resp.json()["code"] == "bad_course"
+    assert "capacity" in resp.json()["detail"]
+    assert _courses(db) == 1

@@ -37,7 +37,7 @@ def bought(db):
     with db.transaction() as s:
         platform, provider = make_partner(s, "platform"), make_partner(s, "provider")
         keys = make_keys(s, platform)
-        course = make_course(s, platform, provider, price=700_000, mode="webinar")
+        course = make_course(s, platform, provider, price=700_000, capacity=30, mode="webinar")
         sessions = [
             service_catalogue.add_session(
                 s,

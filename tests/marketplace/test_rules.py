@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+from dataclasses import replace
 
 import pytest
 
@@ -93,7 +94,9 @@ def test_a_voucher_is_redeemed_once_and_only_after_confirmation():
 
 
 def test_a_course_needs_a_known_mode_and_a_whole_positive_price():
-    good = rules.CourseInput("r1", "prov", "Kursus", "Kategori", "webinar", 15, 100_000)
+    good = rules.CourseInput(
+        "r1", "prov", "Kursus", "Kategori", "webinar", 15, 100_000, capacity=30
+    )
     rules.check_course(good)
     for bad in (
         rules.CourseInput("r1", "prov", "Kursus", "Kategori", "radio", 15, 100_000),
@@ -103,6 +106,15 @@ def test_a_course_needs_a_known_mode_and_a_whole_positive_price():
     ):
         with pytest.raises(rules.BadCourse):
             rules.check_course(bad)
+
+
+@pytest.mark.parametrize("mode", ["webinar", "offline"])
+def test_a_live_course_needs_a_capacity_and_a_self_paced_one_does_not(mode):
+    live = rules.CourseInput("r1", "prov", "Kursus", "Kategori", mode, 15, 100_000)
+    with pytest.raises(rules.BadCourse, match="capacity"):
+        rules.check_course(live)
+    rules.check_course(replace(live, capacity=25))
+    rules.check_course(replace(live, mode="self_paced"))
 
 
 def test_freshness_is_five_minutes_either_side():

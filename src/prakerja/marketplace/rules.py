@@ -21,6 +21,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 SELLING = ("active", "warned")  # partner states whose approved courses are on sale
 MODES = ("webinar", "self_paced", "offline")
+# Live courses have a room (or a video room) of a fixed size: selling more seats than it holds
+# would leave paid-up citizens without a place. Self-paced courses have no such limit.
+SEATED_MODES = ("webinar", "offline")
 COURSE_STATUSES = ("submitted", "approved", "rejected", "withdrawn")
 CODE_TTL = dt.timedelta(minutes=10)
 CODE_MAX_TRIES = 3
@@ -170,6 +173,8 @@ def check_course(course: CourseInput) -> None:
         problems.append("title and category are required")
     if course.capacity is not None and course.capacity <= 0:
         problems.append("capacity must be positive")
+    elif course.capacity is None and course.mode in SEATED_MODES:
+        problems.append("a webinar or offline course needs a capacity (seats)")
     if problems:
         raise BadCourse("; ".join(problems))
 

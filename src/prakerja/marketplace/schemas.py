@@ -24,7 +24,9 @@ class CourseIn(BaseModel):
     syllabus: str = Field(default="", max_length=20_000)
     has_pretest: bool = True
     has_posttest: bool = True
-    capacity: int | None = Field(default=None, gt=0, le=1_000_000)
+    capacity: int | None = Field(
+        default=None, gt=0, le=1_000_000, description="Seats; required for webinar and offline"
+    )
 
     def to_input(self) -> rules.CourseInput:
         return rules.CourseInput(**self.model_dump())
