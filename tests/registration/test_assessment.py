@@ -196,19 +196,15 @@ def test_no_attempt_after_a_pass_or_past_the_limit():
         a.check_can_start(_past(False, False, False), POLICY, later)
 
 
-class _Rules:
-    test_minutes, test_questions, pass_mark_percent, retry_after_days = 25, 18, 60, 7
+def test_policy_reads_the_test_rules_from_the_policy_version():
+    from prakerja.registration.policy import PolicyRules
 
-
-def test_policy_reads_the_rules_with_a_default_attempt_limit():
-    policy = a.AssessmentPolicy.from_rules(_Rules())
+    policy = a.AssessmentPolicy.from_rules(PolicyRules(scheme="normal"))
     assert (policy.minutes, policy.questions, policy.max_attempts) == (25, 18, 3)
-    rules = _Rules()
-    rules.test_max_attempts = 5  # type: ignore[attr-defined]
-    assert a.AssessmentPolicy.from_rules(rules).max_attempts == 5
-    rules.pass_mark_percent = 101
-    with pytest.raises(ValueError, match="pass mark"):
-        a.AssessmentPolicy.from_rules(rules)
+    five = PolicyRules(scheme="normal", test_max_attempts=5, retry_after_days=7)
+    assert a.AssessmentPolicy.from_rules(five).max_attempts == 5
+    with pytest.raises(ValueError, match="test_max_attempts"):
+        PolicyRules(scheme="normal", test_max_attempts=0)
 
 
 GOOD_STATEMENT = {

@@ -54,6 +54,8 @@ class AssessmentRules(Protocol):
     def pass_mark_percent(self) -> int: ...
     @property
     def retry_after_days(self) -> int: ...
+    @property
+    def test_max_attempts(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,13 @@ class AssessmentPolicy:
 
     @classmethod
     def from_rules(cls, rules: AssessmentRules) -> AssessmentPolicy:
-        """Read the policy; `test_max_attempts` is optional there (default 3)."""
+        """Read the test's rules from the policy version in force."""
         policy = cls(
             minutes=int(rules.test_minutes),
             questions=int(rules.test_questions),
             pass_mark_percent=int(rules.pass_mark_percent),
             retry_after_days=int(rules.retry_after_days),
-            max_attempts=int(getattr(rules, "test_max_attempts", DEFAULT_MAX_ATTEMPTS)),
+            max_attempts=int(rules.test_max_attempts),
         )
         if policy.minutes < 1 or policy.questions < 1 or policy.max_attempts < 1:
             raise ValueError("test policy needs positive minutes, questions and attempts")

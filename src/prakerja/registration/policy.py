@@ -49,6 +49,7 @@ class PolicyRules:
     test_questions: int = 18
     pass_mark_percent: int = 60
     retry_after_days: int = 30
+    test_max_attempts: int = 3
     max_non_selections_before_review: int = 3
 
     def __post_init__(self) -> None:
@@ -77,6 +78,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "test_questions": (1, 200),
     "pass_mark_percent": (0, 100),
     "retry_after_days": (0, 365),
+    "test_max_attempts": (1, 10),
     "max_non_selections_before_review": (1, 20),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(PolicyRules))
@@ -265,6 +267,7 @@ FIELD_LABELS: dict[str, str] = {
     "test_questions": "Ability test questions",
     "pass_mark_percent": "Ability test pass mark (%)",
     "retry_after_days": "Days before the test can be retried",
+    "test_max_attempts": "Ability test attempts in all",
     "max_non_selections_before_review": "Non-selections before a manual review can be asked",
 }
 CHOICE_LABELS: dict[str, str] = {
