@@ -98,6 +98,15 @@ def test_spend_rest_sweep_and_year_end():
     assert cards.year_end_instant(2026) == dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)
 
 
+def test_a_year_end_cut_off_waits_for_new_year_in_jakarta():
+    new_year = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)  # 1 January 2027, 00:00 WIB
+    cards.check_year_ended(2026, new_year)
+    cards.check_year_ended(2025, new_year)
+    for early in (new_year - dt.timedelta(seconds=1), dt.datetime(2026, 6, 1, tzinfo=dt.UTC)):
+        with pytest.raises(cards.YearNotEnded):
+            cards.check_year_ended(2026, early)
+
+
 def test_next_step_tells_the_holder_what_to_do():
     assert cards.next_step(_state(), D(2026, 6, 2)) == "buy_first_course"
     assert cards.next_step(_state(purchased=True), D(2026, 6, 2)) == "keep_learning"

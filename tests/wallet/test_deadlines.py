@@ -7,17 +7,19 @@ import pytest
 from sqlalchemy import func, select
 
 from prakerja.kit import jobs
+from prakerja.kit.clock import JAKARTA
 from prakerja.kit.errors import Invalid
 from prakerja.kit.notify import Notification
 from prakerja.registration.model_policy import ListedPerson
+from prakerja.wallet import cards, service_card
 from prakerja.wallet import jobs as card_jobs
 from prakerja.wallet import service as ledger
-from prakerja.wallet import service_card
 from prakerja.wallet.check import check_ledger
 from prakerja.wallet.model_card import Card
 from tests.wallet.card_factories import NOW, make_person, payload
 
 D = dt.date
+NEW_YEAR_2027 = dt.datetime(2027, 1, 1, tzinfo=JAKARTA)  # the first instant after 2026
 
 
 def _cards(db, n, start=100):
@@ -117,29 +119,72 @@ def test_the_rest_is_swept_after_the_spend_rest_deadline(db):
         assert check_ledger(s) == []
 
 
-def test_year_end_closes_every_active_card_once(db):
+def _sweep_jobs(db):
+    with db.transaction() as s:
+        return s.scalar(
+            select(func.count()).select_from(jobs.Job).where(jobs.Job.kind == "wallet.sweep_card")
+        )
+
+
+def test_year_end_closes_every_active_card_once(db, monkeypatch):
+    monkeypatch.setattr(jobs, "utc_now", lambda: NEW_YEAR_2027)  # the workers' clock
     ids = _cards(db, 3)
     with db.transaction() as s:
         service_card.revoke(s, card_id=ids[0], reason="test", now=NOW)
-        jobs.enqueue(s, "wallet.year_end_cutoff", {"year": 2025}, now=NOW)
+        assert card_jobs.year_end_cutoff(s, year=2025, now=NEW_YEAR_2027) == 0
     _run_wallet_jobs(db)
     with db.transaction() as s:
         assert {c.status for c in s.scalars(select(Card))} == {"revoked", "active"}
-        jobs.enqueue(s, "wallet.year_end_cutoff", {"year": 2026}, now=NOW)
-        jobs.enqueue(s, "wallet.year_end_cutoff", {"year": 2026}, now=NOW)  # a rerun
+        assert card_jobs.year_end_cutoff(s, year=2026, now=NEW_YEAR_2027) == 2
+        assert card_jobs.year_end_cutoff(s, year=2026, now=NEW_YEAR_2027) == 0  # a rerun
     _run_wallet_jobs(db)
     with db.transaction() as s:
         statuses = sorted(c.status for c in s.scalars(select(Card)))
         assert statuses == ["closed", "closed", "revoked"]
         assert ledger.account_by_code(s, "treasury").balance == 3 * 3_500_000
-        assert (
-            s.scalar(
-                select(func.count())
-                .select_from(jobs.Job)
-                .where(jobs.Job.kind == "wallet.sweep_card")
-            )
-            == 2
-        )
+        assert check_ledger(s) == []
+    assert _sweep_jobs(db) == 2
+
+
+def test_a_year_not_ended_in_jakarta_is_refused_and_nothing_is_enqueued(db):
+    _cards(db, 2)
+    last_instant = NEW_YEAR_2027 - dt.timedelta(microseconds=1)  # 23:59:59.999999 in Jakarta
+    with pytest.raises(cards.YearNotEnded), db.transaction() as s:
+        card_jobs.year_end_cutoff(s, year=2026, now=last_instant)
+    with pytest.raises(cards.YearNotEnded), db.transaction() as s:  # in June, as the audit found
+        card_jobs.year_end_cutoff(s, year=2026, now=NOW)
+    assert _sweep_jobs(db) == 0
+    with db.transaction() as s:
+        assert {c.status for c in s.scalars(select(Card))} == {"active"}
+
+
+def test_the_scheduled_cut_off_closes_the_previous_year_from_jakarta_new_year(db, monkeypatch):
+    """Ticked every day: the year is closed on 1 January and the later runs add nothing."""
+    _cards(db, 2)
+    monkeypatch.setattr(jobs, "SCHEDULE", {card_jobs.YEAR_END: jobs.SCHEDULE[card_jobs.YEAR_END]})
+    monkeypatch.setattr(jobs, "INTERVALS", {})
+    new_year_eve = NEW_YEAR_2027 - dt.timedelta(hours=2)  # 31 December, 22:00 in Jakarta
+    for day, tick_at in enumerate([new_year_eve, NEW_YEAR_2027 + dt.timedelta(hours=1)]):
+        monkeypatch.setattr(jobs, "utc_now", lambda at=tick_at: at)
+        assert jobs.tick(db, tick_at) == 1
+        _run_wallet_jobs(db)
+        with db.transaction() as s:
+            payloads = s.scalars(
+                select(jobs.Job.payload)
+                .where(jobs.Job.kind == card_jobs.YEAR_END)
+                .order_by(jobs.Job.id)
+            ).all()
+            assert payloads[-1] == {"year": 2025 + day}
+            statuses = {c.status for c in s.scalars(select(Card))}
+            assert statuses == ({"active"} if day == 0 else {"closed"})
+    next_day = NEW_YEAR_2027 + dt.timedelta(days=1, hours=1)
+    monkeypatch.setattr(jobs, "utc_now", lambda: next_day)
+    assert jobs.tick(db, next_day) == 1
+    _run_wallet_jobs(db)
+    assert _sweep_jobs(db) == 2
+    with db.transaction() as s:
+        assert jobs.counts(s).keys() <= {"done"}  # no cut-off job failed or is left over
+        assert ledger.account_by_code(s, "treasury").balance == 2 * 3_500_000
         assert check_ledger(s) == []
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from prakerja.kit import jobs
+from prakerja.kit.clock import JAKARTA
 from prakerja.marketplace import rules, service_order, service_purchase
 from prakerja.marketplace.jobs import cancel_voided_orders
 from prakerja.marketplace.model import Course, Order, Partner, WebhookDelivery
@@ -147,12 +148,14 @@ def test_the_deadline_scan_revokes_and_cancels(db, shop):
         _assert_cancelled(s, order_id, f"card_revoked:{card_jobs.REVOCATION_REASON}")
 
 
-def test_year_end_cancels_a_pending_order_and_keeps_a_confirmed_one(db, shop):
+def test_year_end_cancels_a_pending_order_and_keeps_a_confirmed_one(db, shop, monkeypatch):
     platform_id, course_id = shop
     _, pending_id = _placed(db, course_id)
     _, confirmed_id = _placed(db, course_id, confirm=True)
+    new_year = dt.datetime(2027, 1, 1, tzinfo=JAKARTA)
+    monkeypatch.setattr(jobs, "utc_now", lambda: new_year)  # the workers' clock
     with db.transaction() as s:
-        assert card_jobs.year_end_cutoff(s, year=2026, now=NOW) == 2
+        assert card_jobs.year_end_cutoff(s, year=2026, now=new_year) == 2
     _run_jobs(db)
     with db.transaction() as s:
         assert s.get(Order, confirmed_id).status == "confirmed"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from prakerja.kit.clock import JAKARTA, jakarta_date
+from prakerja.kit.errors import Conflict
 from prakerja.registration.policy import PolicyRules
 
 # Major industry identifier 9 ("national assignment"): programme cards, not bank cards.
@@ -150,6 +151,18 @@ def year_end_due(card: CardState, year: int) -> bool:
 def year_end_instant(year: int) -> dt.datetime:
     """The first instant after the cut-off year (Jakarta new year), in UTC."""
     return dt.datetime(year + 1, 1, 1, tzinfo=JAKARTA).astimezone(dt.UTC)
+
+
+class YearNotEnded(Conflict):
+    code = "year_not_ended"
+    title = "The year has not ended in Jakarta yet; its year-end cut-off cannot run"
+
+
+def check_year_ended(year: int, now: dt.datetime) -> None:
+    """Refuse the cut-off of a year still running in Jakarta: it closes every active card issued
+    in that year or before, so run early it would close cards whose holders may still buy."""
+    if now < year_end_instant(year):
+        raise YearNotEnded(f"{year} ends at {year_end_instant(year).isoformat()}")
 
 
 NEXT_STEPS = ("revoked", "closed", "buy_first_course", "spend_rest", "keep_learning")

@@ -39,7 +39,9 @@ def scan(today: Annotated[str | None, typer.Option(help="Jakarta date YYYY-MM-DD
 
 @app.command("year-end")
 def year_end(year: int) -> None:
-    """Enqueue the closing sweep of every active card issued in YEAR or before."""
+    """Enqueue the closing sweep of every active card issued in YEAR or before; refused (exit 2,
+    nothing enqueued) until YEAR has ended in Jakarta. The workers also run it daily from
+    1 January for the year before."""
     from prakerja.cli import open_db
     from prakerja.kit.clock import utc_now
     from prakerja.kit.errors import DomainError

@@ -1,4 +1,4 @@
-"""Card jobs: issuance per drawn winner, and the scheduled deadline scans.
+"""Card jobs: issuance per drawn winner, the scheduled deadline scans and year-end cut-off.
 
 A scan only enqueues per-card jobs, set-based, each with a dedupe key (`remind:<card>`,
 `revoke:<card>`, `spend_rest:<card>`, `yearend:<year>:<card>`), so a scan run twice enqueues
@@ -26,6 +26,7 @@ from prakerja.wallet.model_card import ACTIVE, Card
 log = structlog.get_logger("prakerja.wallet.jobs")
 
 ISSUE = "wallet.issue_card"
+YEAR_END = "wallet.year_end_cutoff"
 REVOCATION_REASON = "no_first_purchase_by_deadline"
 
 
@@ -141,9 +142,11 @@ def scan_deadlines(session: Session, *, today: dt.date, now: dt.datetime) -> dic
 
 
 def year_end_cutoff(session: Session, *, year: int, now: dt.datetime) -> int:
-    """Enqueue a closing sweep for every active card issued in `year` or before (Jakarta)."""
+    """Enqueue a closing sweep for every active card issued in `year` or before (Jakarta);
+    refused (YearNotEnded, nothing enqueued) while `year` has not ended in Jakarta at `now`."""
     if not 2000 <= year <= 2100:
         raise Invalid("The year must be between 2000 and 2100")
+    cards.check_year_ended(year, now)
     where = (Card.status == ACTIVE) & (Card.issued_at < cards.year_end_instant(year))
     return _enqueue_for_cards(
         session,
@@ -162,9 +165,10 @@ def scan_deadlines_job(session: Session, payload: dict[str, Any], now: dt.dateti
     log.info("card_scan", **counts)
 
 
-@jobs.handler("wallet.year_end_cutoff")
+@jobs.handler(YEAR_END)
 def year_end_cutoff_job(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
-    """Scheduled once a year: enqueue the closing sweeps of `payload["year"]`."""
+    """Scheduled daily with the previous Jakarta year (see the bottom of this module): enqueue
+    the closing sweeps of `payload["year"]`; only cards still active get a (new) sweep."""
     year = _int(payload, "year")
     log.info("card_year_end", year=year, enqueued=year_end_cutoff(session, year=year, now=now))  # type: ignore[arg-type]
 
@@ -204,6 +208,10 @@ def sweep_card_job(session: Session, payload: dict[str, Any], now: dt.datetime) 
         service_card.sweep_remaining(session, card_id=card.id, reason=reason, now=now)
 
 
-# The daily deadline scan runs at 01:00 Jakarta time; the year-end cut-off is an operator command
-# (`prakerja cards year-end YEAR`) because the programme announces its date each year.
+# The daily deadline scan runs at 01:00 Jakarta time.
 jobs.every_day("wallet.scan_deadlines", hour=1)
+# So does the previous year's cut-off, every day from 1 January: the first run closes the year,
+# and the daily reruns cost one scan and enqueue nothing (each card's sweep has its dedupe key,
+# and no card issued after the year's last instant matches), yet a run missed while the workers
+# were down on 1 January still happens. An operator may also run it (`prakerja cards year-end`).
+jobs.every_day(YEAR_END, hour=1, payload=lambda today: {"year": today.year - 1})
