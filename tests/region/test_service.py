@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from prakerja.region import service
@@ -95,6 +96,25 @@ def test_a_file_missing_a_column_loads_nothing(db, tmp_path):
     assert not report.ok
     assert report.loaded == 0
     assert report.errors[0].params == (("column", "total"),)
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(RegionPopulation)) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("kode,nama,pria,wanita,total\n11,Ac\xe9h,1,2,3\n".encode("latin-1"), "not UTF-8"),
+        (b"kode,nama,pria,wanita,total\n11," + b"x" * 200_000 + b",1,2,3\n", "not a readable CSV"),
+    ],
+)
+def test_a_file_that_is_not_utf8_csv_is_reported_not_raised(db, tmp_path, content, said):
+    path = tmp_path / "p.csv"
+    path.write_bytes(content)
+    with db.transaction() as s:
+        report = service.import_population(s, path, source="x", now=NOW)
+    assert not report.ok
+    assert report.loaded == 0
+    assert said in report.errors[0].message
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(RegionPopulation)) == 0
 

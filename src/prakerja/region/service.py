@@ -158,12 +158,37 @@ class ImportReport:
 
 
 def _read_population(path: Path) -> tuple[list[rules.PopulationRow], list[rules.RowError], int]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header_errors = rules.check_header(reader.fieldnames)
-        if header_errors:
-            return [], header_errors, 0
-        numbered = [(reader.line_num, row) for row in reader]
+    """The file's rows checked, or one error naming why it cannot be read as UTF-8 CSV."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header_errors = rules.check_header(reader.fieldnames)
+            if header_errors:
+                return [], header_errors, 0
+            numbered = [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError as exc:
+        text, params = "The file is not UTF-8 text (byte %(at)s); save it as UTF-8 CSV", exc.start
+        return [], [rules.RowError(0, "", text, (("at", str(params)),))], 0
+    except csv.Error as exc:
+        return (
+            [],
+            [
+                rules.RowError(
+                    0, "", "The file is not a readable CSV: %(why)s", (("why", str(exc)),)
+                )
+            ],
+            0,
+        )
+    except OSError as exc:
+        return (
+            [],
+            [
+                rules.RowError(
+                    0, "", "The file cannot be read: %(why)s", (("why", str(exc.strerror)),)
+                )
+            ],
+            0,
+        )
     good, errors = rules.check_rows(numbered, known_codes())
     return good, errors, len(numbered)
 
