@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     dev_inbox: bool = False
     run_worker_in_web: bool = False
     upload_max_bytes: int = 2 * 1024 * 1024
+    # Any request body above this is refused (413) before it is read: the KTP photo plus the
+    # form around it fits; a route that imports big files raises its own (web.allow_large_body).
+    request_max_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
     log_json: bool = False
 
     @field_validator("default_language")

@@ -135,6 +135,55 @@ SECURITY_HEADERS = {
 }
 
 
+# Paths that take bodies above `request_max_bytes` (a staff CSV import): path -> bytes.
+_LARGE_BODIES: dict[str, int] = {}
+
+
+def allow_large_body(path: str, max_bytes: int) -> None:
+    """Let one route (an import of big files) take bodies up to `max_bytes`."""
+    _LARGE_BODIES[path] = max_bytes
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: refuse a body above the limit before it is read or spooled.
+
+    A declared Content-Length above it gets 413 at once; a body sent without one (chunked) is
+    counted as it arrives and the request ends in 413 as soon as it passes the limit, so a
+    parser never writes more than the limit to memory or disk.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = _LARGE_BODIES.get(scope["path"], get_settings().request_max_bytes)
+        declared = HTTPConnection(scope).headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            response = await _http_error(Request(scope), BodyTooLarge())
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge()
+            return message
+
+        await self.app(scope, counted, send)
+
+
 class RequestContext:
     """Pure ASGI middleware: request id, language, a CSRF cookie for new browsers, security
     headers. (Starlette's BaseHTTPMiddleware costs a task and a stream per request; this runs
@@ -191,7 +240,8 @@ class RequestContext:
 
 def install(app: FastAPI) -> None:
     """Add middleware and error handlers to an app."""
-    app.add_middleware(RequestContext)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestContext)  # outermost: its headers reach BodyLimit's 413 too
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -290,6 +340,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         405: "Method not allowed",
         401: "Login required",
         403: "Not allowed",
+        413: "The request is too large",
     }.get(exc.status_code, "Request failed")
     response: Response
     if wants_json(request):

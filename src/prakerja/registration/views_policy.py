@@ -16,7 +16,7 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, Invalid, http_status
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import RowId, csrf_protect, render
+from prakerja.kit.web import RowId, allow_large_body, csrf_protect, render
 from prakerja.registration import eligibility, policy, service_lists
 from prakerja.registration import service_eligibility as service
 
@@ -28,6 +28,7 @@ policy_writer = require_staff("operator")
 Reader = Annotated[Account, Depends(policy_reader)]
 Writer = Annotated[Account, Depends(policy_writer)]
 LIST_FILE_MAX_BYTES = 200 * 1024 * 1024  # ~12 million rows of nik,reason
+allow_large_body("/admin/lists/import", LIST_FILE_MAX_BYTES + 64 * 1024)  # + the form around it
 
 
 async def _form(request: Request) -> FormData:
