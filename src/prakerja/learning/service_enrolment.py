@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from prakerja.learning import rules
 from prakerja.learning.model import Attendance, Certificate, Completion, RedeemCode, Review
-from prakerja.marketplace.model import COMPLETED, CONFIRMED, Course, CourseSession, Order, Partner
+from prakerja.marketplace.model import (
+    COMPLETED,
+    CONFIRMED,
+    PENDING,
+    Course,
+    CourseSession,
+    Order,
+    Partner,
+)
 from prakerja.wallet import service_card
 
 ENROLLED = (CONFIRMED, COMPLETED)
@@ -52,6 +60,25 @@ def has_enrolment(session: Session, card_id: int) -> bool:
     return bool(
         session.scalar(select(exists().where(Order.card_id == card_id, Order.status.in_(ENROLLED))))
     )
+
+
+def course_under_way(session: Session, card_id: int) -> tuple[str, str] | None:
+    """(step, course title) of the card's newest course still asking something of the citizen:
+    'awaiting' the platform's confirmation, 'attend' it, or 'review' it once completed; None
+    when every course is reviewed (or none was bought). Reads only, for the dashboard."""
+    row = session.execute(
+        select(Order.status, Course.title, exists().where(Review.order_id == Order.id))
+        .join(Course, Course.id == Order.course_id)
+        .where(Order.card_id == card_id, Order.status.in_((PENDING, *ENROLLED)))
+        .order_by(Order.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    status, title, reviewed = row
+    if status == COMPLETED:
+        return None if reviewed else ("review", title)
+    return ("awaiting" if status == PENDING else "attend", title)
 
 
 def _new_code() -> str:
