@@ -151,6 +151,9 @@ def test_a_failed_test_shows_the_retry_date(db, client, siti):
     assert 'id="retry"' in result.text
     intro = client.get("/journey/test")
     assert "Anda dapat memulai percobaan baru mulai" in intro.text
+    dashboard = client.get("/dashboard").text  # says when, and offers no button before it
+    assert "Anda belum lulus tes kemampuan dasar. Anda dapat mengulanginya mulai " in dashboard
+    assert 'id="next-step"' not in dashboard
     again = client.post(
         "/journey/test/start",
         data={"csrf_token": csrf(client, "/journey/test")},

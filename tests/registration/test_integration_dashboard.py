@@ -57,6 +57,15 @@ def _buy(db, account_id: int, card_number: str) -> tuple[int, str]:
         return platform.id, order.public_id
 
 
+def _next(page: str) -> tuple[str, str | None]:
+    """The next-step sentence and the single button's target (None: nothing to do but wait)."""
+    text = re.search(r'<p class="status" id="next-text">([^<]+)</p>', page)
+    button = re.findall(r'<a class="button" href="([^"]+)" id="next-step">', page)
+    assert text is not None, "no next step on the dashboard"
+    assert len(button) <= 1
+    return text.group(1), (button[0] if button else None)
+
+
 def test_a_registrant_still_on_the_journey_sees_no_later_places(client, db):
     make_citizen(db).login(client)
     page = client.get("/dashboard").text
@@ -72,6 +81,11 @@ def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, 
     page = client.get("/dashboard").text
     assert _links(page) == {"waves"}
     assert "Gelombang: ikuti gelombang" in page
+    assert _next(page) == (
+        "Saat ini belum ada gelombang yang dibuka untuk wilayah Anda. "
+        "Periksa halaman ini lagi nanti.",
+        None,
+    )
 
     with db.transaction() as s:
         card = service_card.issue_card(
@@ -86,9 +100,16 @@ def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, 
     page = client.get("/dashboard").text
     assert _links(page) == {"waves", "card"}
     assert "Kartu Prakerja Anda: saldo" in page
+    text, target = _next(page)
+    assert text.startswith("Beli pelatihan pertama Anda paling lambat ")
+    assert re.search(r"\d{1,2} [A-Z][a-z]+ 20\d\d", text), text  # "15 Desember 2026"
+    assert target == "/courses"
 
     platform_id, order_id = _buy(db, citizen.account_id, number)
-    assert _links(client.get("/dashboard").text) == {"waves", "card"}  # not enrolled yet
+    page = client.get("/dashboard").text
+    assert _links(page) == {"waves", "card"}  # not enrolled yet
+    assert _next(page)[1] == "/orders"
+    assert "menunggu konfirmasi dari platform pelatihan" in _next(page)[0]
     with db.transaction() as s:
         service_order.confirm_order(
             s, partner=s.get(Partner, platform_id), order_public_id=order_id, now=utc_now()
@@ -96,11 +117,14 @@ def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, 
     page = client.get("/dashboard").text
     assert _links(page) == {"waves", "card", "learning"}
     assert "Pelatihan saya: kode redeem" in page
+    assert _next(page)[1] == "/learning"
+    assert _next(page)[0].startswith("Ikuti pelatihan ")
     assert "<script" not in page
 
     english = client.get("/dashboard?lang=en").text
     assert "Waves: join the open wave for your region" in english
     assert "Your Prakerja card: balance, deadlines" in english
     assert "My courses: redeem codes, progress and certificates" in english
+    assert _next(english)[0].startswith("Follow your course ")
     for href in LINKS.values():
         assert client.get(href).status_code == 200

@@ -6,6 +6,7 @@ redirects to the dashboard. A refused form is shown again with each error next t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -18,14 +19,23 @@ from starlette.datastructures import FormData, UploadFile
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import settle
 from prakerja.kit import i18n
-from prakerja.kit.clock import utc_now
+from prakerja.kit.clock import jakarta_date, utc_now
 from prakerja.kit.errors import DomainError
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import csrf_protect, current_language, render
 from prakerja.learning import service_enrolment
 from prakerja.registration import forms as vs
-from prakerja.registration import service, service_media, service_profile, steps
+from prakerja.registration import (
+    journey,
+    service,
+    service_assessment,
+    service_media,
+    service_profile,
+    steps,
+)
 from prakerja.registration.model import Person
+from prakerja.registration.service_eligibility import current_policy
+from prakerja.selection import service as selection
 from prakerja.settings import get_settings
 from prakerja.wallet import service_card
 
@@ -78,10 +88,63 @@ def _next_places(session: Session, account_id: int) -> dict[str, bool]:
     }
 
 
+def _day_text(day: dt.date) -> str:
+    return service_card.sms_date(day, current_language())
+
+
+def _card_facts(session: Session, account_id: int) -> dict[str, Any]:
+    card = service_card.card_for_account(session, account_id)
+    if card is None:
+        return {}
+    now = utc_now()
+    step = service_card.summary(session, card, jakarta_date(now)).next_step
+    deadline = card.first_purchase_deadline if step == "buy_first_course" else None
+    facts: dict[str, Any] = {
+        "card_step": step,
+        "card_deadline": card.spend_rest_deadline if step == "spend_rest" else deadline,
+    }
+    course = service_enrolment.course_under_way(session, card.id)
+    if course is not None:
+        facts["course_step"], facts["course_title"] = course
+    return facts
+
+
+def _journey(session: Session, account_id: int, person: Person, eligible: bool) -> journey.NextStep:
+    """The one next step after registration, from the waves, the card and the courses."""
+    now = utc_now()
+    applications = selection.applications_of(session, person.id)
+    latest = applications[0] if applications else None
+    wave = selection.open_wave_for(session, person.regency_code, now)
+    facts = journey.Facts(
+        eligible=eligible,
+        open_wave=wave.code if wave and (latest is None or latest.wave_id != wave.id) else None,
+        application=latest.status if latest else None,
+        application_wave=selection.get_wave(session, latest.wave_id).code if latest else None,
+        **_card_facts(session, account_id),
+    )
+    return journey.after_registration(facts, _day_text)
+
+
+def _test_step(session: Session, person: Person | None) -> journey.NextStep | None:
+    """At the test step: why a new attempt cannot start now, if it cannot."""
+    if person is None or person.statement_done_at is None:
+        return None
+    _, rules = current_policy(session)
+    refusal = service_assessment.overview(
+        session, person_id=person.id, now=utc_now(), rules=rules
+    ).refusal
+    if refusal is None:
+        return None
+    retry_on = refusal.extra.get("retry_allowed_on")
+    day = dt.date.fromisoformat(retry_on) if isinstance(retry_on, str) else None
+    return journey.when_test_refused(refusal.code, day, _day_text)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> HTMLResponse:
-    """Status, the single next step, masked NIK and region; once registered, eligibility and
-    links to the waves, the card and the courses that apply."""
+    """Status and the single next step (across the waves, the card and the courses once
+    registered), masked NIK and region; once registered, eligibility and links to the waves,
+    the card and the courses that apply."""
     person = service.find_person(session, account.id)
     step = steps.next_step(person, account)
     ctx: dict[str, Any] = {
@@ -90,6 +153,7 @@ def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> 
         "step_url": steps.STEP_URLS[step],
         "step_title": steps.STEP_TITLES[step],
         "status": steps.status_text(person, account),
+        "next": None,
         "done_steps": steps.completed(person, account),
         "titles": steps.STEP_TITLES,
         "all_steps": steps.STEP_TITLES,
@@ -97,8 +161,12 @@ def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> 
         "eligibility": None,
         "places": {},
     }
-    if step == "done":
+    if step == "test":
+        ctx["next"] = _test_step(session, person)
+    if step == "done" and person is not None:
         ctx["eligibility"] = vs.eligibility(session, person, utc_now(), current_language())
+        eligible = ctx["eligibility"] is None or ctx["eligibility"]["eligible"]
+        ctx["next"] = _journey(session, account.id, person, eligible)
         ctx["places"] = _next_places(session, account.id)
     return render(request, "registration/dashboard.html", ctx)
 
