@@ -6,7 +6,11 @@ vouchers), with optional slow, duplicate and out-of-order calls.
         --client-id pk_... --secret ... --provider-code lp-maju --port 8110
 
 With --auto-confirm (the default) every `order.placed` webhook is confirmed and its voucher
-redeemed by a background worker, the way a real platform would.
+redeemed by a background worker, the way a real platform would. With --complete-after S it also
+reports each redeemed order finished S seconds later, with pre/post-test scores and its own
+certificate number: our rules accept that only for a course without live sessions (self-paced);
+for a webinar or offline course the answer is a 409 until every session is attended, and the
+simulator leaves it there.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -100,6 +105,14 @@ class PlatformClient:
     def redeem(self, voucher: str) -> httpx.Response:
         return self.send("POST", f"{API}/vouchers/{voucher}/redeem")
 
+    def complete(self, order_id: str, pre_score: int, post_score: int) -> httpx.Response:
+        body = {"order_id": order_id, "pre_score": pre_score, "post_score": post_score}
+        return self.send("POST", f"{API}/completions", body)
+
+    def report_certificate(self, order_id: str, number: str) -> httpx.Response:
+        body = {"order_id": order_id, "certificate_number": number}
+        return self.send("POST", f"{API}/certificates", body)
+
     def close(self) -> None:
         self._http.close()
 
@@ -139,9 +152,14 @@ class WebhookInbox:
 
 
 def make_app(
-    client: PlatformClient, *, auto_confirm: bool = True, faults: Faults | None = None
+    client: PlatformClient,
+    *,
+    auto_confirm: bool = True,
+    faults: Faults | None = None,
+    complete_after: float | None = None,
 ) -> tuple[FastAPI, WebhookInbox]:
-    """The webhook receiver; with `auto_confirm`, placed orders are confirmed and redeemed."""
+    """The webhook receiver; with `auto_confirm`, placed orders are confirmed and redeemed (and
+    with `complete_after`, reported finished that many seconds later)."""
     inbox = WebhookInbox({client.client_id: client.secret})
     app = base_app("platform", Disturber(faults or Faults(latency_ms=(0, 5))))
     work: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -169,11 +187,15 @@ def make_app(
             "refused": inbox.refused,
         }
 
-    threading.Thread(target=_confirm_worker, args=(client, work), daemon=True).start()
+    threading.Thread(
+        target=_confirm_worker, args=(client, work, complete_after), daemon=True
+    ).start()
     return app, inbox
 
 
-def _confirm_worker(client: PlatformClient, work: queue.Queue[dict[str, Any]]) -> None:
+def _confirm_worker(
+    client: PlatformClient, work: queue.Queue[dict[str, Any]], complete_after: float | None
+) -> None:
     while True:
         order = work.get()
         try:
@@ -181,10 +203,31 @@ def _confirm_worker(client: PlatformClient, work: queue.Queue[dict[str, Any]]) -
                 client.redeem(order["voucher_code"])  # expected: 409, not yet confirmed
             confirmed = client.confirm(order["order_id"]).json()
             if confirmed.get("voucher_code"):
-                client.redeem(confirmed["voucher_code"])
+                redeemed = client.redeem(confirmed["voucher_code"])
+                if redeemed.status_code == 200 and complete_after is not None:
+                    _finish_later(client, order["order_id"], complete_after)
         except httpx.HTTPError:
             work.put(order)  # our API was unreachable: try again shortly
             time.sleep(1)
+
+
+def _finish_later(client: PlatformClient, order_id: str, delay: float) -> None:
+    """Report the learner finished after `delay` seconds: scores, then our certificate number.
+    A refusal (a live course with sessions not yet attended) is kept in the log and left."""
+
+    def finish() -> None:
+        rng = random.Random(order_id)  # noqa: S311 - simulated test scores, not security
+        pre = rng.randint(30, 60)
+        try:
+            done = client.complete(order_id, pre, min(100, pre + rng.randint(15, 40)))
+            if done.status_code == 200:
+                client.report_certificate(order_id, f"SIM-{order_id[:8].upper()}")
+        except httpx.HTTPError:
+            pass  # the learner can be reported again by hand; a demo does not retry forever
+
+    timer = threading.Timer(delay, finish)
+    timer.daemon = True
+    timer.start()
 
 
 def sample_courses(provider_code: str, count: int = 3) -> list[dict[str, Any]]:
@@ -223,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duplicate", action="store_true")
     parser.add_argument("--redeem-first", action="store_true")
     parser.add_argument("--no-auto-confirm", action="store_true")
+    parser.add_argument(
+        "--complete-after", type=float, default=None, help="report redeemed orders finished"
+    )
     args = parser.parse_args(argv)
     client = PlatformClient(
         args.base_url,
@@ -234,7 +280,9 @@ def main(argv: list[str] | None = None) -> None:
         for course in sample_courses(args.provider_code):
             resp = client.publish_course(course)
             print(f"publish {course['external_ref']}: {resp.status_code}")
-    app, _ = make_app(client, auto_confirm=not args.no_auto_confirm)
+    app, _ = make_app(
+        client, auto_confirm=not args.no_auto_confirm, complete_after=args.complete_after
+    )
     serve(app, args.host, args.port)
 
 
