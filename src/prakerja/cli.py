@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -108,23 +109,27 @@ def demo(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole audit chain; exit 1 naming the first broken link."""
+def audit_verify(
+    anchor: str = typer.Option(
+        "", help="ID:HASH of a head printed by an earlier run and kept outside the database."
+    ),
+) -> None:
+    """Check the whole audit chain; exit 1 naming the first broken link. Keep the printed head
+    (head_id:head_hash) somewhere else and pass it as --anchor next time: then deleting the
+    newest rows is detected too."""
     from prakerja.kit import audit
 
+    kept = None
+    if anchor:
+        given_id, _, given_hash = anchor.partition(":")
+        if not (given_id.isdigit() and len(given_hash) == 64):
+            console.print("[red]--anchor must be ID:HASH (a 64-character hash)[/red]")
+            raise typer.Exit(2)
+        kept = (int(given_id), given_hash.lower())
     db = open_db()
     with db.transaction() as session:
-        report = audit.verify(session)
-    typer.echo(
-        json.dumps(
-            {
-                "ok": report.ok,
-                "checked": report.checked,
-                "first_broken_id": report.first_broken_id,
-                "reason": report.reason,
-            }
-        )
-    )
+        report = audit.verify(session, anchor=kept)
+    typer.echo(json.dumps(dataclasses.asdict(report)))
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -50,3 +50,58 @@ def test_a_deleted_row_breaks_the_next_link(session):
 def test_a_chain_rebuilt_without_the_secret_fails(session):
     _chain(session, 2)
     assert not audit.verify(session, secret="another-secret").ok
+
+
+def test_deleting_the_newest_rows_is_caught_by_an_anchor_kept_elsewhere(session):
+    _chain(session)
+    head = audit.verify(session)
+    assert (head.head_id, head.checked) == (5, 5)
+    assert head.head_hash is not None
+    session.execute(delete(AuditEntry).where(AuditEntry.id >= 4))
+    session.commit()
+    assert audit.verify(session).ok  # a cut tail still links up: the reason for anchors
+    cut = audit.verify(session, anchor=(head.head_id, head.head_hash))
+    assert (cut.ok, cut.first_broken_id) == (False, 5)
+    assert "gone" in cut.reason
+    earlier = audit.verify(session, anchor=(3, audit.verify(session).head_hash or ""))
+    assert earlier.ok
+
+
+def test_an_anchor_whose_row_was_replaced_fails(session):
+    _chain(session, 3)
+    assert not audit.verify(session, anchor=(2, "f" * 64)).ok
+
+
+def test_the_cli_exits_1_naming_the_broken_row_and_0_on_a_sound_chain(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from prakerja.kit import migrate
+    from prakerja.kit.db import Database
+
+    url = f"sqlite:///{tmp_path}/audit.db"
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.transaction() as s:
+        _chain(s, 4)
+    env = {**os.environ, "PRAKERJA_DATABASE_URL": url, "PRAKERJA_VAR_DIR": str(tmp_path)}
+
+    def run(*args: str) -> tuple[int, dict]:
+        done = subprocess.run(
+            [sys.executable, "-m", "prakerja.cli", "audit", "verify", *args],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        return done.returncode, json.loads(done.stdout) if done.stdout else {}
+
+    code, sound = run()
+    assert (code, sound["ok"], sound["checked"], sound["head_id"]) == (0, True, 4, 4)
+    with db.transaction() as s:
+        s.execute(update(AuditEntry).where(AuditEntry.id == 2).values(actor="op:2"))
+    code, broken = run()
+    assert (code, broken["ok"], broken["first_broken_id"]) == (1, False, 2)
+    assert broken["reason"] == "row content does not match its hash"
+    code, _ = run("--anchor", "nonsense")
+    assert code == 2
+    db.dispose()

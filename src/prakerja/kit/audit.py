@@ -103,21 +103,33 @@ class ChainReport:
     checked: int
     first_broken_id: int | None = None
     reason: str = ""
+    head_id: int | None = None  # the newest row checked: record it elsewhere as an anchor
+    head_hash: str | None = None
 
 
-def verify(session: Session, *, secret: str | None = None, batch: int = 5000) -> ChainReport:
-    """Walk the whole chain in id order; name the first row whose link or hash is wrong."""
+def verify(
+    session: Session,
+    *,
+    secret: str | None = None,
+    batch: int = 5000,
+    anchor: tuple[int, str] | None = None,
+) -> ChainReport:
+    """Walk the whole chain in id order; name the first row whose link or hash is wrong.
+
+    A chain whose newest rows were deleted still links up. `anchor` is an (id, hash) recorded
+    outside the database from an earlier run (its head): the row must still be there, unchanged.
+    """
     if secret is None:
         from prakerja.settings import get_settings
 
         secret = get_settings().audit_secret
-    prev, checked, last_id = GENESIS, 0, 0
+    prev, checked, last_id, anchored = GENESIS, 0, 0, False
     while True:
         rows = session.scalars(
             select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
         ).all()
         if not rows:
-            return ChainReport(ok=True, checked=checked)
+            break
         for row in rows:
             if row.prev_hash != prev:
                 return ChainReport(
@@ -126,4 +138,11 @@ def verify(session: Session, *, secret: str | None = None, batch: int = 5000) ->
             expected = _digest(secret, prev, row.at, row.actor, row.action, row.target, row.data)
             if not hmac.compare_digest(expected, row.hash):
                 return ChainReport(False, checked, row.id, "row content does not match its hash")
+            if anchor is not None and row.id == anchor[0]:
+                if not hmac.compare_digest(row.hash, anchor[1]):
+                    return ChainReport(False, checked, row.id, "the anchored row was replaced")
+                anchored = True
             prev, checked, last_id = row.hash, checked + 1, row.id
+    if anchor is not None and not anchored:
+        return ChainReport(False, checked, anchor[0], "the anchored row is gone (chain cut)")
+    return ChainReport(True, checked, head_id=last_id or None, head_hash=prev if last_id else None)
