@@ -284,7 +284,7 @@ def _person_row(
         "education": "sma",
         "marital_status": row["marital_status"],
         "dependants": 1,
-        "employment_status": "not_working",
+        "employment_status": "unemployed",
         "occupation": "none",
         "disability": False,
         "migrant_status": "none",
@@ -339,8 +339,11 @@ def start_simulators(
     py = sys.executable
     settings = get_settings()
     commands = [
+        # like the real registry, now and then slow to answer (a timeout) or down (503): the
+        # citizen then sees "we will check again", and the retry job finishes the check
         ["prakerja.sim", "registry", "--port", _port(settings.registry_url),
-         "--population", str(workdir / "population.jsonl")],
+         "--population", str(workdir / "population.jsonl"),
+         "--timeout-rate", "0.03", "--error-rate", "0.02"],
         ["prakerja.sim", "face", "--port", _port(settings.face_url)],
         ["prakerja.sim", "sms", "--port", _port(settings.sms_gateway_url)],
         ["aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
