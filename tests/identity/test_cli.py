@@ -64,3 +64,24 @@ def test_keys_rotate_reencrypts_under_the_new_first_key(cli_db, set_keys, monkey
     assert json.loads(result.stdout) == {"active_key": "new", "reencrypted": 1}
     with cli_db.transaction() as s:
         assert vault.key_id(s.scalar(select(Account.totp_secret_enc))) == "new"
+
+
+def test_admin_create_asks_for_the_password_hidden_and_twice(cli_db):
+    result = runner.invoke(
+        app,
+        ["create", "--email", "ops@example.id"],
+        input="Rahasia-kantor-77\nRahasia-kantor-77\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Rahasia-kantor-77" not in result.output  # not echoed
+    with cli_db.transaction() as s:
+        assert s.scalar(select(Account.email)) == "ops@example.id"
+
+
+def test_admin_create_with_two_different_passwords_asks_again_and_creates_nothing(cli_db):
+    result = runner.invoke(
+        app, ["create", "--email", "ops@example.id"], input="Rahasia-kantor-77\nother\n"
+    )
+    assert result.exit_code != 0
+    with cli_db.transaction() as s:
+        assert s.scalar(select(Account)) is None

@@ -38,7 +38,17 @@ def _open_db() -> Database:
 @app.command("create")
 def create_command(
     email: Annotated[str, typer.Option(help="Login email of the staff member.")],
-    password: Annotated[str, typer.Option(help="At least 10 characters, not a common one.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            help="At least 10 characters, not a common one. Asked for (hidden, twice) when not "
+            "given: a password on the command line stays in shell history and the process list.",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="PRAKERJA_ADMIN_PASSWORD",
+        ),
+    ],
     roles: Annotated[
         str,
         typer.Option(help="Comma-separated: admin, operator, finance, agent, analyst, auditor."),
