@@ -82,6 +82,21 @@ def test_the_citizens_answer_to_our_reply_joins_the_ticket_by_its_subject_token(
         )
 
 
+def test_a_strangers_mail_quoting_the_token_does_not_join_or_reopen_the_ticket(db, listener):
+    _send(listener, _mail("<d1@example.id>", "OTP tidak masuk"))
+    with db.transaction() as s:
+        ticket = s.scalar(select(Ticket))
+        token, ticket_id = ticket.public_id, ticket.id
+        ticket.status = "resolved"
+    stranger = _mail("<d2@evil.example>", "saya ikut", subject=f"Re: OTP [#{token}]")
+    stranger.replace_header("From", "Mallory <mallory@evil.example>")
+    _send(listener, stranger)
+    with db.transaction() as s:
+        joined = s.scalar(select(Message.ticket_id).where(Message.source_id == "<d2@evil.example>"))
+        assert joined != ticket_id
+        assert s.get(Ticket, ticket_id).status == "resolved"
+
+
 def test_mail_for_other_addresses_is_refused_at_rcpt(db, listener):
     msg = _mail("<c1@example.id>", "halo")
     del msg["To"]

@@ -205,16 +205,28 @@ def _thread_tickets(session: Session, threads: list[str], items: list[Incoming])
         found.update({t: k for t, k in session.execute(stmt) if t and k})
     tokens = {ticket_token(i.subject) for i in items} - {None}
     if tokens:
-        by_token = dict(
-            session.execute(
-                select(Ticket.public_id, Ticket.id).where(Ticket.public_id.in_(sorted(tokens)))
-            ).all()
-        )
+        by_token = {
+            row.public_id: row
+            for row in session.execute(
+                select(Ticket.public_id, Ticket.id, Ticket.account_id, Ticket.contact_email).where(
+                    Ticket.public_id.in_(sorted(tokens))
+                )
+            )
+        }
         for thread, item in zip(threads, items, strict=True):
-            token = ticket_token(item.subject)
-            if token in by_token:
-                found.setdefault(thread, by_token[token])
+            ticket = by_token.get(ticket_token(item.subject) or "")
+            if ticket is not None and _from_reporter(item, ticket.account_id, ticket.contact_email):
+                found.setdefault(thread, ticket.id)
     return found
+
+
+def _from_reporter(item: Incoming, account_id: int | None, email: str | None) -> bool:
+    """A "[#ticket]" token threads a message onto that ticket only from whoever reported it
+    (same account, or same email address): a token is printed in every reply and easy to
+    quote, and anyone else's message would reopen and write on a stranger's ticket."""
+    if account_id is not None and item.account_id == account_id:
+        return True
+    return bool(email and item.author_email and item.author_email.strip().lower() == email.lower())
 
 
 def _tickets(
