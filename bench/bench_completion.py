@@ -360,6 +360,7 @@ def run() -> dict[str, Any]:
         "PRAKERJA_VAR_DIR": var,
         "PRAKERJA_ENVIRONMENT": "test",
         "PRAKERJA_LOG_JSON": "1",
+        "PRAKERJA_LOG_REQUESTS": os.environ.get("PRAKERJA_LOG_REQUESTS", "0"),
     }
     os.environ.update({k: env[k] for k in ("PRAKERJA_DATABASE_URL", "PRAKERJA_VAR_DIR")})
     from prakerja.kit import migrate

@@ -128,6 +128,7 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
         "PRAKERJA_DATABASE_URL": url,
         "PRAKERJA_ENVIRONMENT": "dev",
         "PRAKERJA_DEV_INBOX": "1",
+        "PRAKERJA_LOG_REQUESTS": os.environ.get("PRAKERJA_LOG_REQUESTS", "0"),
     }
     exe = Path(sys.executable).with_name("prakerja")
     proc = subprocess.Popen(

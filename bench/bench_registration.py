@@ -419,6 +419,7 @@ def run(
             "PRAKERJA_REGISTRY_URL": registry_url,
             "PRAKERJA_ENVIRONMENT": "dev",
             "PRAKERJA_DEV_INBOX": "0",
+            "PRAKERJA_LOG_REQUESTS": os.environ.get("PRAKERJA_LOG_REQUESTS", "0"),
             # after the caller's own PYTHONPATH, so old code run from a git worktree
             # (PYTHONPATH=WORKTREE/src) is what the server runs too
             "PYTHONPATH": os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(ROOT)))),

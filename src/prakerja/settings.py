@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     # form around it fits; a route that imports big files raises its own (web.allow_large_body).
     request_max_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
     log_json: bool = False
+    log_requests: bool = True  # one structured line per request (kit.web._log_request)
 
     @field_validator("default_language")
     @classmethod

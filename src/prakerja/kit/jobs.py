@@ -28,6 +28,7 @@ from prakerja.kit.db import (
     skip_locked,
     table_of,
 )
+from prakerja.kit.logging import scrub_text
 
 log = structlog.get_logger("prakerja.jobs")
 
@@ -166,7 +167,8 @@ def _record_failure(db: Database, job_id: int, exc: Exception) -> None:
         if job is None:
             return
         now = utc_now()
-        job.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        # operators read it on the jobs page: an SMTP or partner error can quote an address
+        job.last_error = scrub_text("".join(traceback.format_exception_only(exc)).strip())[:2000]
         job.locked_until = None
         if job.attempts >= job.max_attempts:
             job.status, job.finished_at = DEAD, now

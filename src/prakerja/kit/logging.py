@@ -10,13 +10,23 @@ from typing import Any
 import structlog
 
 _NIK_LIKE = re.compile(r"\b\d{16}\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w+])(?:\+62|62|0)8\d{7,11}\b")
+
+
+def scrub_text(text: str) -> str:
+    """Mask what looks like a NIK/KK (16 digits), an email address or an Indonesian mobile
+    number. For text that may quote people (exception messages, outside systems' answers)."""
+    text = _NIK_LIKE.sub("****************", text)
+    text = _EMAIL.sub("***@***", text)
+    return _PHONE.sub("08**********", text)
 
 
 def _scrub(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Last line of defence: mask anything shaped like a NIK/KK (16 digits) in any field."""
+    """Last line of defence: mask personal data shapes (`scrub_text`) in every string field."""
     for key, value in event.items():
-        if isinstance(value, str) and _NIK_LIKE.search(value):
-            event[key] = _NIK_LIKE.sub("****************", value)
+        if isinstance(value, str):
+            event[key] = scrub_text(value)
     return event
 
 

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -184,6 +185,15 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+def _log_request(scope: Any, status: int, started: float) -> None:
+    """One line per request: method, the route's template (never the raw path, which can hold
+    a token or an id), status and time; the request id comes from the bound context."""
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    log = structlog.get_logger("prakerja.request")  # bound at the call: follows the config
+    log.info("request", method=scope["method"], route=route, status=status, ms=ms)
+
+
 class RequestContext:
     """Pure ASGI middleware: request id, language, a CSRF cookie for new browsers, security
     headers. (Starlette's BaseHTTPMiddleware costs a task and a stream per request; this runs
@@ -213,6 +223,7 @@ class RequestContext:
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
+                state["status"] = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
                 for key, value in SECURITY_HEADERS.items():
@@ -231,9 +242,12 @@ class RequestContext:
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            if get_settings().log_requests:
+                _log_request(scope, state.get("status", 500), started)
             structlog.contextvars.clear_contextvars()
             _lang.reset(token)
 
