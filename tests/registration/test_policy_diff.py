@@ -124,7 +124,7 @@ def test_the_diff_counts_who_gains_and_who_loses_by_reason(db, tmp_path):
 def test_bulk_facts_equal_one_by_one_facts(db, tmp_path):
     with db.transaction() as s:
         _population(s, tmp_path)
-        bulk = {pid: facts for pid, _, facts in service.iter_facts(s, chunk=2)}
+        bulk = {pid: facts for pid, _, facts in service.iter_facts(s, chunk=2, own=True)}
         from prakerja.registration.model import Person
 
         for person in s.scalars(select(Person)):

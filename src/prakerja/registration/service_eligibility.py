@@ -13,9 +13,10 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from prakerja.kit import audit
@@ -238,18 +239,48 @@ _PERSON_COLUMNS = (
 
 
 def count_kk_recipients(
-    session: Session, kk_bidx: str | None, *, except_nik_bidx: str | None = None
+    session: Session,
+    kk_bidx: str | None,
+    *,
+    except_nik_bidx: str | None = None,
+    own: bool = False,
 ) -> int:
-    """Seam: recipients already on this family card. For now, the distinct NIKs on the
-    prior_recipient list sharing the KK; selection will add this programme's own recipients."""
+    """Recipients already on this family card: the distinct NIKs on the prior_recipient list
+    sharing the KK and, with `own`, this programme's own recipients (`own_recipients`).
+    Selection counts its own per wave itself, so it asks without `own`."""
     if not kk_bidx:
         return 0
-    stmt = select(func.count(func.distinct(ListedPerson.nik_bidx))).where(
-        ListedPerson.list_kind.in_(KK_COUNTED_KINDS), ListedPerson.kk_bidx == kk_bidx
+    stmt = (
+        select(ListedPerson.nik_bidx)
+        .distinct()
+        .where(ListedPerson.list_kind.in_(KK_COUNTED_KINDS), ListedPerson.kk_bidx == kk_bidx)
     )
-    if except_nik_bidx:
-        stmt = stmt.where(ListedPerson.nik_bidx != except_nik_bidx)
-    return int(session.scalar(stmt) or 0)
+    niks = set(session.scalars(stmt))
+    if own:
+        niks |= own_recipients(session, [], [kk_bidx])[1].get(kk_bidx, set())
+    return len(niks - {except_nik_bidx})
+
+
+@cache
+def _recipient_sources() -> tuple[Any, ...]:
+    from prakerja.contexts import import_all
+
+    return tuple(m.own_recipients for m in import_all("recipients"))
+
+
+def own_recipients(
+    session: Session, nik_bidxs: Sequence[str], kk_bidxs: Sequence[str]
+) -> tuple[set[str], dict[str, set[str]]]:
+    """This programme's own recipients among `nik_bidxs`, and per KK of `kk_bidxs`, from every
+    later context's `recipients` module (selection: whoever a wave selected)."""
+    niks: set[str] = set()
+    by_kk: dict[str, set[str]] = {}
+    for source in _recipient_sources():
+        more, kks = source(session, nik_bidxs, kk_bidxs)
+        niks |= more
+        for kk, found in kks.items():
+            by_kk.setdefault(kk, set()).update(found)
+    return niks, by_kk
 
 
 def _facts(row: Row[Any] | Person, lists: frozenset[str], kk_recipients: int) -> ApplicantFacts:
@@ -282,7 +313,9 @@ def lists_of(session: Session, nik_bidx: str | None) -> frozenset[str]:
 def facts_for(session: Session, person: Person) -> ApplicantFacts:
     """The facts the eligibility rules need about one person (three small queries)."""
     lists = lists_of(session, person.nik_bidx)
-    kk = count_kk_recipients(session, person.kk_bidx, except_nik_bidx=person.nik_bidx)
+    if person.nik_bidx and person.nik_bidx in own_recipients(session, [person.nik_bidx], [])[0]:
+        lists |= {"prior_recipient"}  # selected in a wave: the one lifetime benefit is used
+    kk = count_kk_recipients(session, person.kk_bidx, except_nik_bidx=person.nik_bidx, own=True)
     return _facts(person, lists, kk)
 
 
@@ -317,10 +350,10 @@ def _bulk_kk(session: Session, kks: Sequence[str]) -> dict[str, set[str]]:
 
 
 def iter_facts(
-    session: Session, chunk: int = _CHUNK
+    session: Session, chunk: int = _CHUNK, *, own: bool = False
 ) -> Iterator[tuple[int, str | None, ApplicantFacts]]:
-    """(person id, masked NIK, facts) for every person, in id order: three queries per chunk,
-    giving the same facts as `facts_for`."""
+    """(person id, masked NIK, facts) for every person, in id order: three queries per chunk
+    (five with `own`), giving the same facts as `facts_for` when `own` is set."""
     last = 0
     while True:
         rows = session.execute(
@@ -328,8 +361,16 @@ def iter_facts(
         ).all()
         if not rows:
             return
-        lists = _bulk_lists(session, [r.nik_bidx for r in rows if r.nik_bidx])
-        kks = _bulk_kk(session, list({r.kk_bidx for r in rows if r.kk_bidx}))
+        niks = [r.nik_bidx for r in rows if r.nik_bidx]
+        lists = _bulk_lists(session, niks)
+        kk_list = list({r.kk_bidx for r in rows if r.kk_bidx})
+        kks = _bulk_kk(session, kk_list)
+        if own:  # as facts_for; selection screens its own history per wave itself
+            mine, by_kk = own_recipients(session, niks, kk_list)
+            for card, found in by_kk.items():
+                kks.setdefault(card, set()).update(found)
+            for nik in mine:
+                lists.setdefault(nik, set()).add("prior_recipient")
         for r in rows:
             on = frozenset(lists.get(r.nik_bidx, ())) if r.nik_bidx else frozenset()
             kk = len(kks.get(r.kk_bidx, set()) - {r.nik_bidx}) if r.kk_bidx else 0
@@ -392,7 +433,7 @@ def diff_preview(
     after_rules = rules_of(draft)
     today = jakarta_date(now)
     report = DiffReport(current.code, draft.code, policy.diff_rules(before_rules, after_rules))
-    for _pid, masked, facts in iter_facts(session):
+    for _pid, masked, facts in iter_facts(session, own=True):
         before = eligibility.evaluate(facts, before_rules, today)
         after = before if not report.changes else eligibility.evaluate(facts, after_rules, today)
         _tally(report, masked or "-", before, after, sample)

@@ -1,0 +1,45 @@
+"""This programme's own recipients, for registration's eligibility (found by `import_all`).
+
+Someone selected in any wave has had the programme's one lifetime benefit, and counts towards
+the family card's cap, exactly as screening counts them (`screen_sql`: `application.status =
+'selected'`). Registration cannot depend on selection, so it asks every context's
+`recipients` module; this is selection's answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from prakerja.registration.model import Person
+from prakerja.selection.model import Application
+
+_CHUNK = 1000
+
+
+def own_recipients(
+    session: Session, nik_bidxs: Sequence[str], kk_bidxs: Sequence[str]
+) -> tuple[set[str], dict[str, set[str]]]:
+    """(which of `nik_bidxs` were selected in a wave, KK -> selected NIKs for `kk_bidxs`)."""
+    selected = select(Application.person_id).where(Application.status == "selected")
+    niks: set[str] = set()
+    for start in range(0, len(nik_bidxs), _CHUNK):
+        part = nik_bidxs[start : start + _CHUNK]
+        niks.update(
+            session.scalars(
+                select(Person.nik_bidx).where(Person.nik_bidx.in_(part), Person.id.in_(selected))
+            )
+        )
+    by_kk: dict[str, set[str]] = {}
+    for start in range(0, len(kk_bidxs), _CHUNK):
+        part = kk_bidxs[start : start + _CHUNK]
+        rows = session.execute(
+            select(Person.kk_bidx, Person.nik_bidx).where(
+                Person.kk_bidx.in_(part), Person.id.in_(selected)
+            )
+        )
+        for kk, nik in rows:
+            by_kk.setdefault(str(kk), set()).add(str(nik))
+    return niks, by_kk
