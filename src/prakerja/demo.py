@@ -185,7 +185,7 @@ def _staff(session: Session, now: dt.datetime) -> dict[str, tuple[str, str]]:
     from prakerja.identity.vault import decrypt_text
 
     logins = {}
-    for role in ("admin", "operator", "agent", "finance", "analyst"):
+    for role in ("admin", "operator", "assessor", "agent", "finance", "analyst"):
         email = f"{role}@prakerja.example"
         account, _uri = service_account.create_staff(
             session, email=email, password=DEMO_PASSWORD, roles=[role], now=now

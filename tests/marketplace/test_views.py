@@ -8,7 +8,7 @@ from sqlalchemy import select
 from prakerja.identity.service_account import create_staff
 from prakerja.identity.service_session import COOKIE, open_session
 from prakerja.kit.audit import AuditEntry
-from prakerja.marketplace.model import Order, Partner
+from prakerja.marketplace.model import Course, Order, Partner
 from tests.marketplace.conftest import NOW, make_buyer, sms_code
 
 
@@ -114,3 +114,39 @@ def test_an_operator_walks_a_partner_through_curation(client, db):
 def test_the_curation_board_needs_an_operator(client, db):
     _staff(client, db, "analyst")
     assert client.get("/admin/partners").status_code == 403
+
+
+def test_only_an_assessor_judges_a_course_and_an_operator_only_sees_the_board(client, db, market):
+    with db.sessions() as s:
+        course = s.scalar(select(Course).where(Course.status == "approved"))
+        course.status = "submitted"
+        s.commit()
+        course_id = course.id
+    _staff(client, db, "operator")
+    board = client.get("/admin/courses")
+    assert board.status_code == 200
+    assert f"/admin/courses/{course_id}/assess" not in board.text  # no buttons to press
+    token, _ = _csrf(client, "/admin/courses")
+    refused = client.post(
+        f"/admin/courses/{course_id}/assess", data={"csrf_token": token, "verdict": "approve"}
+    )
+    assert refused.status_code == 403
+    with db.sessions() as s:
+        assert s.get(Course, course_id).status == "submitted"
+    assessor = _staff(client, db, "assessor", "analyst")  # (one role more: another email)
+    assert f"/admin/courses/{course_id}/assess" in client.get("/admin/courses").text
+    done = client.post(
+        f"/admin/courses/{course_id}/assess",
+        data={"csrf_token": token, "verdict": "approve"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with db.sessions() as s:
+        assert s.get(Course, course_id).status == "approved"
+        actor = s.scalar(
+            select(AuditEntry.actor)
+            .where(AuditEntry.action == "course.approved")
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        assert actor == f"staff:{assessor.public_id}"

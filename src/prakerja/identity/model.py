@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from prakerja.kit.db import Base, BigId, UTCDateTime
 
 CITIZEN, STAFF = "citizen", "staff"
-ROLES = ("admin", "operator", "finance", "agent", "analyst", "auditor")
+# assessor: judges submitted courses (approve or reject), apart from the operators who curate
+# partners, so the one who brings a partner in does not also pass its courses.
+ROLES = ("admin", "operator", "finance", "agent", "analyst", "auditor", "assessor")
 
 
 class Account(Base):

@@ -27,6 +27,9 @@ from prakerja.wallet import service_card
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 curator = require_staff("operator")
 Curator = Annotated[Account, Depends(curator)]
+# Courses are judged by assessors (admins always may); operators and assessors see the board.
+Assessor = Annotated[Account, Depends(require_staff("assessor"))]
+CourseBoard = Annotated[Account, Depends(require_staff("operator", "assessor"))]
 
 
 async def _form(request: Request) -> FormData:
@@ -267,17 +270,21 @@ def partner_advance(
 
 @router.get("/admin/courses", response_class=HTMLResponse)
 def courses_board(
-    request: Request, session: DbSession, staff: Curator, status: str = "submitted"
+    request: Request, session: DbSession, staff: CourseBoard, status: str = "submitted"
 ) -> HTMLResponse:
     courses = service_catalogue.list_courses(
         session, status if status in rules.COURSE_STATUSES else None
     )
-    return render(request, "marketplace/admin_courses.html", {"courses": courses, "status": status})
+    return render(
+        request,
+        "marketplace/admin_courses.html",
+        {"courses": courses, "status": status, "can_assess": staff.has_role("assessor")},
+    )
 
 
 @router.post("/admin/courses/{course_id}/assess", response_class=HTMLResponse)
 def course_assess(
-    request: Request, session: DbSession, staff: Curator, form: Form, course_id: RowId
+    request: Request, session: DbSession, staff: Assessor, form: Form, course_id: RowId
 ) -> Response:
     """An assessor approves or rejects a submitted course (audited)."""
     service_catalogue.assess_course(
