@@ -19,9 +19,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run `app` in a background thread; yields its base URL; stops it afterwards."""
-    port = free_port()
+def serve(app: Any, port: int | None = None) -> Iterator[str]:
+    """Run `app` in a background thread (on `port`, else a free one); yields its base URL;
+    stops it afterwards."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

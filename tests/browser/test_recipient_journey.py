@@ -1,5 +1,7 @@
-"""The recipient's journey after selection, in Chromium: card issued, course bought with the SMS
-code, each session redeemed and attended (face check on our page), completion and certificate
+"""The recipient's journey after selection, in Chromium: the card issued by the draw's job and
+read on the card page, the course found by searching the catalogue and bought with the SMS code,
+the order confirmed and its voucher redeemed by the simulated platform on our signed webhook,
+each session redeemed and attended (face check on our page), completion and certificate
 reported by the simulated platform over real HTTP, certificate downloaded and verified on the
 public page, and the mandatory review given."""
 
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,13 @@ from prakerja.kit.db import Database
 from prakerja.marketplace import service_catalogue, service_partner
 from prakerja.marketplace.model import Order
 from prakerja.registration.model import Person
+from prakerja.selection.service_draw import ISSUE_CARD
 from prakerja.settings import get_settings
 from prakerja.sim.face import sample_image
-from prakerja.sim.platform import API, PlatformClient, sample_courses
+from prakerja.sim.platform import API, PlatformClient, make_app, sample_courses
 from prakerja.wallet import service_card
 from tests.fixtures_sim import SmsSim, pointed_at
+from tests.livesrv import free_port, serve
 
 pytestmark = pytest.mark.browser
 PHONE = "+6281277880011"
@@ -42,13 +47,19 @@ def app(db: Database, face_sim: Any, sms_sim: SmsSim, tmp_path: Path):  # type: 
     signing.reload()
 
 
-def _partners(db: Database) -> tuple[str, str, str]:
+def _partners(db: Database, webhook_url: str) -> tuple[str, str, str]:
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as s:
         ids = []
         for kind, code in (("platform", "sim-platform"), ("provider", "lp-maju")):
             partner = service_partner.apply(
-                s, code=code, name=f"{code} Indonesia", kind=kind, actor="test", now=now
+                s,
+                code=code,
+                name=f"{code} Indonesia",
+                kind=kind,
+                actor="test",
+                now=now,
+                webhook_url=webhook_url if kind == "platform" else None,
             )
             for step in ("due_diligence", "assessment", "approved", "active"):
                 service_partner.advance(s, partner_id=partner.id, to=step, actor="t", now=now)
@@ -82,10 +93,18 @@ def _recipient(db: Database) -> tuple[str, str]:
         )
         s.add(person)
         s.flush()
-        card = service_card.issue_card(
-            s, application_id=9001, person_id=person.id, wave_id=1, policy_version_id=None, now=now
+        # as the draw writes it for each winner (selection.service_draw.ISSUE_CARD)
+        jobs.enqueue(
+            s,
+            ISSUE_CARD,
+            {"application_id": 9001, "person_id": person.id, "wave_id": 1},
+            now=now,
         )
         token = open_session(s, account_id=account.id, ip="127.0.0.1", now=now).token
+    jobs.run_until_idle(db)
+    with db.transaction() as s:
+        card = service_card.card_for_account(s, account.id)
+        assert card is not None, "the draw's job issued no card"
         return card.number, token
 
 
@@ -115,26 +134,53 @@ def _publish(db: Database, platform: PlatformClient, provider: str) -> tuple[str
     return course_id, int(sched.json()["id"])
 
 
+def _wait_for(db: Database, order_pk: int, status: str) -> Order:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        jobs.run_until_idle(db)  # the order.placed webhook goes out as a job
+        with db.transaction() as s:
+            order = s.get(Order, order_pk)
+            if order is not None and order.status == status and order.voucher_redeemed_at:
+                s.expunge(order)
+                return order
+        time.sleep(0.1)
+    raise AssertionError(f"the simulated platform did not make the order {status}")
+
+
 def test_recipient_journey(page: Any, live_url: str, db: Database, sms_sim: SmsSim) -> None:
-    client_id, secret, provider = _partners(db)
+    port = free_port()
+    client_id, secret, provider = _partners(db, f"http://127.0.0.1:{port}/webhooks")
     platform = PlatformClient(live_url, client_id, secret)
     course_id, session_id = _publish(db, platform, provider)
     number, token = _recipient(db)
     page.context.add_cookies([{"name": COOKIE, "value": token, "url": live_url}])
 
-    page.goto(f"/courses/{course_id}")
+    page.goto("/card")
+    assert page.locator("#number").inner_text().replace(" ", "") == number
+    assert page.locator("#balance").inner_text() == "Rp3.500.000"
+    assert page.locator("#deadline").inner_text()
+
+    page.goto("/courses")
+    title = sample_courses(provider, 1)[0]["title"]
+    page.fill("#q", title.split()[0])
+    page.click("form[role=search] button[type=submit]")
+    page.click(f"a[href='/courses/{course_id}']")
+    assert page.locator("h1").inner_text() == title
     page.fill("#card_number", number)
     page.click("form[action$='/buy'] button[type=submit]")
     jobs.run_until_idle(db)
     code = re.search(r"\b(\d{6})\b", sms_sim.wait_for(PHONE)[-1])
     assert code
-    page.fill("#code", code.group(1))
-    page.click("form[action$='/code'] button[type=submit]")
-    with db.transaction() as s:
-        order = s.scalars(select(Order)).one()
-        order_id, order_pk = order.public_id, order.id
-    assert platform.confirm(order_id).status_code == 200
-    assert platform.redeem(platform.log[-1][2]["voucher_code"]).status_code == 200
+    sim, inbox = make_app(PlatformClient(live_url, client_id, secret))
+    with serve(sim, port):
+        page.fill("#code", code.group(1))
+        page.click("form[action$='/code'] button[type=submit]")
+        with db.transaction() as s:
+            order_pk = s.scalars(select(Order.id)).one()
+        order = _wait_for(db, order_pk, "confirmed")
+    order_id = order.public_id
+    assert [e["event"] for e in inbox.events.values()] == ["order.placed"]
+    assert inbox.refused == 0
 
     page.goto("/learning")
     redeem = page.locator(".redeem-code").first.inner_text().strip()
