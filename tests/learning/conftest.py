@@ -118,7 +118,7 @@ def make_setup(session: Session, *, starts: list[dt.datetime], mode: str = "webi
         mode=mode,
         hours=16,
         price=700_000,
-        capacity=None,
+        capacity=None if mode == "self_paced" else 30,  # seated modes need seats
         syllabus="Teori 30%, praktik 70%",
     )
     course, _ = service_catalogue.publish_course(session, platform=platform, data=data, now=NOW)

@@ -379,7 +379,8 @@ def test_a_key_another_process_added_verifies_without_a_restart(signing_keys: Pa
 # SHA-256 of what the original (element-at-a-time) encoder and signer produced for FACTS under
 # the key with seed bytes(range(32)); Ed25519 is deterministic, so any changed byte shows here
 _FACTS_DIGEST = "ae53b09c157f589c767fe4c356ce9dfb0744fc2fb6c2ca7475fd17c5a55e66d8"
-_BADGE_DIGEST = "82f96c1077a26145906d676b1376b78c2b8f270cdb1b336cca438a9bd164a405"
+# changed 11-29 on purpose: the proof's verificationMethod names the key's Multikey document
+_BADGE_DIGEST = "ec9bbe8346a2a8725147fbef69980ed3ff07ba32c309ba70ed763da5a6353577"
 
 
 def test_certificates_are_byte_for_byte_what_they_were(tmp_path: Path) -> None:
@@ -412,3 +413,55 @@ def test_the_pdf_carries_a_qr_code_and_the_verify_url() -> None:
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 1500
     assert b"/Subtype /Image" in pdf
+
+
+def test_a_verifier_that_fetches_the_verification_method_checks_the_badge_on_its_own(
+    client: Any,
+) -> None:
+    """eddsa-jcs-2022 done from the outside: dereference the proof's verificationMethod (a
+    Multikey document on our site), decode its key, and check the signature with nothing of
+    ours but the JSON canonicalisation."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from prakerja.settings import get_settings
+
+    base = get_settings().base_url
+    badge = json.loads(
+        certificates.sign_badge(certificates.unsigned_badge(FACTS, base), base, FACTS["issued_at"])
+    )
+    (proof,) = badge.pop("proof")
+    method = proof["verificationMethod"]
+    assert method.startswith(base)
+    assert "#" not in method
+    key_doc = client.get(method.removeprefix(base)).json()
+    assert key_doc["type"] == "Multikey"
+    assert key_doc["id"] == method
+    assert key_doc["controller"] == badge["issuer"]["id"]
+    raw = jcs.b58decode(key_doc["publicKeyMultibase"].removeprefix("z"))
+    assert raw[:2] == b"\xed\x01"  # the Ed25519 multicodec
+    options = {k: v for k, v in proof.items() if k != "proofValue"}
+    signed = (
+        hashlib.sha256(jcs.canonical(options)).digest()
+        + hashlib.sha256(jcs.canonical(badge)).digest()
+    )
+    Ed25519PublicKey.from_public_bytes(raw[2:]).verify(
+        jcs.b58decode(proof["proofValue"].removeprefix("z")), signed
+    )  # raises InvalidSignature if wrong
+    assert client.get("/.well-known/prakerja-keys/" + "0" * 16).status_code == 404
+
+
+def test_badges_issued_before_naming_the_key_set_fragment_still_verify() -> None:
+    badge = json.loads(
+        certificates.sign_badge(certificates.unsigned_badge(FACTS, BASE), BASE, FACTS["issued_at"])
+    )
+    proof = badge["proof"][0]
+    kid = proof["verificationMethod"].rpartition("/")[2]
+    old_style = proof | {"verificationMethod": f"{BASE}{certificates.KEYS_PATH}#{kid}"}
+    options = {k: v for k, v in old_style.items() if k != "proofValue"}
+    doc = {k: v for k, v in badge.items() if k != "proof"}
+    _, sig = signing.sign(
+        hashlib.sha256(jcs.canonical(options)).digest()
+        + hashlib.sha256(jcs.canonical(doc)).digest()
+    )
+    old_style["proofValue"] = "z" + jcs.b58encode(sig)
+    assert certificates.verify_badge(jcs.canonical(doc | {"proof": [old_style]}))

@@ -10,6 +10,7 @@ from fastapi import Request
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.schemas import problems
 from prakerja.kit.clock import utc_now
+from prakerja.kit.errors import NotFound
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.learning import certificates, rules, service_completion, service_review, signing
 from prakerja.learning.api_partner_learning import cert_ref
@@ -22,6 +23,7 @@ from prakerja.learning.schemas import (
 )
 from prakerja.learning.service_enrolment import Enrolment, enrolments
 from prakerja.learning.signing import jwks
+from prakerja.settings import get_settings
 
 router = new_router(tags=["learning"])
 
@@ -125,6 +127,17 @@ async def verify_badge(request: Request) -> dict[str, bool]:
 def public_keys() -> dict[str, Any]:
     """The programme's certificate signing keys (JWK Set, Ed25519), active and retired."""
     return jwks()
+
+
+@router.get("/.well-known/prakerja-keys/{kid}")
+def public_key(kid: str) -> dict[str, Any]:
+    """One signing key as a Multikey verification method: what an Open Badge proof's
+    `verificationMethod` names."""
+    base = get_settings().base_url.rstrip("/")
+    found = signing.multikey(kid[:64], f"{base}{certificates.KEY_PATH}{kid[:64]}", f"{base}/")
+    if found is None:
+        raise NotFound("No such key")
+    return found
 
 
 __all__ = ["enrolment_read", "router", "signing", "verification"]

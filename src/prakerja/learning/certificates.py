@@ -26,6 +26,9 @@ OB_CONTEXT = [
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ]
 KEYS_PATH = "/.well-known/prakerja-keys.json"
+# One key as a Multikey document: what a badge proof's verificationMethod dereferences to, so a
+# Data Integrity verifier that fetches it finds the key (badges before 11-29 name `KEYS_PATH#kid`).
+KEY_PATH = "/.well-known/prakerja-keys/"
 
 
 def verify_url(base_url: str, public_id: str) -> str:
@@ -113,7 +116,7 @@ def sign_badge(doc: dict[str, Any], base_url: str, created: str) -> bytes:
         "type": "DataIntegrityProof",
         "cryptosuite": "eddsa-jcs-2022",
         "created": created,
-        "verificationMethod": f"{base_url.rstrip('/')}{KEYS_PATH}#{kid}",
+        "verificationMethod": f"{base_url.rstrip('/')}{KEY_PATH}{kid}",
         "proofPurpose": "assertionMethod",
         "@context": doc["@context"],
     }
@@ -136,7 +139,8 @@ def _check_proof(doc: dict[str, Any], proof: Any) -> bool:
     sig = jcs.b58decode(value[1:])
     if "z" + jcs.b58encode(sig) != value:
         return False
-    return signing.verify(method.rpartition("#")[2], _proof_hash(doc, options), sig)
+    kid = method.rpartition("#")[2] if "#" in method else method.rstrip("/").rpartition("/")[2]
+    return signing.verify(kid, _proof_hash(doc, options), sig)
 
 
 def verify_badge(badge_json: bytes | str) -> bool:

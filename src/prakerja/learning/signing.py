@@ -183,3 +183,24 @@ def jwks() -> dict[str, object]:
             for kid, pub in ring.public.items()
         ]
     }
+
+
+_ED25519_MULTICODEC = b"\xed\x01"  # the multicodec prefix of an Ed25519 public key
+
+
+def multikey(kid: str, key_url: str, controller: str) -> dict[str, object] | None:
+    """The key `kid` as a Data Integrity verification method (Multikey), what the
+    `verificationMethod` URL of an Open Badges proof dereferences to; None if unknown."""
+    from prakerja.learning.jcs import b58encode
+
+    public = keyring().public.get(kid)
+    if public is None:
+        return None
+    raw = public.public_bytes(*_RAW)
+    return {
+        "@context": ["https://w3id.org/security/multikey/v1"],
+        "id": key_url,
+        "type": "Multikey",
+        "controller": controller,
+        "publicKeyMultibase": "z" + b58encode(_ED25519_MULTICODEC + raw),
+    }
