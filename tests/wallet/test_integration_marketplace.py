@@ -197,6 +197,59 @@ def test_the_spend_rest_sweep_cancels_a_second_pending_order(db, shop):
         assert ledger.account_by_code(s, f"platform:{platform_id}").balance == PRICE
 
 
+@pytest.mark.parametrize("end", ["revoke", "close"])
+def test_a_refund_after_the_card_ended_goes_on_to_the_treasury(db, shop, end):
+    """A provider cancels a confirmed course after the card was revoked or closed: the refund
+    reaches the card and moves on to the treasury in the same transaction, once."""
+    platform_id, course_id = shop
+    buyer, order_id = _placed(db, course_id, confirm=True)
+    with db.transaction() as s:
+        if end == "revoke":
+            service_card.revoke(s, card_id=buyer.card_id, reason="fraud", now=NOW)
+        else:
+            service_card.sweep_remaining(s, card_id=buyer.card_id, reason="year_end", now=NOW)
+        public_id = s.get(Order, order_id).public_id
+        assert ledger.account_by_code(s, "treasury").balance == BALANCE - PRICE
+    for _ in range(2):  # a repeated cancellation changes nothing
+        with db.transaction() as s:
+            order = service_order.cancel_order(
+                s,
+                partner=s.get(Partner, platform_id),
+                order_public_id=public_id,
+                reason="trainer ill",
+                now=NOW,
+            )
+            assert order.status == "refunded"
+    with db.transaction() as s:
+        assert ledger.balance(s, buyer.account_code) == (0, 0)
+        assert ledger.account_by_code(s, "treasury").balance == BALANCE
+        assert ledger.account_by_code(s, f"platform:{platform_id}").balance == 0
+        (sweep,) = s.scalars(select(Transfer).where(Transfer.key.like("sweep:refund:%"))).all()
+        assert sweep.key == f"sweep:refund:{order.refund_transfer_id}"
+        status = "revoked" if end == "revoke" else "closed"
+        assert sweep.meta["reason"] == f"refund_to_{status}_card"
+        assert (sweep.amount, sweep.meta["card_id"]) == (PRICE, buyer.card_id)
+        assert len(_cancellations(s)) == 1
+        assert check_ledger(s) == []
+
+
+def test_a_refund_to_an_active_card_stays_on_the_card(db, shop):
+    platform_id, course_id = shop
+    buyer, order_id = _placed(db, course_id, confirm=True)
+    with db.transaction() as s:
+        service_order.cancel_order(
+            s,
+            partner=s.get(Partner, platform_id),
+            order_public_id=s.get(Order, order_id).public_id,
+            reason="trainer ill",
+            now=NOW,
+        )
+    with db.transaction() as s:
+        assert ledger.balance(s, buyer.account_code) == (BALANCE, BALANCE)
+        assert s.scalar(select(Transfer).where(Transfer.key.like("sweep:%"))) is None
+        assert check_ledger(s) == []
+
+
 def test_the_marketplace_job_is_idempotent(db, shop):
     _, course_id = shop
     buyer, order_id = _placed(db, course_id)

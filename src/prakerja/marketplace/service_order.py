@@ -108,7 +108,8 @@ def cancel_order(
     session: Session, *, partner: Partner, order_public_id: str, reason: str, now: dt.datetime
 ) -> Order:
     """Platform or provider cancels: a pending hold is voided, a confirmed purchase refunded by
-    a reversing transfer; the seat is released and the platform told (`order.cancelled`)."""
+    a reversing transfer (on to the treasury if the card was revoked or closed meanwhile); the
+    seat is released and the platform told (`order.cancelled`)."""
     rules.check_may_cancel(partner.kind)
     order = _partner_order(session, partner, order_public_id)
     outcome = rules.cancel_outcome(order.status)
@@ -122,9 +123,10 @@ def cancel_order(
         )
     if outcome == "void":
         ledger.void(session, transfer_id=_hold_of(order), now=now)
-    else:
-        refund = ledger.reverse(
+    else:  # the wallet sends a refund to a card no longer active on to the treasury
+        refund = service_card.refund_purchase(
             session,
+            card_id=order.card_id,
             transfer_id=_hold_of(order),
             now=now,
             meta={"order_id": order.id, "reason": reason[:200]},

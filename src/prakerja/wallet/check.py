@@ -1,4 +1,10 @@
-"""`prakerja wallet check`: every ledger invariant over the whole ledger, in set-based SQL."""
+"""`prakerja wallet check`: every ledger invariant over the whole ledger, in set-based SQL.
+
+Rules (the `rule` each problem names): `transfer_balances` (a posted transfer has two entries
+summing to zero, any other none), `balance_equals_entries`, `no_negative_balance` (recipient
+accounts), `held_equals_pending_holds`, `closed_or_revoked_card_empty` (such a card's account
+has no balance, nothing held and no pending hold).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from prakerja.wallet.model import PENDING, POSTED, Entry, LedgerAccount, Transfer
+from prakerja.wallet.model_card import CLOSED, REVOKED, Card
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,36 @@ def _orphan_holds(session: Session, limit: int) -> list[Problem]:
     return [Problem("held_equals_pending_holds", r[0], f"held={r[1]} pending={r[2]}") for r in rows]
 
 
+def _money_on_closed_cards(session: Session, limit: int) -> list[Problem]:
+    """A revoked or closed card was swept to the treasury and takes no money after (a refund is
+    swept on at once), so its account holds nothing and nothing is held on it."""
+    pending = (
+        select(Transfer.from_account_id, func.count().label("holds"))
+        .where(Transfer.status == PENDING)
+        .group_by(Transfer.from_account_id)
+        .subquery()
+    )
+    holds = func.coalesce(pending.c.holds, 0)
+    rows = session.execute(
+        select(Card.id, Card.status, LedgerAccount.balance, LedgerAccount.held, holds)
+        .join(LedgerAccount, LedgerAccount.id == Card.ledger_account_id)
+        .outerjoin(pending, pending.c.from_account_id == LedgerAccount.id)
+        .where(
+            Card.status.in_((REVOKED, CLOSED)),
+            or_(LedgerAccount.balance != 0, LedgerAccount.held != 0, holds != 0),
+        )
+        .limit(limit)
+    ).all()
+    return [
+        Problem(
+            "closed_or_revoked_card_empty",
+            f"card:{r[0]}",
+            f"status={r[1]} balance={r[2]} held={r[3]} pending_holds={r[4]}",
+        )
+        for r in rows
+    ]
+
+
 def check_ledger(session: Session, limit: int = 50) -> list[Problem]:
     """All invariant violations (at most `limit` per rule); an empty list means a sound ledger."""
     return [
@@ -97,4 +134,5 @@ def check_ledger(session: Session, limit: int = 50) -> list[Problem]:
         *_balance_mismatch(session, limit),
         *_negative(session, limit),
         *_orphan_holds(session, limit),
+        *_money_on_closed_cards(session, limit),
     ]

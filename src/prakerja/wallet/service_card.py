@@ -2,7 +2,9 @@
 
 Money moves only through the ledger (`service`): issuance is a transfer `budget -> card:<id>`
 with key `issue:<application_id>`; revocation and sweeps move what is left to `treasury` with key
-`sweep:<card_id>` after voiding pending holds. Services flush, never commit.
+`sweep:<card_id>` after voiding pending holds; a refund that reaches a card no longer active
+goes on to the treasury at once (`refund_purchase`), so such a card's account is always empty.
+Services flush, never commit.
 
 The only holds on a card are marketplace orders awaiting the platform's confirmation. Voiding
 them enqueues `marketplace.cancel_voided_orders` in the same transaction (see `_void_holds`).
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from babel.dates import format_date
@@ -296,6 +299,47 @@ def _sweep(session: Session, card: Card, reason: str, now: dt.datetime) -> int:
         )
     card.swept_at = now
     return balance
+
+
+def refund_purchase(
+    session: Session,
+    *,
+    card_id: int,
+    transfer_id: int,
+    now: dt.datetime,
+    meta: dict[str, Any] | None = None,
+) -> Transfer:
+    """Return a posted purchase to the card by a reversing transfer (key `reversal:<id>`). A
+    card no longer active keeps nothing: the refund goes on to the treasury in the same
+    transaction (key `sweep:refund:<refund id>`, the card's status in its meta), as revoking or
+    closing the card would have done, so a closed or revoked card's account stays empty.
+    Repeating it changes nothing."""
+    card = get_card(session, card_id, lock=True)  # first, as revoke and sweep lock: no deadlock
+    refund = ledger.reverse(session, transfer_id=transfer_id, now=now, meta=meta)
+    if card.status != ACTIVE:
+        _sweep_refund(session, card, refund, now)
+    return refund
+
+
+def _sweep_refund(session: Session, card: Card, refund: Transfer, now: dt.datetime) -> None:
+    if card.ledger_account_id != refund.to_account_id:
+        raise Conflict("the refunded purchase was not paid from this card")
+    _, treasury_id = system_accounts(session, now)
+    ledger.transfer(
+        session,
+        key=f"sweep:refund:{refund.id}",
+        from_id=refund.to_account_id,
+        to_id=treasury_id,
+        amount=refund.amount,
+        kind="sweep",
+        now=now,
+        meta={
+            "card_id": card.id,
+            "refund_transfer_id": refund.id,
+            "reason": f"refund_to_{card.status}_card",
+        },
+    )
+    log.info("refund_swept", card_id=card.id, refund_transfer_id=refund.id, status=card.status)
 
 
 def _blacklist(session: Session, person_id: int, reason: str, now: dt.datetime) -> None:
