@@ -7,7 +7,7 @@ entrypoint commits them (see `service.settle`) so that guessing is limited.
 from __future__ import annotations
 
 import datetime as dt
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pyotp
 from sqlalchemy import bindparam, func, select, update
@@ -157,23 +157,36 @@ def resend_login_code(session: Session, *, challenge_id: str, now: dt.datetime) 
     session.refresh(challenge)
     if account is None or not _is_open(challenge, now):
         raise CodeExpired()
-    recent = session.scalar(
-        select(func.coalesce(func.sum(LoginChallenge.resends), 0)).where(
-            LoginChallenge.account_id == account.id,
-            LoginChallenge.created_at > now - rules.RESEND_LOCK,
-        )
-    )
-    if int(recent or 0) >= rules.RESEND_MAX:
-        challenge.status = "dead"
-        account.locked_until = now + rules.RESEND_LOCK
-        session.flush()
-        raise LoginLocked(locked_until=account.locked_until.isoformat())
+    _lock_when_spent(session, account, challenge, LoginChallenge.resends, rules.RESEND_MAX, now)
     code = tokens.new_code()
     challenge.code_hash = tokens.code_hash("login", challenge.public_id, code)
     challenge.resends += 1  # the wrong codes already tried still count (see _wrong_code)
     challenge.expires_at = now + rules.CODE_TTL
     session.flush()
     _send_code(session, account, code, now)
+
+
+def _lock_when_spent(
+    session: Session,
+    account: Account,
+    challenge: LoginChallenge,
+    column: Any,
+    limit: int,
+    now: dt.datetime,
+) -> None:
+    """Kill the challenge and lock the login for RESEND_LOCK once `column` (resends, or wrong
+    codes) summed over the account's challenges of the last RESEND_LOCK reaches `limit`."""
+    recent = session.scalar(
+        select(func.coalesce(func.sum(column), 0)).where(
+            LoginChallenge.account_id == account.id,
+            LoginChallenge.created_at > now - rules.RESEND_LOCK,
+        )
+    )
+    if int(recent or 0) >= limit:
+        challenge.status = "dead"
+        account.locked_until = now + rules.RESEND_LOCK
+        session.flush()
+        raise LoginLocked(locked_until=account.locked_until.isoformat())
 
 
 _USE_CHALLENGE = (
@@ -218,17 +231,8 @@ def _wrong_code(
     if counted is None:
         raise CodeExpired()
     session.add(LoginFailure(email_key=tokens.email_key(account.email), ip=challenge.ip, at=now))
-    recent = session.scalar(
-        select(func.coalesce(func.sum(LoginChallenge.attempts), 0)).where(
-            LoginChallenge.account_id == account.id,
-            LoginChallenge.created_at > now - rules.RESEND_LOCK,
-        )
-    )
-    if int(recent or 0) >= rules.CODE_WRONG_MAX:
-        challenge.status = "dead"
-        account.locked_until = now + rules.RESEND_LOCK
-        session.flush()
-        raise LoginLocked(locked_until=account.locked_until.isoformat())
+    limit = rules.CODE_WRONG_MAX
+    _lock_when_spent(session, account, challenge, LoginChallenge.attempts, limit, now)
     session.flush()
     if counted >= rules.CODE_MAX_TRIES:
         raise CodeExpired()
