@@ -114,7 +114,11 @@ def make_course(
     return course
 
 
-def make_buyer(session: Session, *, phone_verified: bool = True) -> Buyer:
+def make_buyer(
+    session: Session, *, phone_verified: bool = True, issued_at: dt.datetime = NOW
+) -> Buyer:
+    """A citizen holding a card issued at `issued_at`: buying through the web (the real clock)
+    needs `issued_at=utc_now()`, or the card's first-purchase deadline will have passed."""
     n = next(_seq)
     phone = f"+62812{uuid.uuid4().int % 10**8:08d}"
     account = Account(
@@ -142,7 +146,7 @@ def make_buyer(session: Session, *, phone_verified: bool = True) -> Buyer:
         person_id=person.id,
         wave_id=1,
         policy_version_id=None,
-        now=NOW,
+        now=issued_at,
     )
     web = open_session(session, account_id=account.id, ip="127.0.0.1", now=utc_now())
     assert card.ledger_account_id is not None

@@ -1,12 +1,15 @@
 """Citizen JSON API: search, start a purchase, confirm with the SMS code, list orders."""
 
+import datetime as dt
+
+from prakerja.kit.clock import utc_now
 from prakerja.wallet import service as ledger
 from tests.marketplace.conftest import make_buyer, sms_code, start_order
 
 
 def _buyer(db, client):
     with db.transaction() as s:
-        buyer = make_buyer(s)
+        buyer = make_buyer(s, issued_at=utc_now())  # it buys at the server's clock
     buyer.login(client)
     return buyer
 
@@ -89,3 +92,21 @@ def test_a_price_above_the_balance_is_409(client, db, market):
     )
     assert resp.status_code == 409
     assert resp.json()["code"] == "price_above_balance"
+
+
+def test_a_purchase_after_the_first_purchase_deadline_is_403_in_indonesian(client, db, market):
+    with db.transaction() as s:  # issued 30 days ago: its 15 days to buy are over
+        buyer = make_buyer(s, issued_at=utc_now() - dt.timedelta(days=30))
+    buyer.login(client)
+    resp = client.post(
+        "/api/v1/orders",
+        json={
+            "course_id": market.course.public_id,
+            "card_number": buyer.card_number,
+            "idempotency_key": "web-0005",
+        },
+    )
+    assert resp.status_code == 403
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["code"] == "first_purchase_deadline_passed"
+    assert resp.json()["title"] == "Batas waktu pembelian pelatihan pertama Anda sudah lewat"

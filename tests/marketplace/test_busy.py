@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from prakerja.app import create_app, web_engine_options
+from prakerja.kit.clock import utc_now
 from prakerja.kit.db import Database, is_postgres
 from prakerja.settings import get_settings
 from prakerja.wallet import service as ledger
@@ -31,7 +32,7 @@ def test_a_lock_held_too_long_is_a_503_that_changes_nothing(db, market):
     )
     web_db = Database(db.url, **web_engine_options(settings))
     with db.transaction() as s:
-        buyer = make_buyer(s)
+        buyer = make_buyer(s, issued_at=utc_now())  # it buys at the server's clock
     with TestClient(create_app(settings, web_db), raise_server_exceptions=False) as client:
         buyer.login(client)
         order_id, code = start_order(client, db, buyer, market.course.public_id, "busy-0001")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from prakerja.identity.errors import CodeExpired, WrongCode
 from prakerja.kit.jobs import Job
 from prakerja.marketplace import rules, service_order, service_purchase
-from prakerja.marketplace.model import WebhookDelivery
+from prakerja.marketplace.model import Order, WebhookDelivery
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
 from prakerja.wallet.model import Transfer
@@ -285,3 +285,63 @@ def test_the_same_key_returns_the_same_order_without_a_new_code(session, shop):
     again = _start(session, buyer, course, "k-same")
     assert again.id == first.id
     assert sms_code(session, buyer.phone) == code
+
+
+# Cards made on NOW (10:00 in Jakarta, 28 November) must buy by 13 December, Jakarta time.
+LAST_MINUTE = dt.datetime(2026, 12, 13, 16, 59, tzinfo=dt.UTC)  # 23:59 on 13 December
+TOO_LATE = LAST_MINUTE + dt.timedelta(minutes=1)  # 00:00 on 14 December
+
+
+def _card(session, buyer):
+    from prakerja.wallet import service_card
+
+    return service_card.get_card(session, buyer.card_id)
+
+
+def test_the_first_purchase_counts_from_the_moment_the_citizen_places_it(session, shop):
+    platform, _, course = shop
+    buyer = make_buyer(session)
+    order = _buy(session, buyer, course)
+    assert _card(session, buyer).first_purchase_at == NOW  # placed, not yet confirmed
+    service_order.confirm_order(
+        session, partner=platform, order_public_id=order.public_id, now=TOO_LATE
+    )
+    assert _card(session, buyer).first_purchase_at == NOW
+
+
+def test_nothing_bought_by_the_deadline_refuses_a_purchase_and_changes_nothing(session, shop):
+    _, _, course = shop
+    buyer = make_buyer(session)
+    with pytest.raises(rules.FirstPurchaseDeadlinePassed) as refused:
+        _start(session, buyer, course, "k-late", now=TOO_LATE)
+    assert refused.value.extra == {"deadline": "2026-12-13"}
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    assert _buy(session, buyer, course, "k-in-time", now=LAST_MINUTE).status == "pending"
+
+
+def test_a_code_entered_after_the_deadline_places_nothing(session, shop):
+    _, _, course = shop
+    buyer = make_buyer(session)
+    order = _start(session, buyer, course, "k-edge", now=LAST_MINUTE)
+    with pytest.raises(rules.FirstPurchaseDeadlinePassed):
+        service_purchase.confirm_purchase(
+            session,
+            account_id=buyer.account_id,
+            order_public_id=order.public_id,
+            code=sms_code(session, buyer.phone),
+            now=TOO_LATE,
+        )
+    session.refresh(order)
+    assert (order.status, order.hold_transfer_id) == ("awaiting_code", None)
+    assert _card(session, buyer).first_purchase_at is None
+    assert ledger.balance(session, buyer.account_code) == (BALANCE, BALANCE)
+
+
+def test_a_card_whose_order_was_cancelled_may_buy_again_after_the_deadline(session, shop):
+    _, provider, course = shop
+    buyer = make_buyer(session)
+    order = _buy(session, buyer, course)
+    service_order.cancel_order(
+        session, partner=provider, order_public_id=order.public_id, reason="full", now=TOO_LATE
+    )
+    assert _buy(session, buyer, course, "k-again", now=TOO_LATE).status == "pending"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from prakerja.identity.service_account import create_staff
 from prakerja.identity.service_session import COOKIE, open_session
 from prakerja.kit.audit import AuditEntry
+from prakerja.kit.clock import utc_now
 from prakerja.marketplace.model import Course, Order, Partner
 from tests.marketplace.conftest import NOW, make_buyer, sms_code
 
@@ -33,7 +34,7 @@ def test_the_catalogue_filters_by_balance_and_mode(client, db, market):
 
 def test_a_citizen_buys_through_the_pages(client, db, market):
     with db.transaction() as s:
-        buyer = make_buyer(s)
+        buyer = make_buyer(s, issued_at=utc_now())  # it buys at the server's clock
     buyer.login(client)
     url = f"/courses/{market.course.public_id}"
     token, page = _csrf(client, url)

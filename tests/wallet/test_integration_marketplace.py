@@ -1,6 +1,7 @@
 """Revoking or closing a card settles the marketplace: an order still awaiting the platform's
 confirmation is cancelled (hold voided, seat released, platform told) and no hold is orphaned,
-on every path (direct revoke, the deadline scan, the year-end and spend-rest sweeps)."""
+on every path (direct revoke, the year-end and spend-rest sweeps); a refund after it goes on to
+the treasury. An order placed by the first-purchase deadline keeps the card from revocation."""
 
 import datetime as dt
 
@@ -12,6 +13,7 @@ from prakerja.kit.clock import JAKARTA
 from prakerja.marketplace import rules, service_order, service_purchase
 from prakerja.marketplace.jobs import cancel_voided_orders
 from prakerja.marketplace.model import Course, Order, Partner, WebhookDelivery
+from prakerja.registration.model_policy import ListedPerson
 from prakerja.wallet import jobs as card_jobs
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
@@ -137,15 +139,43 @@ def test_a_platform_confirming_before_the_marketplace_job_is_refused(db, shop):
             )
 
 
-def test_the_deadline_scan_revokes_and_cancels(db, shop):
-    _, course_id = shop
-    buyer, order_id = _placed(db, course_id)
+AFTER = {  # what the partner does after the deadline -> the order's status
+    "confirmed": "confirmed",
+    "cancelled": "cancelled",
+    "refunded": "refunded",
+    "never_confirmed": "cancelled",
+}
+
+
+@pytest.mark.parametrize("then", list(AFTER))
+def test_an_order_placed_by_the_deadline_keeps_the_card_whatever_the_partner_does(db, shop, then):
+    """The citizen's purchase (code accepted, price held) is the purchase the deadline asks
+    for: a platform confirming after the deadline, a provider cancelling (before or after
+    confirming), or a platform never answering cannot get the card revoked and the citizen
+    blacklisted."""
+    platform_id, course_id = shop
+    buyer, order_id = _placed(db, course_id, confirm=then == "refunded")
+    late = dt.datetime.combine(AFTER_DEADLINE, dt.time(9), tzinfo=JAKARTA)
     with db.transaction() as s:
-        assert card_jobs.scan_deadlines(s, today=AFTER_DEADLINE, now=NOW)["revoke"] == 1
-    _run_jobs(db)
+        public_id = s.get(Order, order_id).public_id
+        if then == "confirmed":
+            service_order.confirm_order(
+                s, partner=s.get(Partner, platform_id), order_public_id=public_id, now=late
+            )
+        elif then in ("cancelled", "refunded"):
+            provider = s.get(Partner, s.get(Course, course_id).provider_id)
+            service_order.cancel_order(
+                s, partner=provider, order_public_id=public_id, reason="trainer ill", now=late
+            )
+        else:
+            service_order.cancel_unconfirmed_orders(s, now=late)
+        assert s.get(Order, order_id).status == AFTER[then]
+        assert card_jobs.scan_deadlines(s, today=AFTER_DEADLINE, now=late)["revoke"] == 0
     with db.transaction() as s:
-        assert service_card.get_card(s, buyer.card_id).status == "revoked"
-        _assert_cancelled(s, order_id, f"card_revoked:{card_jobs.REVOCATION_REASON}")
+        card = service_card.get_card(s, buyer.card_id)
+        assert (card.status, card.first_purchase_at) == ("active", NOW)
+        assert s.scalar(select(func.count()).select_from(ListedPerson)) == 0
+        assert check_ledger(s) == []
 
 
 def test_year_end_cancels_a_pending_order_and_keeps_a_confirmed_one(db, shop, monkeypatch):

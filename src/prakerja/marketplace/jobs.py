@@ -1,4 +1,5 @@
-"""Marketplace jobs: webhook delivery, and cancelling orders whose card was revoked or closed.
+"""Marketplace jobs: webhook delivery; cancelling orders whose card was revoked or closed, and
+orders their platform never confirmed.
 
 `marketplace.deliver_webhook`: a signed POST of one event to the partner's webhook URL.
 A delivery runs at least once; partners de-duplicate by the event `id` (also X-Event-Id).
@@ -7,6 +8,9 @@ A failed attempt is recorded and a new job is queued with kit.jobs' exponential 
 
 `marketplace.cancel_voided_orders`: enqueued by the wallet, in the transaction that revokes or
 closes a card, with the ids of the order holds it voided (`wallet.service_card._void_holds`).
+
+`marketplace.cancel_unconfirmed_orders`: scheduled daily; cancels the pending orders their
+platform has not confirmed within `rules.CONFIRM_WITHIN`, as a platform cancellation would.
 """
 
 from __future__ import annotations
@@ -17,15 +21,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import structlog
 from sqlalchemy.orm import Session
 
 from prakerja.kit import jobs
 from prakerja.kit.errors import Invalid
-from prakerja.marketplace import service_partner, service_purchase, signing
+from prakerja.marketplace import service_order, service_partner, service_purchase, signing
 from prakerja.marketplace.model import Partner, WebhookDelivery
 from prakerja.marketplace.service_webhook import JOB, MAX_ATTEMPTS, body_of
 from prakerja.settings import get_settings
 from prakerja.wallet.service_card import CANCEL_VOIDED_ORDERS
+
+log = structlog.get_logger("prakerja.marketplace.jobs")
+CANCEL_UNCONFIRMED = "marketplace.cancel_unconfirmed_orders"
 
 
 def _post(url: str, client_id: str, secret: str, delivery: WebhookDelivery) -> int:
@@ -77,6 +85,13 @@ def deliver_webhook(session: Session, payload: dict[str, Any], now: dt.datetime)
     )
 
 
+@jobs.handler(CANCEL_UNCONFIRMED)
+def cancel_unconfirmed_orders(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Scheduled daily: cancel the orders left unconfirmed too long (a rerun changes nothing)."""
+    cancelled = service_order.cancel_unconfirmed_orders(session, now=now)
+    log.info("orders_not_confirmed_cancelled", count=len(cancelled))
+
+
 @jobs.handler(CANCEL_VOIDED_ORDERS)
 def cancel_voided_orders(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
     """Cancel the orders still pending on the voided holds (a rerun changes nothing)."""
@@ -87,3 +102,7 @@ def cancel_voided_orders(session: Session, payload: dict[str, Any], now: dt.date
     if not isinstance(reason, str):
         reason = "card_closed"
     service_purchase.cancel_voided_orders(session, hold_transfer_ids=ids, reason=reason, now=now)
+
+
+# Daily at 02:00 Jakarta time, after the card deadline scan.
+jobs.every_day(CANCEL_UNCONFIRMED, hour=2)

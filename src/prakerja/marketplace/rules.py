@@ -29,6 +29,13 @@ CODE_TTL = dt.timedelta(minutes=10)
 CODE_MAX_TRIES = 3
 CODE_LOCK = dt.timedelta(hours=1)
 FRESHNESS = dt.timedelta(minutes=5)
+# A placed order holds the citizen's price, a seat and their one open order per card until the
+# platform confirms it, which it does within minutes of the `order.placed` webhook. Three days
+# outlast a platform's weekend outage and the webhook's retries (a delivery given up on after
+# them never reaches the platform at all); after that the programme cancels the order as the
+# platform would, so a platform that never answers cannot keep a citizen's money and seat held
+# while their spending deadlines run.
+CONFIRM_WITHIN = dt.timedelta(days=3)
 _CODE = re.compile(r"[a-z][a-z0-9_-]{1,39}")
 
 
@@ -100,6 +107,11 @@ class UnfinishedCourse(Conflict):
 class CardNotUsable(Forbidden):
     code = "card_not_usable"
     title = "This card number is not an active card of yours"
+
+
+class FirstPurchaseDeadlinePassed(Forbidden):
+    code = "first_purchase_deadline_passed"
+    title = "The deadline for buying your first course has passed"
 
 
 class PhoneNotVerified(Forbidden):

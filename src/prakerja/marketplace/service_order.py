@@ -1,5 +1,6 @@
 """Orders after placement: the partner confirms (post the hold), cancels (void or refund),
-redeems the voucher; learning marks an order completed. Every call is idempotent: a repeat
+redeems the voucher; learning marks an order completed; the programme cancels an order its
+platform left unconfirmed too long. Every call is idempotent: a repeat
 changes nothing and answers the same; a call out of order is a clear conflict.
 
 Each step flips the status in one guarded UPDATE (`WHERE status = <expected>`), so two
@@ -28,6 +29,8 @@ from prakerja.marketplace.model import (
 )
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
+
+NOT_CONFIRMED = "not_confirmed_by_platform"  # the reason `order.cancelled` gives the platform
 
 
 def unfinished_of(card_id: ColumnElement[Any] | QueryableAttribute[Any]) -> Exists:
@@ -91,7 +94,8 @@ def _flip(session: Session, order: Order, before: str, after: str, **values: Any
 def confirm_order(
     session: Session, *, partner: Partner, order_public_id: str, now: dt.datetime
 ) -> Order:
-    """The platform accepted the purchase: the hold is posted, the first purchase recorded."""
+    """The platform accepted the purchase: the hold is posted. (The card's first purchase was
+    stamped when the citizen placed the order: a late confirmation changes nothing there.)"""
     order = _partner_order(session, partner, order_public_id)
     if order.platform_id != partner.id:
         raise rules.OrderNotFound()  # only the selling platform confirms
@@ -100,7 +104,6 @@ def confirm_order(
     if not _flip(session, order, PENDING, CONFIRMED, confirmed_at=now):
         return confirm_order(session, partner=partner, order_public_id=order_public_id, now=now)
     ledger.post(session, transfer_id=_hold_of(order), now=now)
-    service_card.record_first_purchase(session, card_id=order.card_id, now=now)
     return order
 
 
@@ -142,6 +145,35 @@ def cancel_order(
         now=now,
     )
     return order
+
+
+def cancel_pending_as_platform(
+    session: Session, *where: ColumnElement[bool], reason: str, now: dt.datetime
+) -> list[Order]:
+    """Cancel the pending orders matching `where` as their selling platform would (the hold
+    voided, the seat released, `order.cancelled` carrying `reason`); orders no longer pending
+    are left alone, so a rerun changes nothing."""
+    rows = session.execute(
+        select(Order, Partner)
+        .join(Partner, Partner.id == Order.platform_id)
+        .where(Order.status == PENDING, *where)
+        .order_by(Order.id)
+    ).all()
+    return [
+        cancel_order(
+            session, partner=platform, order_public_id=order.public_id, reason=reason, now=now
+        )
+        for order, platform in rows
+    ]
+
+
+def cancel_unconfirmed_orders(session: Session, *, now: dt.datetime) -> list[Order]:
+    """Cancel the orders their platform has left unconfirmed for longer than
+    `rules.CONFIRM_WITHIN` (daily job `marketplace.cancel_unconfirmed_orders`): the citizen's
+    money and seat come back; their first purchase stays recorded, so they are not revoked."""
+    return cancel_pending_as_platform(
+        session, Order.placed_at < now - rules.CONFIRM_WITHIN, reason=NOT_CONFIRMED, now=now
+    )
 
 
 def _release_seat(session: Session, course_id: int) -> None:

@@ -2,9 +2,12 @@
 
 `start_purchase` checks the rules and texts a 6-digit code to the verified phone;
 `confirm_purchase` checks the code (three wrong codes lock the card's purchases for an hour),
-re-checks the rules, takes a seat, holds the price on the card's account towards the platform's
-payable account (key `order:<id>`) and tells the platform (`order.placed`). At most one open
-order per card is enforced by a unique index, so concurrent purchases can never both succeed.
+re-checks the rules, takes a seat, stamps the card's first purchase (the one the revocation
+deadline asks for: placed, not yet confirmed), holds the price on the card's account towards
+the platform's payable account (key `order:<id>`) and tells the platform (`order.placed`).
+Neither call is accepted once a card that bought nothing has passed its first-purchase
+deadline. At most one open order per card is enforced by a unique index, so concurrent
+purchases can never both succeed.
 `cancel_voided_orders` cancels a placed order whose hold the wallet voided when it revoked or
 closed the card before the platform confirmed.
 """
@@ -25,6 +28,7 @@ from prakerja.identity.errors import CodeExpired, CountedRefusal, WrongCode
 from prakerja.identity.model import Account
 from prakerja.identity.service_codes import count_wrong_code
 from prakerja.kit import notify
+from prakerja.kit.clock import jakarta_date
 from prakerja.kit.db import add_new, new_id
 from prakerja.kit.i18n import gettext
 from prakerja.kit.money import format_rupiah
@@ -35,12 +39,11 @@ from prakerja.marketplace.model import (
     PENDING,
     Course,
     Order,
-    Partner,
     PurchaseCode,
 )
+from prakerja.wallet import cards, service_card
 from prakerja.wallet import rules as ledger_rules
 from prakerja.wallet import service as ledger
-from prakerja.wallet import service_card
 from prakerja.wallet.model_card import ACTIVE, Card
 
 SMS = "Prakerja: code %(code)s to buy %(title)s for %(price)s. Never give this code to anyone."
@@ -120,6 +123,14 @@ def _account_of(card: Card) -> int:
     return card.ledger_account_id
 
 
+def _refuse_if_too_late(card: Card, now: dt.datetime) -> None:
+    """A card that bought nothing by its deadline is due for revocation (the daily scan may not
+    have run yet): it buys nothing more. Read from the card row already loaded: no statement."""
+    purchased = card.first_purchase_at is not None
+    if cards.first_purchase_missed(card.first_purchase_deadline, purchased, jakarta_date(now)):
+        raise rules.FirstPurchaseDeadlinePassed(deadline=card.first_purchase_deadline.isoformat())
+
+
 def _refuse_if_locked(locked: dt.datetime | None, now: dt.datetime) -> None:
     if rules.is_locked(locked, now):
         raise PurchaseLocked(locked_until=locked.isoformat() if locked else "")
@@ -147,6 +158,7 @@ def start_purchase(
         if existing.course_id != course.id:
             raise rules.OrderStateConflict("this idempotency key was used for another course")
         return existing
+    _refuse_if_too_late(card, now)
     _refuse_if_locked(locked, now)
     if available is None:  # the card names an account that does not exist
         raise rules.CardNotUsable()
@@ -277,6 +289,7 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
         raise rules.CourseNotFound()
     course, payable = found
     account_id = _account_of(card)
+    _refuse_if_too_late(card, now)  # the code may come in after the deadline's last minute
     voucher = _voucher()
     with session.begin_nested():
         try:  # first: the one-open-order index makes a concurrent twin wait here, then fail
@@ -297,6 +310,8 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
         if course.status != "approved":
             raise rules.CourseNotOnSale()
         _take_seat(session, course)
+        # The card before its account, as revocation locks them: never a deadlock between them.
+        service_card.record_purchase_placed(session, card=card, now=now)
         if payable is None:  # the platform's first sale
             payable = ledger.open_account_id(session, code=payable_code, kind="platform", now=now)
         try:  # the hold's guarded UPDATE is the balance check (also against concurrent spends)
@@ -363,15 +378,6 @@ def cancel_voided_orders(
     selling platform (the void is a no-op, the seat is released, `order.cancelled` carries
     `reason`). Only pending orders are touched: a voided hold can no longer be confirmed, and a
     rerun finds the orders cancelled and changes nothing."""
-    rows = session.execute(
-        select(Order, Partner)
-        .join(Partner, Partner.id == Order.platform_id)
-        .where(Order.hold_transfer_id.in_(hold_transfer_ids), Order.status == PENDING)
-        .order_by(Order.id)
-    ).all()
-    return [
-        service_order.cancel_order(
-            session, partner=platform, order_public_id=order.public_id, reason=reason, now=now
-        )
-        for order, platform in rows
-    ]
+    return service_order.cancel_pending_as_platform(
+        session, Order.hold_transfer_id.in_(hold_transfer_ids), reason=reason, now=now
+    )

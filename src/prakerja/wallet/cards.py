@@ -129,9 +129,17 @@ def reminder_due(card: CardState, today: dt.date) -> bool:
     )
 
 
+def first_purchase_missed(deadline: dt.date, purchased: bool, today: dt.date) -> bool:
+    """Nothing bought and the deadline day has fully passed. "Bought" is a purchase placed (SMS
+    code accepted, price held), whatever the platform does with it later."""
+    return not purchased and today > deadline
+
+
 def revocation_due(card: CardState, today: dt.date) -> bool:
     """Revoke an active card with no purchase once its deadline day has fully passed."""
-    return card.status == "active" and not card.purchased and today > card.first_purchase_deadline
+    return card.status == "active" and first_purchase_missed(
+        card.first_purchase_deadline, card.purchased, today
+    )
 
 
 def spend_rest_sweep_due(card: CardState, today: dt.date) -> bool:

@@ -18,8 +18,9 @@ from typing import Any
 
 import structlog
 from babel.dates import format_date
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from prakerja.identity.model import Account
 from prakerja.kit import audit, jobs, notify
@@ -218,6 +219,32 @@ def issue_card(
         deadline=due.first_purchase,
     )
     return card
+
+
+_STAMP_FIRST_PURCHASE = (  # built once: it runs on the purchase path
+    update(Card)
+    .where(
+        Card.id == bindparam("card_id"),
+        Card.status == ACTIVE,
+        Card.first_purchase_at.is_(None),
+    )
+    .values(first_purchase_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def record_purchase_placed(session: Session, *, card: Card, now: dt.datetime) -> None:
+    """Stamp the first purchase when the citizen places it (code accepted, price held): that is
+    the purchase the first-purchase deadline asks for, so a platform confirming it late, or a
+    platform or provider cancelling it, can no longer get the card revoked. `card` is the row
+    the caller has just read: nothing is read, and one UPDATE runs on the first purchase only.
+    Refused (CardNotActive) if the card was revoked or closed meanwhile."""
+    if card.first_purchase_at is not None:
+        return
+    stamped = session.execute(_STAMP_FIRST_PURCHASE, {"card_id": card.id, "now": now})
+    if stamped.rowcount != 1:  # type: ignore[attr-defined]
+        raise CardNotActive()
+    set_committed_value(card, "first_purchase_at", now)
 
 
 def record_first_purchase(session: Session, *, card_id: int, now: dt.datetime) -> Card:
