@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from prakerja.marketplace import service_partner, signing
-from prakerja.marketplace.model import Course, Order
+from prakerja.marketplace.model import Course, CourseSession, Order, Partner
 from prakerja.wallet import service as ledger
 from prakerja.wallet.check import check_ledger
-from tests.marketplace.conftest import NOW, make_buyer, make_keys, signed
+from tests.marketplace.conftest import NOW, make_buyer, make_keys, make_partner, signed
 from tests.marketplace.test_service_purchase import _buy
 
 COURSE = {
@@ -199,3 +199,90 @@ def test_a_live_course_without_a_capacity_is_422_and_nothing_changes(client, db,
     assert resp.json()["code"] == "bad_course"
     assert "capacity" in resp.json()["detail"]
     assert _courses(db) == 1
+
+
+def _suspend(db, partner_id):
+    with db.transaction() as s:
+        service_partner.suspend(s, partner_id=partner_id, actor="staff", now=NOW)
+
+
+def _order_state(db, public_id):
+    with db.sessions() as s:
+        order = s.scalar(select(Order).where(Order.public_id == public_id))
+        return order.status, order.voucher_redeemed_at
+
+
+@pytest.mark.parametrize("call", ["publish", "schedule", "confirm", "redeem"])
+def test_a_suspended_platform_may_not_publish_schedule_confirm_or_redeem(client, db, market, call):
+    keys = market.keys
+    pending_buyer, pending = _placed_order(db, market)
+    _, paid = _placed_order(db, market)
+    assert signed(client, keys, "POST", f"/api/partner/v1/orders/{paid}/confirm").status_code == 200
+    with db.sessions() as s:
+        voucher = s.scalar(select(Order.voucher_code).where(Order.public_id == paid))
+    _suspend(db, market.platform.id)
+    schedule = {
+        "external_ref": "s1",
+        "starts_at": "2026-12-01T02:00:00Z",
+        "ends_at": "2026-12-01T05:00:00Z",
+    }
+    path, body = {
+        "publish": ("/api/partner/v1/courses", _course_body(market)),
+        "schedule": (f"/api/partner/v1/courses/{market.course.public_id}/schedules", schedule),
+        "confirm": (f"/api/partner/v1/orders/{pending}/confirm", None),
+        "redeem": (f"/api/partner/v1/vouchers/{voucher}/redeem", None),
+    }[call]
+    resp = signed(client, keys, "POST", path, body)
+    assert resp.status_code == 403
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["code"] == "partner_not_selling"
+    assert _courses(db) == 1
+    with db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(CourseSession)) == 0
+        assert ledger.balance(s, pending_buyer.account_code) == (3_500_000, 3_000_000)
+    assert _order_state(db, pending) == ("pending", None)
+    assert _order_state(db, paid) == ("confirmed", None)
+
+
+@pytest.mark.parametrize("kind", ["platform", "provider"])
+def test_a_suspended_partner_may_still_cancel_and_refund(client, db, market, kind):
+    pending_buyer, pending = _placed_order(db, market)
+    paid_buyer, paid = _placed_order(db, market)
+    signed(client, market.keys, "POST", f"/api/partner/v1/orders/{paid}/confirm")
+    keys = market.keys
+    if kind == "provider":
+        with db.transaction() as s:
+            keys = make_keys(s, s.get(Partner, market.provider.id))
+    _suspend(db, keys.partner_id)
+    for order_id, status in ((pending, "cancelled"), (paid, "refunded")):
+        path = f"/api/partner/v1/orders/{order_id}/cancel"
+        resp = signed(client, keys, "POST", path, {"reason": "partner suspended"})
+        assert (resp.status_code, resp.json()["status"]) == (200, status)
+    with db.sessions() as s:
+        for buyer in (pending_buyer, paid_buyer):
+            assert ledger.balance(s, buyer.account_code) == (3_500_000, 3_500_000)
+        assert check_ledger(s) == []
+
+
+def test_a_rejected_partner_may_call_nothing(client, db, market):
+    with db.transaction() as s:
+        applicant = make_partner(s, "platform", active=False)
+        keys = make_keys(s, applicant)
+        for step in ("due_diligence", "rejected"):
+            service_partner.advance(s, partner_id=applicant.id, to=step, actor="staff", now=NOW)
+    _, order_id = _placed_order(db, market)
+    calls = [
+        ("/api/partner/v1/courses", _course_body(market)),
+        (f"/api/partner/v1/orders/{order_id}/cancel", {"reason": "x"}),
+        ("/api/partner/v1/completions", {"order_id": order_id, "pre_score": 1, "post_score": 2}),
+    ]
+    for path, body in calls:
+        resp = signed(client, keys, "POST", path, body)
+        assert resp.status_code == 403, path
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert resp.json()["code"] == "partner_rejected"
+        assert resp.json()["title"] == "Mitra ini tidak diterima dalam program"
+    wrong = signed(client, keys, "POST", "/api/partner/v1/courses", {}, secret="guess")
+    assert wrong.status_code == 401  # the signature is checked first
+    assert _courses(db) == 1
+    assert _order_state(db, order_id) == ("pending", None)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from prakerja.learning import service_attendance
 from prakerja.learning.model import RedeemCode
 from prakerja.learning.service_enrolment import issue_redeem_codes
-from prakerja.marketplace import service_catalogue, service_purchase
+from prakerja.marketplace import service_catalogue, service_partner, service_purchase
 from prakerja.marketplace.model import Order
 from tests.marketplace.conftest import (
     NOW,
@@ -104,3 +104,24 @@ def test_the_first_look_after_confirmation_shows_a_code_for_every_session(client
             s, partner_id=platform_id, session_id=sessions[0], code=shown[0], now=START
         )
         assert redeem.order_id == order_id
+
+
+def test_a_suspended_platform_still_reports_learning(client, db, bought):
+    """Suspension stops sales, not the learning of citizens already enrolled: the suspended
+    platform's learning calls reach the learning rules (here: sessions not attended yet, a
+    code never issued) instead of being refused for its status."""
+    keys, _, _, public_id, sessions = bought
+    assert signed(client, keys, "POST", f"/api/partner/v1/orders/{public_id}/confirm").is_success
+    with db.transaction() as s:
+        service_partner.suspend(s, partner_id=keys.partner_id, actor="staff", now=NOW)
+    report = {"order_id": public_id, "pre_score": 40, "post_score": 80}
+    resp = signed(client, keys, "POST", "/api/partner/v1/completions", report)
+    assert (resp.status_code, resp.json()["code"]) == (409, "sessions_not_attended")
+    check = signed(
+        client,
+        keys,
+        "POST",
+        f"/api/partner/v1/sessions/{sessions[0]}/redeem-codes/check",
+        {"code": "ABCD2345"},
+    )
+    assert (check.status_code, check.json()["code"]) == (404, "redeem_code_not_found")

@@ -86,6 +86,18 @@ def test_a_completed_course_cannot_be_cancelled():
         rules.cancel_outcome("completed")
 
 
+def test_what_a_partner_may_do_follows_its_curation_status():
+    for status in ("approved", "active", "warned", "suspended"):
+        rules.check_may_call(status)
+    with pytest.raises(rules.PartnerRejected):
+        rules.check_may_call("rejected")
+    for status in ("approved", "active", "warned"):
+        rules.check_may_trade(status)
+    for status in ("suspended", "rejected"):
+        with pytest.raises(rules.PartnerNotSelling):
+            rules.check_may_trade(status)
+
+
 def test_a_voucher_is_redeemed_once_and_only_after_confirmation():
     assert rules.redeem_outcome("confirmed", False) == "redeem"
     assert rules.redeem_outcome("confirmed", True) == "same"

@@ -26,6 +26,7 @@ PREFIX = "/api/partner/v1"
 router = new_router(prefix=PREFIX, tags=["partner"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing, wrong, stale or replayed signature (problem+json)"},
+    403: {"description": "Your partner status does not allow this call (problem+json)"},
     404: {"description": "Not found, or not yours"},
     409: {"description": "Out of order for the current state (problem+json)"},
     422: {"description": "Invalid input (problem+json)"},

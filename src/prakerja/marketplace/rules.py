@@ -20,6 +20,10 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": (),
 }
 SELLING = ("active", "warned")  # partner states whose approved courses are on sale
+# A suspended partner sells nothing new, but what protects citizens already enrolled stays open
+# to it: cancelling (which refunds them) and reporting their learning (attendance, completion,
+# certificates). It may not publish, schedule, confirm orders or redeem vouchers.
+NOT_TRADING = ("suspended", "rejected")
 MODES = ("webinar", "self_paced", "offline")
 # Live courses have a room (or a video room) of a fixed size: selling more seats than it holds
 # would leave paid-up citizens without a place. Self-paced courses have no such limit.
@@ -62,6 +66,11 @@ class BadPartner(Invalid):
 class PartnerNotSelling(Forbidden):
     code = "partner_not_selling"
     title = "This partner is not active in the programme"
+
+
+class PartnerRejected(Forbidden):
+    code = "partner_rejected"
+    title = "This partner was not admitted to the programme"
 
 
 class CourseNotFound(NotFound):
@@ -148,6 +157,19 @@ def check_transition(current: str, target: str) -> None:
     """Refuse a curation step the table does not allow."""
     if target not in TRANSITIONS.get(current, ()):
         raise BadTransition(f"{current} -> {target}")
+
+
+def check_may_call(status: str) -> None:
+    """A partner refused at curation may call nothing, whatever keys it still holds."""
+    if status == "rejected":
+        raise PartnerRejected()
+
+
+def check_may_trade(status: str) -> None:
+    """Publishing, scheduling, confirming orders and redeeming vouchers need a partner that is
+    neither suspended nor rejected (see NOT_TRADING for what a suspended one may still do)."""
+    if status in NOT_TRADING:
+        raise PartnerNotSelling(f"a {status} partner may not do this")
 
 
 def check_partner_code(code: str) -> str:

@@ -117,7 +117,9 @@ def add_session(
     venue: str | None,
     now: dt.datetime,
 ) -> tuple[CourseSession, bool]:
-    """Create or move one session of the platform's course; returns (session row, changed)."""
+    """Create or move one session of the platform's course; returns (session row, changed).
+    Not by a suspended platform."""
+    rules.check_may_trade(platform.status)
     course = course_of_platform(session, platform, course_public_id)
     rules.check_session_times(starts_at, ends_at)
     if course.mode == "offline" and not (venue or "").strip():

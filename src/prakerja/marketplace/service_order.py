@@ -95,7 +95,10 @@ def confirm_order(
     session: Session, *, partner: Partner, order_public_id: str, now: dt.datetime
 ) -> Order:
     """The platform accepted the purchase: the hold is posted. (The card's first purchase was
-    stamped when the citizen placed the order: a late confirmation changes nothing there.)"""
+    stamped when the citizen placed the order: a late confirmation changes nothing there.)
+    A suspended platform may not confirm: the order waits, and is cancelled if it waits too
+    long (`cancel_unconfirmed_orders`)."""
+    rules.check_may_trade(partner.status)
     order = _partner_order(session, partner, order_public_id)
     if order.platform_id != partner.id:
         raise rules.OrderNotFound()  # only the selling platform confirms
@@ -186,7 +189,9 @@ def _release_seat(session: Session, course_id: int) -> None:
 
 
 def redeem_voucher(session: Session, *, partner: Partner, code: str, now: dt.datetime) -> Order:
-    """The platform redeemed the citizen's voucher (once; a repeat answers the same)."""
+    """The platform redeemed the citizen's voucher (once; a repeat answers the same); not by a
+    suspended platform."""
+    rules.check_may_trade(partner.status)
     order = session.scalar(
         select(Order).where(
             Order.voucher_code == code.strip().upper(), Order.platform_id == partner.id

@@ -262,7 +262,9 @@ def authenticate(
     body: bytes,
     now: dt.datetime,
 ) -> Partner:
-    """The partner behind a fresh, correctly signed, never-seen request; else BadSignature."""
+    """The partner behind a fresh, correctly signed, never-seen request; else BadSignature.
+    A rejected partner's correctly signed request is refused (PartnerRejected); what a
+    suspended one may still do is checked by each call (`rules.check_may_trade`)."""
     try:
         ts = int(timestamp)
     except ValueError:
@@ -274,7 +276,9 @@ def authenticate(
     ):
         raise rules.BadSignature()
     _remember(session, signature.strip().lower(), ts, now)
-    return get_partner(session, cred.partner_id)
+    partner = get_partner(session, cred.partner_id)
+    rules.check_may_call(partner.status)
+    return partner
 
 
 def _remember(session: Session, sig: str, ts: int, now: dt.datetime) -> None:
