@@ -265,7 +265,7 @@ def install(app: FastAPI) -> None:
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or (
+    return request.url.path.startswith(("/api/", "/.well-known/")) or (
         "application/json" in request.headers.get("accept", "")
         and "text/html" not in request.headers.get("accept", "")
     )

@@ -129,7 +129,7 @@ def public_keys() -> dict[str, Any]:
     return jwks()
 
 
-@router.get("/.well-known/prakerja-keys/{kid}")
+@router.get("/.well-known/prakerja-keys/{kid}", responses=problems(404))
 def public_key(kid: str) -> dict[str, Any]:
     """One signing key as a Multikey verification method: what an Open Badge proof's
     `verificationMethod` names."""
