@@ -162,8 +162,11 @@ def _sms_code(session: Session, phone: str) -> str:
     return match.group(1)
 
 
-def make_learner(session: Session, setup: Setup, *, name: str = "Budi Santoso") -> Learner:
-    """A recipient with a card who bought the course; the platform confirmed the order."""
+def make_learner(
+    session: Session, setup: Setup, *, name: str = "Budi Santoso", batch: str | None = None
+) -> Learner:
+    """A recipient with a card who bought the course (in `batch`, when it runs several); the
+    platform confirmed the order."""
     phone = f"+62813{uuid.uuid4().int % 10**8:08d}"
     account = Account(
         public_id=uuid.uuid4().hex,
@@ -199,6 +202,7 @@ def make_learner(session: Session, setup: Setup, *, name: str = "Budi Santoso") 
         card_number=card.number,
         key=uuid.uuid4().hex,
         now=NOW,
+        batch=batch,
     )
     service_purchase.confirm_purchase(
         session,

@@ -94,10 +94,13 @@ def _attendance(session: Session, order_id: int, session_id: int, now: dt.dateti
         return _attendance(session, order_id, session_id, now)
 
 
-def _session_of(session: Session, course_id: int, session_id: int) -> CourseSession:
+def _session_of(session: Session, order: Order, session_id: int) -> CourseSession:
+    """The session, if it is one the order's buyer attends (of its course, and of its batch)."""
     row = session.get(CourseSession, session_id)
-    if row is None or row.course_id != course_id:
+    if row is None or row.course_id != order.course_id:
         raise rules.EnrolmentNotFound("this session is not part of the course")
+    if order.batch is not None and row.batch != order.batch:
+        raise rules.EnrolmentNotFound("this session belongs to another batch of the course")
     return row
 
 
@@ -115,8 +118,8 @@ def face_check(
     a pass is kept (a later check changes nothing). The vendor being down costs no attempt."""
     from prakerja.registration.face import face_client
 
-    order, course = citizen_order(session, account_id, order_public_id)
-    row_session = _session_of(session, course.id, session_id)
+    order, _course = citizen_order(session, account_id, order_public_id)
+    row_session = _session_of(session, order, session_id)
     if order.status != CONFIRMED:
         raise rules.EnrolmentNotActive()
     issue_redeem_codes(session, order_id=order.id, now=now)
@@ -153,7 +156,7 @@ def report_attendance(
     """Count the recipient present: needs the committed code and a passed face check; a repeat
     with the same method answers the same, a different one is a conflict."""
     order, course = partner_order(session, partner_id, order_public_id)
-    _session_of(session, course.id, session_id)
+    _session_of(session, order, session_id)
     rules.check_method(method, course.mode)
     row = session.scalar(
         select(Attendance).where(

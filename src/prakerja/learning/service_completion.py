@@ -79,6 +79,7 @@ class _Order(NamedTuple):
     card_id: int
     course_id: int
     platform_id: int
+    cohort: str | None  # the order's batch of sessions (None: every session of the course)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ class _Batch:
     orders: dict[str, _Order] = field(default_factory=dict)  # public id -> order columns
     courses: dict[int, Course] = field(default_factory=dict)
     done: dict[int, _Stored] = field(default_factory=dict)  # order id -> completion
-    sessions: dict[int, int] = field(default_factory=dict)  # course id -> sessions
+    # (course id, its batch) -> sessions
+    sessions: dict[tuple[int, str], int] = field(default_factory=dict)
     attended: dict[int, int] = field(default_factory=dict)  # order id -> reported sessions
     people: dict[int, tuple[int, str]] = field(default_factory=dict)  # card -> (person, name)
     partners: dict[int, Partner] = field(default_factory=dict)
@@ -130,7 +132,13 @@ def _ids() -> Any:
 
 
 _ORDERS = select(
-    Order.id, Order.public_id, Order.status, Order.card_id, Order.course_id, Order.platform_id
+    Order.id,
+    Order.public_id,
+    Order.status,
+    Order.card_id,
+    Order.course_id,
+    Order.platform_id,
+    Order.batch,
 ).where(Order.public_id.in_(_ids()))
 _COURSES = select(Course).where(Course.id.in_(_ids()))
 _STORED = (
@@ -145,10 +153,10 @@ _STORED = (
     .outerjoin(Certificate, Certificate.order_id == Completion.order_id)
     .where(Completion.order_id.in_(_ids()))
 )
-_SESSIONS = (
-    select(CourseSession.course_id, func.count())
+_SESSIONS = (  # per course and batch: an order attends its batch's sessions only
+    select(CourseSession.course_id, CourseSession.batch, func.count())
     .where(CourseSession.course_id.in_(_ids()))
-    .group_by(CourseSession.course_id)
+    .group_by(CourseSession.course_id, CourseSession.batch)
 )
 _ATTENDED = (
     select(Attendance.order_id, func.count())
@@ -191,7 +199,8 @@ def _stored(session: Session, order_ids: Sequence[int]) -> dict[int, _Stored]:
 
 def _load_new(session: Session, batch: _Batch, todo: Sequence[_Order]) -> None:
     course_ids = {o.course_id for o in todo}
-    batch.sessions = dict(session.execute(_SESSIONS, {"ids": list(course_ids)}).tuples().all())
+    rows = session.execute(_SESSIONS, {"ids": list(course_ids)}).tuples()
+    batch.sessions = {(course, cohort): n for course, cohort, n in rows}
     batch.attended = dict(session.execute(_ATTENDED, {"ids": [o.id for o in todo]}).tuples().all())
     people = session.execute(_PEOPLE, {"ids": list({o.card_id for o in todo})})
     batch.people = {card: (person, name or "") for card, person, name in people}
@@ -211,7 +220,11 @@ def _decide(batch: _Batch, partner_id: int, report: Report, now: dt.datetime) ->
         return report  # compared after the insert, when a concurrent twin is known too
     if order.status != CONFIRMED:
         raise rules.EnrolmentNotActive()
-    sessions = batch.sessions.get(order.course_id, 0)
+    sessions = sum(
+        n
+        for (course, cohort), n in batch.sessions.items()
+        if course == order.course_id and order.cohort in (None, cohort)
+    )
     rules.check_all_attended(sessions, batch.attended.get(order.id, 0) if sessions else 0)
     _stage(batch, order, partner_id, pre, post, now)
     return report

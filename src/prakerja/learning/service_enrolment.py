@@ -100,7 +100,7 @@ def issue_redeem_codes(session: Session, *, order_id: int, now: dt.datetime) -> 
         c.session_id: c
         for c in session.scalars(select(RedeemCode).where(RedeemCode.order_id == order_id))
     }
-    for row in sessions_of_course(session, order.course_id):
+    for row in sessions_of_order(session, order):
         start, until = rules.redeem_window(row.starts_at)
         if row.id in have:
             _follow_move(have[row.id], start, until)
@@ -129,14 +129,13 @@ def _follow_move(code: RedeemCode, start: dt.datetime, until: dt.datetime) -> No
         code.valid_from, code.valid_until = start, until
 
 
-def sessions_of_course(session: Session, course_id: int) -> list[CourseSession]:
-    return list(
-        session.scalars(
-            select(CourseSession)
-            .where(CourseSession.course_id == course_id)
-            .order_by(CourseSession.starts_at)
-        )
-    )
+def sessions_of_order(session: Session, order: Order) -> list[CourseSession]:
+    """The sessions the buyer attends: those of the batch the order joined (every session of
+    the course for an order without a batch)."""
+    stmt = select(CourseSession).where(CourseSession.course_id == order.course_id)
+    if order.batch is not None:
+        stmt = stmt.where(CourseSession.batch == order.batch)
+    return list(session.scalars(stmt.order_by(CourseSession.starts_at)))
 
 
 @dataclass
@@ -215,7 +214,7 @@ def enrolments(session: Session, *, account_id: int, now: dt.datetime) -> list[E
                 s.id in codes
                 and rules.in_window(codes[s.id].valid_from, codes[s.id].valid_until, now),
             )
-            for s in sessions_of_course(session, course.id)
+            for s in sessions_of_order(session, order)
         ]
         result.append(
             Enrolment(

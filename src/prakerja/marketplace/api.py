@@ -60,6 +60,7 @@ def start_order(body: OrderCreate, session: DbSession, account: CurrentCitizen) 
         card_number=body.card_number,
         key=body.idempotency_key,
         now=utc_now(),
+        batch=body.batch,
     )
     return _read(session, order, body.course_id)  # start_purchase sold exactly this course
 

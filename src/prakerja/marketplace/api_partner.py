@@ -60,6 +60,7 @@ def add_schedule(
         ends_at=body.ends_at,
         venue=body.venue,
         now=utc_now(),
+        batch=body.batch,
     )
     return SessionRead.of(row, changed)
 

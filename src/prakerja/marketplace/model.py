@@ -136,6 +136,10 @@ class CourseSession(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
     external_ref: Mapped[str] = mapped_column(String(80))
+    # The cohort ("batch") this session belongs to: a buyer joins one batch and attends its
+    # sessions only, so a platform can open next month's batch without touching this one's.
+    # "" is the course's only batch.
+    batch: Mapped[str] = mapped_column(String(40), default="", server_default="")
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     venue: Mapped[str | None] = mapped_column(String(200), nullable=True)  # offline only
@@ -165,6 +169,7 @@ class Order(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("partner.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
+    batch: Mapped[str | None] = mapped_column(String(40), nullable=True)  # None: no sessions
     status: Mapped[str] = mapped_column(String(14), default=AWAITING_CODE)
     idempotency_key: Mapped[str] = mapped_column(String(80))
     hold_transfer_id: Mapped[int | None] = mapped_column(

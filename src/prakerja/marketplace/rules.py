@@ -269,3 +269,39 @@ def redeem_outcome(status: str, redeemed: bool) -> str:
     if status not in ("confirmed", "completed"):
         raise OrderStateConflict(f"the voucher of an order that is {status} cannot be redeemed")
     return "same" if redeemed else "redeem"
+
+
+# --- batches (cohorts) -------------------------------------------------------------------------
+
+
+class ChooseBatch(Invalid):
+    code = "choose_batch"
+    title = "Choose the batch (schedule) you want to join"
+
+
+class NoBatchOpen(Conflict):
+    code = "no_batch_open"
+    title = "Every batch of this course has already started; wait for the next one"
+
+
+def open_batches(first_starts: dict[str, dt.datetime], now: dt.datetime) -> list[str]:
+    """The batches a buyer may still join: those whose first session has not started yet,
+    soonest first. `first_starts`: batch -> the start of its first session."""
+    return [b for b, start in sorted(first_starts.items(), key=lambda kv: kv[1]) if start > now]
+
+
+def pick_batch(
+    first_starts: dict[str, dt.datetime], wanted: str | None, now: dt.datetime
+) -> str | None:
+    """The batch an order joins: None for a course without sessions (self-paced); the one
+    asked for if it is still open; the only open one when none was asked for."""
+    if not first_starts:
+        return None
+    joinable = open_batches(first_starts, now)
+    if not joinable:
+        raise NoBatchOpen()
+    if wanted is None and len(joinable) == 1:
+        return joinable[0]
+    if wanted not in joinable:
+        raise ChooseBatch(batches=joinable)
+    return wanted

@@ -78,6 +78,8 @@ class SessionIn(BaseModel):
     starts_at: dt.datetime
     ends_at: dt.datetime
     venue: str | None = Field(default=None, max_length=200)
+    # the cohort this session belongs to; leave empty when the course runs one batch
+    batch: str = Field(default="", max_length=40)
 
 
 class SessionRead(BaseModel):
@@ -86,6 +88,7 @@ class SessionRead(BaseModel):
     starts_at: dt.datetime
     ends_at: dt.datetime
     venue: str | None
+    batch: str = ""
     changed: bool = False
 
     @classmethod
@@ -96,6 +99,7 @@ class SessionRead(BaseModel):
             starts_at=s.starts_at,
             ends_at=s.ends_at,
             venue=s.venue,
+            batch=s.batch,
             changed=changed,
         )
 
@@ -115,6 +119,7 @@ class PartnerOrderRead(BaseModel):
     voucher_code: str | None
     voucher_redeemed: bool
     placed_at: str | None
+    batch: str | None = None  # the cohort the buyer joined (None: a course without sessions)
 
 
 class OrderCreate(BaseModel):
@@ -123,6 +128,8 @@ class OrderCreate(BaseModel):
     course_id: str = Field(min_length=1, max_length=32)
     card_number: str = Field(min_length=16, max_length=24)
     idempotency_key: str = Field(min_length=8, max_length=80)
+    # which batch to join when the course runs several (the course's sessions name them)
+    batch: str | None = Field(default=None, max_length=40)
 
 
 class CodeIn(BaseModel):
@@ -137,6 +144,7 @@ class OrderRead(BaseModel):
     amount: int
     status: str
     voucher_code: str | None
+    batch: str | None = None
 
     @classmethod
     def of(cls, order: Order, course_public_id: str) -> OrderRead:
@@ -147,4 +155,5 @@ class OrderRead(BaseModel):
             amount=order.amount,
             status=order.status,
             voucher_code=order.voucher_code if show else None,
+            batch=order.batch,
         )

@@ -116,9 +116,11 @@ def add_session(
     ends_at: dt.datetime,
     venue: str | None,
     now: dt.datetime,
+    batch: str = "",
 ) -> tuple[CourseSession, bool]:
-    """Create or move one session of the platform's course; returns (session row, changed).
-    Not by a suspended platform."""
+    """Create or move one session of the platform's course, in its batch ("" when the course
+    runs one); returns (session row, changed). Not by a suspended platform. A session keeps
+    its batch: its buyers were promised it."""
     rules.check_may_trade(platform.status)
     course = course_of_platform(session, platform, course_public_id)
     rules.check_session_times(starts_at, ends_at)
@@ -129,10 +131,12 @@ def add_session(
             CourseSession.course_id == course.id, CourseSession.external_ref == external_ref
         )
     )
+    batch = batch.strip()
     if row is None:
         row = CourseSession(
             course_id=course.id,
             external_ref=external_ref,
+            batch=batch,
             starts_at=starts_at,
             ends_at=ends_at,
             venue=venue,
@@ -141,6 +145,8 @@ def add_session(
         session.add(row)
         session.flush()
         return row, True
+    if row.batch != batch:
+        raise rules.BadCourse("a session cannot move to another batch; add a new session")
     if (row.starts_at, row.ends_at, row.venue) == (starts_at, ends_at, venue):
         return row, False
     row.starts_at, row.ends_at, row.venue = starts_at, ends_at, venue
@@ -156,6 +162,19 @@ def course_of_platform(session: Session, platform: Partner, public_id: str) -> C
     if course is None:
         raise rules.CourseNotFound()
     return course
+
+
+def batch_starts(session: Session, course_id: int) -> dict[str, dt.datetime]:
+    """Batch -> the start of its first session, for a course's sessions (empty: none)."""
+    rows = session.execute(_BATCH_STARTS, {"course_id": course_id}).tuples().all()
+    return dict(rows)
+
+
+_BATCH_STARTS = (
+    select(CourseSession.batch, func.min(CourseSession.starts_at))
+    .where(CourseSession.course_id == bindparam("course_id"))
+    .group_by(CourseSession.batch)
+)
 
 
 def sessions_of(session: Session, course_id: int) -> list[CourseSession]:

@@ -60,6 +60,7 @@ def order_document(session: Session, order: Order) -> dict[str, Any]:
         "voucher_code": order.voucher_code,
         "voucher_redeemed": order.voucher_redeemed_at is not None,
         "placed_at": order.placed_at.isoformat() if order.placed_at else None,
+        "batch": order.batch,
     }
 
 

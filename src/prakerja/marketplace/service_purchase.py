@@ -144,8 +144,10 @@ def start_purchase(
     card_number: str,
     key: str,
     now: dt.datetime,
+    batch: str | None = None,
 ) -> Order:
-    """An order awaiting its SMS code; a retry with the same key returns it and sends nothing."""
+    """An order awaiting its SMS code, in the batch asked for (or the only one still open); a
+    retry with the same key returns it and sends nothing."""
     account = session.get(Account, account_id)
     if account is None or account.phone is None or account.phone_verified_at is None:
         raise rules.PhoneNotVerified()
@@ -165,7 +167,14 @@ def start_purchase(
     rules.check_purchase(
         price=course.price, available=int(available), has_unfinished=bool(unfinished)
     )
-    return _open_order(session, card, course, key, now, phone=account.phone, lang=account.language)
+    # a self-paced course has no sessions, so no batch (and no statement to find one)
+    starts = (
+        {} if course.mode == "self_paced" else service_catalogue.batch_starts(session, course.id)
+    )
+    chosen = rules.pick_batch(starts, batch, now)
+    return _open_order(
+        session, card, course, key, now, batch=chosen, phone=account.phone, lang=account.language
+    )
 
 
 def _open_order(
@@ -175,6 +184,7 @@ def _open_order(
     key: str,
     now: dt.datetime,
     *,
+    batch: str | None,
     phone: str,
     lang: str,
 ) -> Order:
@@ -186,6 +196,7 @@ def _open_order(
         course_id=course.id,
         platform_id=course.platform_id,
         amount=course.price,
+        batch=batch,
         status=AWAITING_CODE,
         idempotency_key=key,
         created_at=now,

@@ -3,7 +3,9 @@ curation board and course assessment. Plain forms; no JavaScript needed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -14,13 +16,13 @@ from starlette.datastructures import FormData
 from prakerja.identity.deps import CurrentCitizen, OptionalAccount, require_staff
 from prakerja.identity.model import Account
 from prakerja.identity.service import settle
-from prakerja.kit.clock import utc_now
+from prakerja.kit.clock import JAKARTA, utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import RowId, csrf_protect, current_language, render
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
-from prakerja.marketplace.model import Course
+from prakerja.marketplace.model import Course, CourseSession
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 
@@ -97,6 +99,31 @@ def catalogue(
     )
 
 
+@dataclass(frozen=True)
+class BatchView:
+    """One batch (cohort) of a course as its page lists it: its sessions in Jakarta time."""
+
+    name: str
+    sessions: list[tuple[str, str | None]]  # ("15-12-2026 09:00 WIB", venue)
+    joinable: bool
+
+
+def _batches(sessions: list[CourseSession], now: dt.datetime) -> list[BatchView]:
+    """The course's sessions grouped by batch, soonest batch first."""
+    grouped: dict[str, list[CourseSession]] = {}
+    for row in sessions:  # ordered by start
+        grouped.setdefault(row.batch, []).append(row)
+    joinable = set(rules.open_batches({b: rows[0].starts_at for b, rows in grouped.items()}, now))
+    return [
+        BatchView(
+            name,
+            [(f"{r.starts_at.astimezone(JAKARTA):%d-%m-%Y %H:%M} WIB", r.venue) for r in rows],
+            name in joinable,
+        )
+        for name, rows in grouped.items()
+    ]
+
+
 def _course_page(
     request: Request,
     session: DbSession,
@@ -110,7 +137,7 @@ def _course_page(
         "marketplace/course.html",
         {
             "course": course,
-            "sessions": service_catalogue.sessions_of(session, course.id),
+            "batches": _batches(service_catalogue.sessions_of(session, course.id), utc_now()),
             "available": _available(session, account),
             "error": error,
             "key": secrets.token_urlsafe(12),
@@ -141,6 +168,7 @@ def buy(
             card_number=str(form.get("card_number", "")),
             key=str(form.get("key", ""))[:80] or secrets.token_urlsafe(12),
             now=utc_now(),
+            batch=str(form["batch"])[:40] if "batch" in form else None,
         )
     except DomainError as exc:
         session.rollback()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 10:05:36.002447
+Create Date: 2026-11-29 11:25:37.845634
 """
 
 from collections.abc import Sequence
@@ -1064,6 +1064,7 @@ def upgrade() -> None:
             "course_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("external_ref", sa.String(length=80), nullable=False),
+        sa.Column("batch", sa.String(length=40), server_default="", nullable=False),
         sa.Column("starts_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("venue", sa.String(length=200), nullable=True),
@@ -1229,6 +1230,7 @@ def upgrade() -> None:
             "platform_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("batch", sa.String(length=40), nullable=True),
         sa.Column("status", sa.String(length=14), nullable=False),
         sa.Column("idempotency_key", sa.String(length=80), nullable=False),
         sa.Column(
