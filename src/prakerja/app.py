@@ -80,6 +80,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     return app
 
 
+_TOO_LARGE = {
+    "description": "The body is larger than PRAKERJA_REQUEST_MAX_BYTES (problem+json)",
+    "content": {"application/problem+json": {"schema": {"type": "object"}}},
+}
+
+
 def _problem_json_errors(app: FastAPI) -> None:
     """Document every error response as application/problem+json, which is what kit.web sends
     (FastAPI documents its built-in 422 as application/json)."""
@@ -100,6 +106,8 @@ def _problem_json_errors(app: FastAPI) -> None:
                 if str(status)[0] in "45" and "application/json" in content:
                     content.setdefault("application/problem+json", {"schema": {"type": "object"}})
                     del content["application/json"]
+            if "requestBody" in operation:  # kit.web.BodyLimit answers before the route runs
+                operation["responses"].setdefault("413", _TOO_LARGE)
         app.openapi_schema = schema
         return schema
 
