@@ -188,7 +188,13 @@ class BodyLimit:
 def _log_request(scope: Any, status: int, started: float) -> None:
     """One line per request: method, the route's template (never the raw path, which can hold
     a token or an id), status and time; the request id comes from the bound context."""
-    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    route = getattr(scope.get("route"), "path", None) or (
+        # a plain Starlette route or mount (the OpenAPI document, static files) names no
+        # template: its endpoint's name says which it was
+        f"<{getattr(scope['endpoint'], '__name__', type(scope['endpoint']).__name__)}>"
+        if scope.get("endpoint") is not None
+        else "unmatched"
+    )
     ms = round((time.perf_counter() - started) * 1000, 1)
     log = structlog.get_logger("prakerja.request")  # bound at the call: follows the config
     log.info("request", method=scope["method"], route=route, status=status, ms=ms)
