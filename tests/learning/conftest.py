@@ -237,6 +237,43 @@ def signed(
     return client.request(method, path, content=body, headers=headers)
 
 
+def attend(db: Database, setup: Setup, learner: Learner, session_id: int, at: dt.datetime) -> None:
+    """Commit the session's redeem code at `at`, mark the face check passed and have the
+    platform report the attendance (the face vendor is exercised by the API tests)."""
+    from prakerja.learning import service_attendance
+    from prakerja.learning.model import Attendance, RedeemCode
+
+    with db.transaction() as s:
+        code = s.scalar(
+            select(RedeemCode.code).where(
+                RedeemCode.order_id == learner.order_id, RedeemCode.session_id == session_id
+            )
+        )
+        assert code is not None, "no redeem code issued for this session"
+        service_attendance.commit_redeem_code(
+            s, partner_id=setup.platform_id, session_id=session_id, code=code, now=at
+        )
+        s.add(
+            Attendance(
+                order_id=learner.order_id,
+                session_id=session_id,
+                face_status="pass",
+                face_attempts=1,
+                created_at=at,
+            )
+        )
+    with db.transaction() as s:
+        service_attendance.report_attendance(
+            s,
+            partner_id=setup.platform_id,
+            order_public_id=learner.order_public_id,
+            session_id=session_id,
+            method="face",
+            attended_at=None,
+            now=at,
+        )
+
+
 def order_status(db: Database, order_id: int) -> str:
     with db.transaction() as s:
         order = s.get(Order, order_id)

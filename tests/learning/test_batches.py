@@ -12,11 +12,10 @@ from sqlalchemy import select
 from prakerja.kit.db import Database
 from prakerja.learning import rules as learning_rules
 from prakerja.learning import service_attendance, service_completion
-from prakerja.learning.model import Attendance, RedeemCode
 from prakerja.learning.service_enrolment import issue_redeem_codes
 from prakerja.marketplace import rules, service_catalogue
 from prakerja.marketplace.model import CourseSession, Order, Partner
-from tests.learning.conftest import NOW, Setup, make_learner, make_setup, signed
+from tests.learning.conftest import NOW, Setup, attend, make_learner, make_setup, signed
 
 DAY = dt.timedelta(days=1)
 A1, A2, B1, B2 = NOW + 2 * DAY, NOW + 3 * DAY, NOW + 30 * DAY, NOW + 31 * DAY
@@ -60,37 +59,6 @@ def _two_batches(db: Database) -> tuple[Setup, dict[str, list[int]]]:
     return setup, ids
 
 
-def _attend(db: Database, setup: Setup, learner, session_id: int, start: dt.datetime) -> None:
-    with db.transaction() as s:
-        code = s.scalar(
-            select(RedeemCode.code).where(
-                RedeemCode.order_id == learner.order_id, RedeemCode.session_id == session_id
-            )
-        )
-        service_attendance.commit_redeem_code(
-            s, partner_id=setup.platform_id, session_id=session_id, code=code, now=start
-        )
-        s.add(
-            Attendance(
-                order_id=learner.order_id,
-                session_id=session_id,
-                face_status="pass",
-                face_attempts=1,
-                created_at=start,
-            )
-        )
-    with db.transaction() as s:
-        service_attendance.report_attendance(
-            s,
-            partner_id=setup.platform_id,
-            order_public_id=learner.order_public_id,
-            session_id=session_id,
-            method="face",
-            attended_at=None,
-            now=start,
-        )
-
-
 def test_a_buyer_attends_the_batch_joined_and_a_later_batch_blocks_nothing(db: Database) -> None:
     setup, ids = _two_batches(db)
     with db.transaction() as s:
@@ -121,7 +89,7 @@ def test_a_buyer_attends_the_batch_joined_and_a_later_batch_blocks_nothing(db: D
             batch="Feb",
         )
     for sid, start in zip(ids["Jan"], (B1, B2), strict=True):
-        _attend(db, setup, learner, sid, start)
+        attend(db, setup, learner, sid, start)
     with db.transaction() as s:
         done = service_completion.record_completion(
             s,

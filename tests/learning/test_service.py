@@ -17,10 +17,18 @@ from prakerja.learning import (
     service_completion,
     service_review,
 )
-from prakerja.learning.model import Attendance, Certificate, RedeemCode
+from prakerja.learning.model import Certificate, RedeemCode
 from prakerja.learning.service_enrolment import enrolments, issue_redeem_codes
 from prakerja.wallet import service_card
-from tests.learning.conftest import NOW, Learner, Setup, make_learner, make_setup, order_status
+from tests.learning.conftest import (
+    NOW,
+    Learner,
+    Setup,
+    attend,
+    make_learner,
+    make_setup,
+    order_status,
+)
 
 START = NOW + dt.timedelta(days=2)
 TICK = dt.timedelta(microseconds=1)
@@ -165,33 +173,10 @@ def test_completion_needs_every_session_attended_first(
 
 
 def _attend_all(db: Database, setup: Setup, learner: Learner) -> None:
-    """Commit each code in its window and mark face passed + reported (the face vendor is
-    exercised by the API tests)."""
+    """Attend both sessions, each at its start."""
     for sid, start in zip(setup.session_ids, (START, START + dt.timedelta(days=1)), strict=True):
-        code = _code(db, learner, sid)
-        with db.transaction() as s:
-            service_attendance.commit_redeem_code(
-                s, partner_id=setup.platform_id, session_id=sid, code=code, now=start
-            )
-            s.add(
-                Attendance(
-                    order_id=learner.order_id,
-                    session_id=sid,
-                    face_status="pass",
-                    face_attempts=1,
-                    created_at=start,
-                )
-            )
-        with db.transaction() as s:
-            service_attendance.report_attendance(
-                s,
-                partner_id=setup.platform_id,
-                order_public_id=learner.order_public_id,
-                session_id=sid,
-                method="face",
-                attended_at=None,
-                now=start,
-            )
+        _code(db, learner, sid)  # issues the order's codes
+        attend(db, setup, learner, sid, start)
 
 
 def test_completion_issues_a_verifiable_certificate_once(
