@@ -121,14 +121,43 @@ def link_many(session: Session, clues: Sequence[Clue]) -> list[Link]:
         session, account_ids={a for a, _ in accounts if a}, bidx={b for b in bidx if b}
     )
     statuses = _account_statuses(session, {a for a, s in accounts if a and s is None})
+    named = [m.group(1) if (m := ORDER_IN_TEXT.search(c.text)) else None for c in clues]
+    orders = _orders(session, {o for o in named if o})
     links = []
-    for (account_id, status), b in zip(accounts, bidx, strict=True):
+    for (account_id, status), b, order_id in zip(accounts, bidx, named, strict=True):
         person = people.get(f"a{account_id}") or (people.get(f"n{b}") if b else None)
         if account_id is None and person is not None:
             account_id = person.account_id
         status = status or statuses.get(account_id or 0)
-        links.append(_link(account_id, status, person))
+        link = _link(account_id, status, person)
+        order = orders.get(order_id or "")
+        # An order named in the text, unless it is someone else's: the writer's own, or any
+        # when the writer is not known (a post on social media quoting the order id).
+        mine = order is not None and (account_id is None or order[2] in (None, account_id))
+        if link.record is None and order is not None and mine:
+            link.record = {"kind": "marketplace.order", "id": order[0], "status": order[1]}
+        links.append(link)
     return links
+
+
+def _orders(session: Session, public_ids: set[str]) -> dict[str, tuple[int, str, int | None]]:
+    """Public id -> (order id, status, the buyer's account id) for the orders named."""
+    market = _module("prakerja.marketplace.model")
+    cards = _module("prakerja.wallet.model_card")
+    reg = _module("prakerja.registration.model")
+    if market is None or cards is None or reg is None or not public_ids:
+        return {}
+    order, card, person = market.Order, cards.Card, reg.Person
+    found: dict[str, tuple[int, str, int | None]] = {}
+    for part in _chunks(sorted(public_ids)):
+        rows = session.execute(
+            select(order.public_id, order.id, order.status, person.account_id)
+            .join(card, card.id == order.card_id)
+            .outerjoin(person, person.id == card.person_id)
+            .where(order.public_id.in_(part))
+        )
+        found.update({r[0]: (r[1], r[2], r[3]) for r in rows})
+    return found
 
 
 def _account_of(
@@ -167,20 +196,6 @@ def _link(account_id: int | None, status: str | None, person: Any) -> Link:
             "status": person.registry_status,
         }
     return link
-
-
-def order_record(session: Session, text: str) -> dict[str, Any] | None:
-    """The marketplace order a message names by its public id, when the marketplace exists."""
-    market = _module("prakerja.marketplace.model")
-    match = ORDER_IN_TEXT.search(text)
-    if market is None or match is None:
-        return None
-    row = session.execute(
-        select(market.Order.id, market.Order.status).where(market.Order.public_id == match.group(1))
-    ).first()
-    return (
-        None if row is None else {"kind": "marketplace.order", "id": row.id, "status": row.status}
-    )
 
 
 # --- what the agent sees, and when the record heals ------------------------------------------
