@@ -152,6 +152,7 @@ EXCLUDED_TABLES: dict[str, str] = {
 SHARED_TABLES = frozenset(
     {
         "course",
+        "course_batch_seats",
         "course_session",
         "feedback_canned_reply",
         "feedback_incident",

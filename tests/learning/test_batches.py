@@ -13,8 +13,8 @@ from prakerja.kit.db import Database
 from prakerja.learning import rules as learning_rules
 from prakerja.learning import service_attendance, service_completion
 from prakerja.learning.service_enrolment import issue_redeem_codes
-from prakerja.marketplace import rules, service_catalogue
-from prakerja.marketplace.model import CourseSession, Order, Partner
+from prakerja.marketplace import rules, service_catalogue, service_order
+from prakerja.marketplace.model import BatchSeats, Course, CourseSession, Order, Partner
 from tests.learning.conftest import NOW, Setup, attend, make_learner, make_setup, signed
 
 DAY = dt.timedelta(days=1)
@@ -170,3 +170,28 @@ def test_the_course_page_lists_each_batch_in_jakarta_time(db: Database, client) 
     assert "Angkatan Des" in page
     assert "Angkatan Jan" in page
     assert f"{A1.astimezone(dt.timezone(dt.timedelta(hours=7))):%d-%m-%Y %H:%M} WIB" in page
+
+
+def test_a_course_capacity_holds_per_batch_and_a_cancellation_frees_its_seat(db: Database) -> None:
+    setup, _ = _two_batches(db)
+    with db.transaction() as s:
+        s.get(Course, setup.course_id).capacity = 1  # one seat in each batch
+    with db.transaction() as s:
+        first = make_learner(s, setup, batch="Des")
+    with db.transaction() as s, pytest.raises(rules.CourseFull):
+        make_learner(s, setup, batch="Des")
+    with db.transaction() as s:
+        make_learner(s, setup, batch="Jan")  # another batch, its own seat
+    with db.transaction() as s:
+        service_order.cancel_order(
+            s,
+            partner=s.get(Partner, setup.platform_id),
+            order_public_id=first.order_public_id,
+            reason="jadwal pengajar berubah",
+            now=NOW,
+        )
+    with db.transaction() as s:
+        make_learner(s, setup, batch="Des")  # the freed seat
+        seats = dict(s.execute(select(BatchSeats.batch, BatchSeats.taken)).tuples().all())
+        assert seats == {"Des": 1, "Jan": 1}
+        assert s.get(Course, setup.course_id).seats_taken == 0

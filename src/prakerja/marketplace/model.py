@@ -146,6 +146,19 @@ class CourseSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class BatchSeats(Base):
+    """Seats taken in one batch of a course with a capacity: the capacity holds per batch (a
+    venue or a live class seats that many each time it runs). Orders without a batch count on
+    `Course.seats_taken`."""
+
+    __tablename__ = "course_batch_seats"
+    __table_args__ = (CheckConstraint("taken >= 0", name="batch_seats_not_negative"),)
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), primary_key=True)
+    batch: Mapped[str] = mapped_column(String(40), primary_key=True)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Order(Base):
     """One purchase of one course with one card. At most one open order per card (index)."""
 

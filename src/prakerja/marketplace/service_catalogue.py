@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
+from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from prakerja.kit import audit
-from prakerja.kit.db import new_id
+from prakerja.kit.db import is_postgres, new_id, table_of
 from prakerja.marketplace import rules
-from prakerja.marketplace.model import PLATFORM, PROVIDER, Course, CourseSession, Partner
+from prakerja.marketplace.model import (
+    PLATFORM,
+    PROVIDER,
+    BatchSeats,
+    Course,
+    CourseSession,
+    Partner,
+)
 
 PUBLISHERS = ("approved", "active", "warned")  # platform states that may publish
 _CONTENT = (
@@ -71,8 +81,11 @@ def publish_course(
         getattr(course, k) == v for k, v in content.items()
     ):
         return course, False
-    if data.capacity is not None and data.capacity < course.seats_taken:
-        raise rules.BadCourse("capacity is below the seats already sold")
+    most = session.scalar(
+        select(func.max(BatchSeats.taken)).where(BatchSeats.course_id == course.id)
+    )
+    if data.capacity is not None and data.capacity < max(course.seats_taken, most or 0):
+        raise rules.BadCourse("capacity is below the seats already sold (in a batch)")
     for key, value in content.items():
         setattr(course, key, value)
     course.provider_id, course.updated_at = provider.id, now
@@ -162,6 +175,61 @@ def course_of_platform(session: Session, platform: Partner, public_id: str) -> C
     if course is None:
         raise rules.CourseNotFound()
     return course
+
+
+def take_seat(session: Session, course: Course, batch: str | None) -> None:
+    """One seat of the course's capacity, in the order's batch (each batch seats `capacity`);
+    CourseFull when none is left. Counted by one conditional write, so parallel buyers can
+    never overbook."""
+    if course.capacity is None:
+        return  # no hot row for unlimited (self-paced) courses
+    if batch is None:
+        taken = session.execute(
+            update(Course)
+            .where(Course.id == course.id, Course.seats_taken < Course.capacity)
+            .values(seats_taken=Course.seats_taken + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    else:
+        taken = len(
+            session.execute(
+                _take_in_batch(session),
+                {"course_id": course.id, "batch": batch, "capacity": course.capacity},
+            ).all()
+        )
+    if taken != 1:
+        raise rules.CourseFull()
+
+
+def _take_in_batch(session: Session) -> Any:
+    """INSERT the batch's first seat, or add one while below capacity (RETURNING a row only
+    when a seat was taken)."""
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    table = table_of(BatchSeats)
+    stmt = insert(table).values(course_id=bindparam("course_id"), batch=bindparam("batch"), taken=1)
+    return stmt.on_conflict_do_update(
+        index_elements=["course_id", "batch"],
+        set_={"taken": table.c.taken + 1},
+        where=table.c.taken < bindparam("capacity"),
+    ).returning(table.c.taken)
+
+
+def release_seat(session: Session, course_id: int, batch: str | None) -> None:
+    """Give back the seat an order took (a cancelled or refunded order)."""
+    if batch is None:
+        session.execute(
+            update(Course)
+            .where(Course.id == course_id, Course.capacity.is_not(None), Course.seats_taken > 0)
+            .values(seats_taken=Course.seats_taken - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    session.execute(
+        update(BatchSeats)
+        .where(BatchSeats.course_id == course_id, BatchSeats.batch == batch, BatchSeats.taken > 0)
+        .values(taken=BatchSeats.taken - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def batch_starts(session: Session, course_id: int) -> dict[str, dt.datetime]:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Exists, bindparam, exists, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from prakerja.marketplace import rules, service_webhook
+from prakerja.marketplace import rules, service_catalogue, service_webhook
 from prakerja.marketplace.model import (
     CANCELLED,
     COMPLETED,
@@ -139,7 +139,7 @@ def cancel_order(
             meta={"order_id": order.id, "reason": reason[:200]},
         )
         order.refund_transfer_id = refund.id
-    _release_seat(session, order.course_id)
+    service_catalogue.release_seat(session, order.course_id, order.batch)
     session.flush()
     service_webhook.emit(
         session,
@@ -177,15 +177,6 @@ def cancel_unconfirmed_orders(session: Session, *, now: dt.datetime) -> list[Ord
     money and seat come back; their first purchase stays recorded, so they are not revoked."""
     return cancel_pending_as_platform(
         session, Order.placed_at < now - rules.CONFIRM_WITHIN, reason=NOT_CONFIRMED, now=now
-    )
-
-
-def _release_seat(session: Session, course_id: int) -> None:
-    session.execute(
-        update(Course)
-        .where(Course.id == course_id, Course.capacity.is_not(None), Course.seats_taken > 0)
-        .values(seats_taken=Course.seats_taken - 1)
-        .execution_options(synchronize_session=False)
     )
 
 

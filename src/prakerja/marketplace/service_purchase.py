@@ -320,7 +320,7 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
             set_committed_value(order, column, value)  # what the UPDATE wrote; no re-read
         if course.status != "approved":
             raise rules.CourseNotOnSale()
-        _take_seat(session, course)
+        service_catalogue.take_seat(session, course, order.batch)
         # The card before its account, as revocation locks them: never a deadlock between them.
         service_card.record_purchase_placed(session, card=card, now=now)
         if payable is None:  # the platform's first sale
@@ -349,19 +349,6 @@ def _place(session: Session, order: Order, card: Card, now: dt.datetime) -> None
         data=service_order.order_document(session, order),
         now=now,
     )
-
-
-def _take_seat(session: Session, course: Course) -> None:
-    if course.capacity is None:
-        return  # no hot row for unlimited (self-paced) courses
-    result = session.execute(
-        update(Course)
-        .where(Course.id == course.id, Course.seats_taken < Course.capacity)
-        .values(seats_taken=Course.seats_taken + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise rules.CourseFull()
 
 
 def _voucher() -> str:

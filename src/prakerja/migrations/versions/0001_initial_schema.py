@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 11:25:37.845634
+Create Date: 2026-11-29 12:14:35.886741
 """
 
 from collections.abc import Sequence
@@ -1053,6 +1053,21 @@ def upgrade() -> None:
         batch_op.create_index("ix_card_wave", ["wave_id"], unique=False)
 
     op.create_table(
+        "course_batch_seats",
+        sa.Column(
+            "course_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("batch", sa.String(length=40), nullable=False),
+        sa.Column("taken", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "taken >= 0", name=op.f("ck_course_batch_seats_batch_seats_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["course_id"], ["course.id"], name=op.f("fk_course_batch_seats_course_id_course")
+        ),
+        sa.PrimaryKeyConstraint("course_id", "batch", name=op.f("pk_course_batch_seats")),
+    )
+    op.create_table(
         "course_session",
         sa.Column(
             "id",
@@ -1612,6 +1627,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_course_session_course_id"))
 
     op.drop_table("course_session")
+    op.drop_table("course_batch_seats")
     with op.batch_alter_table("card", schema=None) as batch_op:
         batch_op.drop_index("ix_card_wave")
         batch_op.drop_index("ix_card_scan_spend")
