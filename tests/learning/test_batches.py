@@ -195,3 +195,20 @@ def test_a_course_capacity_holds_per_batch_and_a_cancellation_frees_its_seat(db:
         seats = dict(s.execute(select(BatchSeats.batch, BatchSeats.taken)).tuples().all())
         assert seats == {"Des": 1, "Jan": 1}
         assert s.get(Course, setup.course_id).seats_taken == 0
+
+
+def test_buyers_at_once_never_overbook_a_batch(db: Database) -> None:
+    from tests.burst import at_once
+
+    setup, _ = _two_batches(db)
+    with db.transaction() as s:
+        s.get(Course, setup.course_id).capacity = 3
+
+    def buy() -> None:
+        with db.transaction() as s:
+            make_learner(s, setup, batch="Des")
+
+    outcomes = at_once([buy] * 6)
+    assert sorted(outcomes) == ["course_full"] * 3 + ["ok"] * 3
+    with db.transaction() as s:
+        assert s.scalar(select(BatchSeats.taken).where(BatchSeats.batch == "Des")) == 3
