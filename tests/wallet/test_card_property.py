@@ -57,7 +57,9 @@ def _apply(session, op, who, amount, state):
             kind="purchase",
             now=NOW,
         )
-        service_card.record_first_purchase(session, card_id=card.id, now=NOW)
+        service_card.record_purchase_placed(
+            session, card=service_card.get_card(session, card.id), now=NOW
+        )
         (holds if op == "hold" else paid).append((t.id, card.id))
     elif op == "revoke":
         service_card.revoke(session, card_id=card.id, reason="prop", now=NOW)

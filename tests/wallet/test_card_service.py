@@ -134,12 +134,16 @@ def test_a_revoked_card_cannot_record_a_purchase(session):
     card = _issue(session, make_person(session, 8))
     service_card.revoke(session, card_id=card.id, reason="test", now=NOW)
     with pytest.raises(service_card.CardNotActive):
-        service_card.record_first_purchase(session, card_id=card.id, now=NOW)
+        service_card.record_purchase_placed(
+            session, card=service_card.get_card(session, card.id), now=NOW
+        )
 
 
 def test_first_course_sets_the_spend_rest_deadline_once(session):
     card = _issue(session, make_person(session, 9))
-    service_card.record_first_purchase(session, card_id=card.id, now=NOW)
+    service_card.record_purchase_placed(
+        session, card=service_card.get_card(session, card.id), now=NOW
+    )
     done = NOW + dt.timedelta(days=5)
     service_card.record_first_course_finished(session, card_id=card.id, now=done)
     service_card.record_first_course_finished(

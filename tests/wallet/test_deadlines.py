@@ -68,7 +68,7 @@ def test_the_reminder_goes_out_once_seven_days_before(db):
 def test_a_card_without_purchase_is_revoked_after_the_deadline(db):
     bought, idle = _cards(db, 2)
     with db.transaction() as s:
-        service_card.record_first_purchase(s, card_id=bought, now=NOW)
+        service_card.record_purchase_placed(s, card=service_card.get_card(s, bought), now=NOW)
     assert _scan(db, D(2026, 6, 16))["revoke"] == 0
     assert _scan(db, D(2026, 6, 17))["revoke"] == 1
     assert _scan(db, D(2026, 6, 18))["revoke"] == 0
@@ -84,7 +84,7 @@ def test_a_purchase_between_scan_and_job_prevents_revocation(db):
     (card_id,) = _cards(db, 1)
     with db.transaction() as s:
         card_jobs.scan_deadlines(s, today=D(2026, 6, 20), now=NOW)
-        service_card.record_first_purchase(s, card_id=card_id, now=NOW)
+        service_card.record_purchase_placed(s, card=service_card.get_card(s, card_id), now=NOW)
     _run_wallet_jobs(db)
     with db.transaction() as s:
         assert s.get(Card, card_id).status == "active"
@@ -104,7 +104,7 @@ def test_the_rest_is_swept_after_the_spend_rest_deadline(db):
             kind="purchase",
             now=NOW,
         )
-        service_card.record_first_purchase(s, card_id=card_id, now=NOW)
+        service_card.record_purchase_placed(s, card=service_card.get_card(s, card_id), now=NOW)
         service_card.record_first_course_finished(
             s, card_id=card_id, now=NOW + dt.timedelta(days=4)
         )

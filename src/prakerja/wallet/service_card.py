@@ -247,18 +247,6 @@ def record_purchase_placed(session: Session, *, card: Card, now: dt.datetime) ->
     set_committed_value(card, "first_purchase_at", now)
 
 
-def record_first_purchase(session: Session, *, card_id: int, now: dt.datetime) -> Card:
-    """Stamp the first purchase once (later calls keep the first time); refused on a card that
-    is no longer active."""
-    card = get_card(session, card_id, lock=True)
-    if card.first_purchase_at is None:
-        if card.status != ACTIVE:
-            raise CardNotActive()
-        card.first_purchase_at = now
-        session.flush()
-    return card
-
-
 def record_first_course_finished(session: Session, *, card_id: int, now: dt.datetime) -> Card:
     """Stamp the first course finished and reviewed once; an active card gets the policy's
     spend-rest deadline (none under the 2020-22 rules)."""
