@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, or_, select, update
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from prakerja.kit import audit
-from prakerja.kit.db import is_postgres, new_id, table_of
+from prakerja.kit.db import new_id, table_of
 from prakerja.marketplace import rules
 from prakerja.marketplace.model import (
     PLATFORM,
@@ -191,20 +192,18 @@ def take_seat(session: Session, course: Course, batch: str | None) -> None:
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
     else:
-        taken = len(
-            session.execute(
-                _take_in_batch(session),
-                {"course_id": course.id, "batch": batch, "capacity": course.capacity},
-            ).all()
-        )
+        stmt = _take_in_batch(session.get_bind().dialect.name)
+        params = {"course_id": course.id, "batch": batch, "capacity": course.capacity}
+        taken = len(session.execute(stmt, params).all())
     if taken != 1:
         raise rules.CourseFull()
 
 
-def _take_in_batch(session: Session) -> Any:
+@cache
+def _take_in_batch(dialect: str) -> Any:
     """INSERT the batch's first seat, or add one while below capacity (RETURNING a row only
-    when a seat was taken)."""
-    insert = pg_insert if is_postgres(session) else sqlite_insert
+    when a seat was taken); built once per dialect, as it runs on the purchase path."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = table_of(BatchSeats)
     stmt = insert(table).values(course_id=bindparam("course_id"), batch=bindparam("batch"), taken=1)
     return stmt.on_conflict_do_update(
