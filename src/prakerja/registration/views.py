@@ -37,7 +37,8 @@ from prakerja.registration.model import Person
 from prakerja.registration.service_eligibility import current_policy
 from prakerja.selection import service as selection
 from prakerja.settings import get_settings
-from prakerja.wallet import service_card
+from prakerja.wallet import cards, service_card
+from prakerja.wallet.model_card import Card
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -75,12 +76,11 @@ async def _attempt(
         return None, vs.errors_of(exc, current_language(), field)
 
 
-def _next_places(session: Session, account_id: int) -> dict[str, bool]:
+def _next_places(session: Session, card: Card | None) -> dict[str, bool]:
     """Which later pages apply once registration is done: the waves always, the card page once
     a card is issued, the courses page once a course is confirmed. Read through the wallet's
     and learning's public functions (this page composes them; registration's services do not
     depend on later contexts)."""
-    card = service_card.card_for_account(session, account_id)
     return {
         "waves": True,
         "card": card is not None,
@@ -92,12 +92,10 @@ def _day_text(day: dt.date) -> str:
     return service_card.sms_date(day, current_language())
 
 
-def _card_facts(session: Session, account_id: int) -> dict[str, Any]:
-    card = service_card.card_for_account(session, account_id)
+def _card_facts(session: Session, card: Card | None) -> dict[str, Any]:
     if card is None:
         return {}
-    now = utc_now()
-    step = service_card.summary(session, card, jakarta_date(now)).next_step
+    step = cards.next_step(service_card.state_of(card), jakarta_date(utc_now()))
     deadline = card.first_purchase_deadline if step == "buy_first_course" else None
     facts: dict[str, Any] = {
         "card_step": step,
@@ -109,7 +107,9 @@ def _card_facts(session: Session, account_id: int) -> dict[str, Any]:
     return facts
 
 
-def _journey(session: Session, account_id: int, person: Person, eligible: bool) -> journey.NextStep:
+def _journey(
+    session: Session, card: Card | None, person: Person, eligible: bool
+) -> journey.NextStep:
     """The one next step after registration, from the waves, the card and the courses."""
     now = utc_now()
     applications = selection.applications_of(session, person.id)
@@ -120,7 +120,7 @@ def _journey(session: Session, account_id: int, person: Person, eligible: bool) 
         open_wave=wave.code if wave and (latest is None or latest.wave_id != wave.id) else None,
         application=latest.status if latest else None,
         application_wave=selection.get_wave(session, latest.wave_id).code if latest else None,
-        **_card_facts(session, account_id),
+        **_card_facts(session, card),
     )
     return journey.after_registration(facts, _day_text)
 
@@ -166,8 +166,9 @@ def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> 
     if step == "done" and person is not None:
         ctx["eligibility"] = vs.eligibility(session, person, utc_now(), current_language())
         eligible = ctx["eligibility"] is None or ctx["eligibility"]["eligible"]
-        ctx["next"] = _journey(session, account.id, person, eligible)
-        ctx["places"] = _next_places(session, account.id)
+        card = service_card.card_for_account(session, account.id)
+        ctx["next"] = _journey(session, card, person, eligible)
+        ctx["places"] = _next_places(session, card)
     return render(request, "registration/dashboard.html", ctx)
 
 
