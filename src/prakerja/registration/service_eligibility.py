@@ -243,11 +243,11 @@ def count_kk_recipients(
     kk_bidx: str | None,
     *,
     except_nik_bidx: str | None = None,
-    own: bool = False,
+    also: set[str] | frozenset[str] = frozenset(),
 ) -> int:
     """Recipients already on this family card: the distinct NIKs on the prior_recipient list
-    sharing the KK and, with `own`, this programme's own recipients (`own_recipients`).
-    Selection counts its own per wave itself, so it asks without `own`."""
+    sharing the KK, plus the NIKs in `also` (the programme's own recipients on it, for
+    registration's view; selection counts its own per wave itself and passes none)."""
     if not kk_bidx:
         return 0
     stmt = (
@@ -255,10 +255,7 @@ def count_kk_recipients(
         .distinct()
         .where(ListedPerson.list_kind.in_(KK_COUNTED_KINDS), ListedPerson.kk_bidx == kk_bidx)
     )
-    niks = set(session.scalars(stmt))
-    if own:
-        niks |= own_recipients(session, [], [kk_bidx])[1].get(kk_bidx, set())
-    return len(niks - {except_nik_bidx})
+    return len((set(session.scalars(stmt)) | also) - {except_nik_bidx})
 
 
 @cache
@@ -311,11 +308,21 @@ def lists_of(session: Session, nik_bidx: str | None) -> frozenset[str]:
 
 
 def facts_for(session: Session, person: Person) -> ApplicantFacts:
-    """The facts the eligibility rules need about one person (three small queries)."""
+    """The facts the eligibility rules need about one person (a few small queries)."""
     lists = lists_of(session, person.nik_bidx)
-    if person.nik_bidx and person.nik_bidx in own_recipients(session, [person.nik_bidx], [])[0]:
+    niks, kks = (
+        [person.nik_bidx] if person.nik_bidx else [],
+        [person.kk_bidx] if person.kk_bidx else [],
+    )
+    mine, by_kk = own_recipients(session, niks, kks)
+    if person.nik_bidx in mine:
         lists |= {"prior_recipient"}  # selected in a wave: the one lifetime benefit is used
-    kk = count_kk_recipients(session, person.kk_bidx, except_nik_bidx=person.nik_bidx, own=True)
+    kk = count_kk_recipients(
+        session,
+        person.kk_bidx,
+        except_nik_bidx=person.nik_bidx,
+        also=by_kk.get(person.kk_bidx or "", set()),
+    )
     return _facts(person, lists, kk)
 
 
