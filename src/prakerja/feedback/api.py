@@ -9,7 +9,7 @@ from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from prakerja.feedback.intake_rules import TICKET_TOKEN, Incoming
+from prakerja.feedback.intake_rules import Incoming
 from prakerja.feedback.model import Ticket
 from prakerja.feedback.service_intake import ingest, ingest_many
 from prakerja.feedback.service_ticket import messages_of, replies_of
@@ -82,18 +82,6 @@ class TicketRead(BaseModel):
     replies: list[dict[str, Any]] = []
 
 
-def own_subject(session: Any, subject: str, account_id: int | None) -> str:
-    """The subject of a complaint typed on our site, without any "[#ticket]" token that names
-    a ticket other than the caller's own: intake threads a message onto the ticket its token
-    names, so a quoted token would let anyone write on (and reopen) another citizen's ticket."""
-
-    def keep(match: Any) -> str:
-        owner = session.scalar(select(Ticket.account_id).where(Ticket.public_id == match[1]))
-        return match[0] if account_id is not None and owner == account_id else ""
-
-    return TICKET_TOKEN.sub(keep, subject).strip()
-
-
 def _aware(stamp: dt.datetime) -> dt.datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
@@ -148,7 +136,7 @@ def post_complaint(body: ComplaintIn, session: DbSession, citizen: CurrentCitize
             source_id=f"api:{new_id()}",
             received_at=now,
             body=body.text,
-            subject=own_subject(session, body.subject, citizen.id),
+            subject=body.subject,
             author_email=citizen.email,
             account_id=citizen.id,
         ),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from prakerja.feedback import linking, routing
 from prakerja.feedback.classifier import Triage, TriageModel
 from prakerja.feedback.intake_rules import (
+    TICKET_TOKEN,
     BadRow,
     Incoming,
     clean,
@@ -221,12 +222,14 @@ def _thread_tickets(session: Session, threads: list[str], items: list[Incoming])
 
 
 def _from_reporter(item: Incoming, account_id: int | None, email: str | None) -> bool:
-    """A "[#ticket]" token threads a message onto that ticket only from whoever reported it
-    (same account, or same email address): a token is printed in every reply and easy to
-    quote, and anyone else's message would reopen and write on a stranger's ticket."""
+    """A "[#ticket]" token threads a message onto that ticket only from whoever reported it:
+    the same account, or a mail from the same address (an address typed into a web form
+    proves nothing). A token is printed in every reply and easy to quote; anyone else's
+    message would reopen and write on a stranger's ticket."""
     if account_id is not None and item.account_id == account_id:
         return True
-    return bool(email and item.author_email and item.author_email.strip().lower() == email.lower())
+    sender = (item.author_email or "").strip().lower() if item.channel == "email" else ""
+    return bool(email and sender == email.lower())
 
 
 def _tickets(
@@ -294,7 +297,10 @@ def _ticket_row(
         "public_id": new_id(),
         "status": "new",
         "channel": item.channel,
-        "subject": item.subject or str(item.body)[:120].replace("\n", " "),
+        # a new ticket's subject never carries a "[#ticket]" token: any token here named a
+        # ticket the message could not join (someone else's), and would show that ticket's id
+        "subject": TICKET_TOKEN.sub("", item.subject).strip()
+        or str(item.body)[:120].replace("\n", " "),
         "topic": t.topic,
         "priority": routing.priority(t.urgent, t.sentiment),
         "owner_team": route.team,

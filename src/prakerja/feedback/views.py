@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from prakerja.feedback import service_ticket
-from prakerja.feedback.api import own_subject
 from prakerja.feedback.intake_rules import Incoming
 from prakerja.feedback.model import Incident, Message, Ticket
 from prakerja.feedback.service_intake import ingest
@@ -101,7 +100,7 @@ async def complaint_submit(
                 source_id=f"web:{new_id()}",
                 received_at=now,
                 body=text,
-                subject=own_subject(session, subject, account.id if account else None),
+                subject=subject,
                 author_name=name,
                 author_email=account.email if account else email,
                 author_phone=phone or None,
