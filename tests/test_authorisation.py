@@ -47,8 +47,8 @@ from prakerja.kit import jobs
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import Base, Database, new_id
 from prakerja.kit.web import LANG_COOKIE
-from prakerja.learning import service_attendance, service_completion
-from prakerja.learning.model import Attendance, Certificate
+from prakerja.learning import service_completion
+from prakerja.learning.model import Certificate
 from prakerja.learning.service_enrolment import issue_redeem_codes
 from prakerja.marketplace import service_order, service_purchase
 from prakerja.marketplace.model import Order, Partner
@@ -65,6 +65,7 @@ from tests.fixtures_sim import pointed_at
 from tests.learning.conftest import NOW as LEARNING_NOW
 from tests.learning.conftest import (
     Setup,
+    attend,
     make_setup,
     signing_keys,  # noqa: F401  (throw-away certificate keys)
 )
@@ -340,29 +341,7 @@ def _learned(db: Database, setup: Setup, order_id: int, order_public_id: str) ->
         codes = {c.session_id: c.code for c in issue_redeem_codes(s, order_id=order_id, now=START)}
     for day, sid in enumerate(setup.session_ids):
         at = START + dt.timedelta(days=day)
-        with db.transaction() as s:
-            service_attendance.commit_redeem_code(
-                s, partner_id=setup.platform_id, session_id=sid, code=codes[sid], now=at
-            )
-            s.add(
-                Attendance(
-                    order_id=order_id,
-                    session_id=sid,
-                    face_status="pass",
-                    face_attempts=1,
-                    created_at=at,
-                )
-            )
-        with db.transaction() as s:
-            service_attendance.report_attendance(
-                s,
-                partner_id=setup.platform_id,
-                order_public_id=order_public_id,
-                session_id=sid,
-                method="face",
-                attended_at=None,
-                now=at,
-            )
+        attend(db, setup, (order_id, order_public_id), sid, at)
     with db.transaction() as s:
         service_completion.record_completion(
             s,

@@ -237,16 +237,19 @@ def signed(
     return client.request(method, path, content=body, headers=headers)
 
 
-def attend(db: Database, setup: Setup, learner: Learner, session_id: int, at: dt.datetime) -> None:
+def attend(
+    db: Database, setup: Setup, order: tuple[int, str], session_id: int, at: dt.datetime
+) -> None:
     """Commit the session's redeem code at `at`, mark the face check passed and have the
-    platform report the attendance (the face vendor is exercised by the API tests)."""
+    platform report the attendance (the face vendor is exercised by the API tests). `order`:
+    (its id, its public id)."""
     from prakerja.learning import service_attendance
     from prakerja.learning.model import Attendance, RedeemCode
 
     with db.transaction() as s:
         code = s.scalar(
             select(RedeemCode.code).where(
-                RedeemCode.order_id == learner.order_id, RedeemCode.session_id == session_id
+                RedeemCode.order_id == order[0], RedeemCode.session_id == session_id
             )
         )
         assert code is not None, "no redeem code issued for this session"
@@ -255,7 +258,7 @@ def attend(db: Database, setup: Setup, learner: Learner, session_id: int, at: dt
         )
         s.add(
             Attendance(
-                order_id=learner.order_id,
+                order_id=order[0],
                 session_id=session_id,
                 face_status="pass",
                 face_attempts=1,
@@ -266,7 +269,7 @@ def attend(db: Database, setup: Setup, learner: Learner, session_id: int, at: dt
         service_attendance.report_attendance(
             s,
             partner_id=setup.platform_id,
-            order_public_id=learner.order_public_id,
+            order_public_id=order[1],
             session_id=session_id,
             method="face",
             attended_at=None,

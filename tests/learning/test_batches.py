@@ -89,7 +89,7 @@ def test_a_buyer_attends_the_batch_joined_and_a_later_batch_blocks_nothing(db: D
             batch="Feb",
         )
     for sid, start in zip(ids["Jan"], (B1, B2), strict=True):
-        attend(db, setup, learner, sid, start)
+        attend(db, setup, (learner.order_id, learner.order_public_id), sid, start)
     with db.transaction() as s:
         done = service_completion.record_completion(
             s,

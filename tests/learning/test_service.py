@@ -176,7 +176,7 @@ def _attend_all(db: Database, setup: Setup, learner: Learner) -> None:
     """Attend both sessions, each at its start."""
     for sid, start in zip(setup.session_ids, (START, START + dt.timedelta(days=1)), strict=True):
         _code(db, learner, sid)  # issues the order's codes
-        attend(db, setup, learner, sid, start)
+        attend(db, setup, (learner.order_id, learner.order_public_id), sid, start)
 
 
 def test_completion_issues_a_verifiable_certificate_once(
