@@ -58,7 +58,6 @@ from prakerja.registration.nik import mask_nik
 from prakerja.registration.service_eligibility import current_policy
 from prakerja.selection import service as waves
 from prakerja.selection import service_review
-from prakerja.selection.model import Application
 from prakerja.sim.face import sample_image
 from prakerja.wallet import service_card
 from tests.fixtures_sim import pointed_at
@@ -75,7 +74,7 @@ from tests.registration.factories_eligibility import kk as make_kk
 from tests.registration.factories_eligibility import nik as make_nik
 from tests.registration.test_assessment_service import STATEMENT, right_answers
 from tests.selection.wave_factories import NOW as WAVE_NOW
-from tests.selection.wave_factories import add_person, open_committed, plan
+from tests.selection.wave_factories import add_application, add_person, open_committed, plan
 from tests.wallet.card_factories import application_id
 
 START = LEARNING_NOW + dt.timedelta(days=2)  # the course's first session
@@ -287,19 +286,7 @@ def _in_waves(db: Database, account_id: int, person_id: int, wave_id: int) -> tu
             s, account_id=account_id, wave_id=wave_id, consent=True, now=WAVE_NOW
         )
         for _ in range(3):
-            s.add(
-                Application(
-                    wave_id=plan(s).id,
-                    person_id=person_id,
-                    regency_code="32.01",
-                    receipt=waves.new_receipt(),
-                    joined_at=WAVE_NOW,
-                    consent_at=WAVE_NOW,
-                    status="not_selected",
-                    reasons=[],
-                )
-            )
-        s.flush()
+            add_application(s, plan(s).id, person_id, "not_selected", at=WAVE_NOW)
         review = service_review.request_review(s, account_id=account_id, now=WAVE_NOW)
         return joined.receipt, review.id
 

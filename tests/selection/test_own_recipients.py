@@ -4,25 +4,7 @@ selected in a wave has used the one lifetime benefit, and counts towards the fam
 from __future__ import annotations
 
 from prakerja.registration import service_eligibility
-from prakerja.selection import service
-from prakerja.selection.model import Application
-from tests.selection.wave_factories import NOW, add_person, open_committed
-
-
-def _select(s, wave, person) -> None:
-    s.add(
-        Application(
-            wave_id=wave.id,
-            person_id=person.id,
-            regency_code=person.regency_code,
-            receipt=service.new_receipt(),
-            joined_at=NOW,
-            consent_at=NOW,
-            status="selected",
-            reasons=[],
-        )
-    )
-    s.flush()
+from tests.selection.wave_factories import NOW, add_application, add_person, open_committed
 
 
 def test_a_selected_person_and_their_family_card_are_counted(db):
@@ -31,7 +13,7 @@ def test_a_selected_person_and_their_family_card_are_counted(db):
         winner = add_person(s, family="kk-keluarga-1")
         sibling = add_person(s, family="kk-keluarga-1")
         stranger = add_person(s, family="kk-lain")
-        _select(s, wave, winner)
+        add_application(s, wave.id, winner.id, "selected")
         codes = {
             p: set(service_eligibility.check(s, p, NOW).codes) for p in (winner, sibling, stranger)
         }

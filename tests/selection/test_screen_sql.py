@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from prakerja.registration import policy, service_eligibility
 from prakerja.selection import screen_sql, service, service_screen
 from prakerja.selection.model import Application
-from tests.selection.wave_factories import NOW, add_person, list_person, plan
+from tests.selection.wave_factories import NOW, add_application, add_person, list_person, plan
 
 KINDS = ("exclusion", "priority", "student", "blacklist", "prior_recipient", "other_aid")
 STEPS = ("identity", "profile", "ktp", "face", "phone", "statement", "test")
@@ -68,19 +68,7 @@ def _person(s: Any, rng: random.Random, families: list[str]) -> Any:
 
 def _apply(s: Any, wave: Any, people: list[Any], status: str = "joined") -> None:
     for p in people:
-        s.add(
-            Application(
-                wave_id=wave.id,
-                person_id=p.id,
-                regency_code="32.01",
-                receipt=service.new_receipt(),
-                joined_at=NOW,
-                consent_at=NOW,
-                status=status,
-                reasons=[],
-            )
-        )
-    s.flush()
+        add_application(s, wave.id, p.id, status)
 
 
 def _rules_version(s: Any, variant: int) -> int | None:

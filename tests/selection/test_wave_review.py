@@ -10,7 +10,14 @@ from prakerja.kit import audit
 from prakerja.selection import service, service_review, service_screen
 from prakerja.selection.model import Application
 from prakerja.settings import get_settings
-from tests.selection.wave_factories import NOW, add_person, list_person, open_committed, plan
+from tests.selection.wave_factories import (
+    NOW,
+    add_application,
+    add_person,
+    list_person,
+    open_committed,
+    plan,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -20,20 +27,7 @@ def _files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _missed(s, person, times: int) -> None:
     for _ in range(times):
-        wave = plan(s)
-        s.add(
-            Application(
-                wave_id=wave.id,
-                person_id=person.id,
-                regency_code="32.01",
-                receipt=service.new_receipt(),
-                joined_at=NOW,
-                consent_at=NOW,
-                status="not_selected",
-                reasons=[],
-            )
-        )
-    s.flush()
+        add_application(s, plan(s).id, person.id, "not_selected")
 
 
 def test_a_review_can_be_asked_after_three_non_selections_and_is_decided_once(db):

@@ -132,3 +132,24 @@ def login(client: Any, db: Database, account_id: int) -> Any:
         ).token
     client.cookies.set(COOKIE, token)
     return client
+
+
+def add_application(
+    session: Any, wave_id: int, person_id: int, status: str, *, at: dt.datetime = NOW
+) -> None:
+    """An application of the person to the wave in `status`, written directly (no screening)."""
+    from prakerja.selection.model import Application
+
+    session.add(
+        Application(
+            wave_id=wave_id,
+            person_id=person_id,
+            regency_code="32.01",
+            receipt=service.new_receipt(),
+            joined_at=at,
+            consent_at=at,
+            status=status,
+            reasons=[],
+        )
+    )
+    session.flush()
