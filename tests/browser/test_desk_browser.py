@@ -3,6 +3,7 @@ resolve it."""
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from prakerja.feedback.model import Ticket
@@ -39,7 +40,7 @@ def test_an_agent_works_the_queue(db, page, live_url):
     assert "sudah kami teruskan" in page.locator("article.reply").first.inner_text()
     page.select_option("#code", "fraud_reported")
     page.get_by_role("button", name="Selesaikan").click()
-    assert page.locator("p.ok").is_visible()
+    expect(page.locator("p.ok")).to_be_visible()
     with db.transaction() as s:
         ticket = s.scalar(select(Ticket).where(Ticket.contact_email == "korban@example.id"))
         assert ticket.status == "resolved"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from prakerja.identity.model import Account
@@ -196,7 +197,7 @@ def test_recipient_journey(page: Any, live_url: str, db: Database, sms_sim: SmsS
     )
     page.check("input[name=blink]")
     page.click("form[enctype] button[type=submit]")
-    assert page.locator("#face-passed").is_visible()
+    expect(page.locator("#face-passed")).to_be_visible()
 
     for path, body in (
         ("/attendance", {"order_id": order_id, "session_id": session_id, "method": "face"}),
@@ -207,7 +208,7 @@ def test_recipient_journey(page: Any, live_url: str, db: Database, sms_sim: SmsS
         assert resp.status_code == 200, resp.text
 
     page.goto("/learning")
-    assert page.locator(f"#completion-{order_id}").is_visible()
+    expect(page.locator(f"#completion-{order_id}")).to_be_visible()
     with page.expect_download() as info:
         page.click("a[href$='.pdf']")
     assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
@@ -219,7 +220,7 @@ def test_recipient_journey(page: Any, live_url: str, db: Database, sms_sim: SmsS
     page.check("input[name=stars][value='5']")
     page.fill("textarea[name=text]", "Materinya praktis dan langsung bisa dipakai")
     page.click("form.review button[type=submit]")
-    assert page.locator(".review-done").is_visible()
+    expect(page.locator(".review-done")).to_be_visible()
     with db.transaction() as s:
         assert s.get(Order, order_pk).status == "completed"  # type: ignore[union-attr]
         assert (

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from prakerja.kit import jobs
 from prakerja.kit.db import Database
@@ -188,6 +189,9 @@ def fill_statement(page: Any) -> None:
 def take_test(page: Any) -> int:
     """Start the test and answer every question right; returns how many were asked."""
     page.get_by_role("button", name=re.compile("Mulai")).click()
+    # count() does not wait: wait for the form's last element so every question is parsed
+    submit = page.get_by_role("button", name=re.compile("Kirim jawaban"))
+    submit.wait_for()
     answers = correct_answers()
     names = {
         page.locator("input[type=radio]").nth(i).get_attribute("name")
@@ -196,7 +200,8 @@ def take_test(page: Any) -> int:
     for name in sorted(n for n in names if n):
         qid = name.removeprefix("q_")
         page.check(f"input[name={name}][value='{answers[qid]}']")
-    page.get_by_role("button", name=re.compile("Kirim jawaban")).click()
+    assert names, "the test page shows no question"
+    submit.click()
     return len(names)
 
 
@@ -230,11 +235,11 @@ def test_a_new_citizen_registers_end_to_end_without_javascript(
     assert page.locator("#score").inner_text().startswith(f"{asked} / {asked}")
     page.get_by_role("link", name="Lanjutkan").click()
     assert status(page) == "Pendaftaran Anda sudah lengkap."
-    assert page.locator("#next-step").count() == 0
     eligibility = page.locator("#eligibility")
     assert eligibility.locator("h2").inner_text() == "Kelayakan"
-    assert eligibility.locator(".ok").count() == 1, eligibility.inner_text()
-    assert page.locator(".steps .done").count() == 7
+    expect(eligibility.locator(".ok")).to_have_count(1)
+    expect(page.locator(".steps .done")).to_have_count(7)
+    expect(page.locator("#next-step")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "dashboard-390.png"), full_page=True)
 
@@ -274,7 +279,9 @@ def holds_nik(db: Database, account_id: int) -> bool:
 def field_errors(page: Any, name: str) -> list[str]:
     """The errors shown next to a field (which is marked invalid)."""
     assert page.locator(f"#{name}").get_attribute("aria-invalid") == "true"
-    return list(page.locator(f"#{name}-error p.error").all_inner_texts())
+    errors = page.locator(f"#{name}-error p.error")
+    errors.first.wait_for()  # all_inner_texts() does not wait
+    return list(errors.all_inner_texts())
 
 
 def test_bad_and_duplicate_nik_show_errors_next_to_the_field_without_javascript(

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from prakerja.identity.service_session import COOKIE, open_session
 from prakerja.selection import service, service_announce, service_draw, service_screen
@@ -28,12 +29,12 @@ def test_a_citizen_joins_a_wave_and_reads_the_result(
     page.context.add_cookies([{"name": COOKIE, "value": token, "url": live_url}])
     page.goto("/waves")
     page.locator("#join").click()
-    assert page.locator("#wave-error").is_visible()  # consent not given: refused, told why
+    expect(page.locator("#wave-error")).to_be_visible()  # consent not given: refused, told why
     page.locator("#consent").check()
     page.locator("#join").click()
     receipt = page.locator("#receipt").inner_text().strip()
     assert len(receipt) == 11
-    assert page.locator('[data-status="waiting"]').is_visible()
+    expect(page.locator('[data-status="waiting"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     for step in ("close", "screen", "draw", "announce"):
         with db.transaction() as s:
@@ -44,9 +45,9 @@ def test_a_citizen_joins_a_wave_and_reads_the_result(
                 "announce": service_announce.announce,
             }[step](s, wave_id=wave_id, actor="staff:test", now=now)
     page.reload()
-    assert page.locator('[data-status="selected"]').is_visible()
+    expect(page.locator('[data-status="selected"]')).to_be_visible()
     page.goto(f"/waves/{code}")
     page.locator("#receipt-input").fill(receipt)
     page.get_by_role("button", name="Periksa").click()
-    assert page.locator('#outcome[data-status="selected"]').is_visible()
-    assert page.locator("#pool-file").is_visible()
+    expect(page.locator('#outcome[data-status="selected"]')).to_be_visible()
+    expect(page.locator("#pool-file")).to_be_visible()
