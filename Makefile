@@ -32,7 +32,7 @@ lint: $(STAMP)
 # Rewrite the single pre-release migration from the models (developers only).
 schema: $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from prakerja.kit import migrate; migrate.regenerate_initial(Path('var/schema'))"
-	$(BIN)/ruff check --fix -q src/prakerja/migrations/versions; $(BIN)/ruff format -q src/prakerja/migrations/versions
+	$(BIN)/ruff format -q src/prakerja/migrations/versions; $(BIN)/ruff check --fix -q src/prakerja/migrations/versions; $(BIN)/ruff format -q src/prakerja/migrations/versions
 
 clean:
 	rm -rf var .pytest_cache

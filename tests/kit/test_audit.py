@@ -6,6 +6,7 @@ from sqlalchemy import delete, update
 
 from prakerja.kit import audit
 from prakerja.kit.audit import AuditEntry
+from tests.tamper import guards_lifted
 
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 
@@ -32,7 +33,8 @@ def test_an_untouched_chain_verifies(session):
 
 def test_an_edited_row_is_named(session):
     _chain(session)
-    session.execute(update(AuditEntry).where(AuditEntry.id == 3).values(data={"i": 99}))
+    with guards_lifted(session, "audit_log"):
+        session.execute(update(AuditEntry).where(AuditEntry.id == 3).values(data={"i": 99}))
     session.commit()
     report = audit.verify(session)
     assert not report.ok
@@ -41,7 +43,8 @@ def test_an_edited_row_is_named(session):
 
 def test_a_deleted_row_breaks_the_next_link(session):
     _chain(session)
-    session.execute(delete(AuditEntry).where(AuditEntry.id == 2))
+    with guards_lifted(session, "audit_log"):
+        session.execute(delete(AuditEntry).where(AuditEntry.id == 2))
     session.commit()
     report = audit.verify(session)
     assert (report.ok, report.first_broken_id) == (False, 3)
@@ -57,7 +60,8 @@ def test_deleting_the_newest_rows_is_caught_by_an_anchor_kept_elsewhere(session)
     head = audit.verify(session)
     assert (head.head_id, head.checked) == (5, 5)
     assert head.head_hash is not None
-    session.execute(delete(AuditEntry).where(AuditEntry.id >= 4))
+    with guards_lifted(session, "audit_log"):
+        session.execute(delete(AuditEntry).where(AuditEntry.id >= 4))
     session.commit()
     assert audit.verify(session).ok  # a cut tail still links up: the reason for anchors
     cut = audit.verify(session, anchor=(head.head_id, head.head_hash))
@@ -97,7 +101,7 @@ def test_the_cli_exits_1_naming_the_broken_row_and_0_on_a_sound_chain(tmp_path):
 
     code, sound = run()
     assert (code, sound["ok"], sound["checked"], sound["head_id"]) == (0, True, 4, 4)
-    with db.transaction() as s:
+    with db.transaction() as s, guards_lifted(s, "audit_log"):
         s.execute(update(AuditEntry).where(AuditEntry.id == 2).values(actor="op:2"))
     code, broken = run()
     assert (code, broken["ok"], broken["first_broken_id"]) == (1, False, 2)
@@ -105,3 +109,23 @@ def test_the_cli_exits_1_naming_the_broken_row_and_0_on_a_sound_chain(tmp_path):
     code, _ = run("--anchor", "nonsense")
     assert code == 2
     db.dispose()
+
+
+def test_the_database_refuses_to_edit_or_delete_an_entry(session):
+    """Append-only in the database itself (migration 0002): the chain is a second line."""
+    import pytest
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import DBAPIError
+
+    _chain(session, 3)
+    before = session.execute(select(AuditEntry.id, AuditEntry.hash)).all()
+    for statement in (
+        update(AuditEntry).where(AuditEntry.id == 2).values(actor="op:2"),
+        delete(AuditEntry).where(AuditEntry.id == 3),
+        text("DELETE FROM audit_log"),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(statement)
+        session.rollback()
+        assert session.execute(select(AuditEntry.id, AuditEntry.hash)).all() == before
+    assert audit.verify(session).ok

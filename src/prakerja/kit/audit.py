@@ -3,7 +3,8 @@
 Each row's `hash` is HMAC-SHA256(audit secret, prev_hash || canonical JSON of the row), so
 removing, reordering or editing any row breaks the chain from that row on, and the chain cannot
 be rebuilt without the secret. Appends are serialised (an advisory lock on PostgreSQL; SQLite
-has one writer) so the chain never forks.
+has one writer) so the chain never forks. The database refuses UPDATE and DELETE on the table
+(migration 0002); the chain catches what someone with the owner's rights does past that.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ never go negative.
 
 Two-phase transfers: `hold` reserves X on the source (`held += X`, refused unless
 balance - held >= X), then `post` turns it into entries or `void` releases it.
-Ledger rows are append-only; a correction is a reversing transfer. Every transfer carries an
+Ledger rows are append-only, and the database enforces it (migration 0002: entries are never
+updated or deleted, a transfer only settles from pending, once); a correction is a reversing
+transfer. Every transfer carries an
 idempotency key; the same key with a different payload is refused.
 
 Public functions: `service.open_account`, `service.transfer`, `service.hold`, `service.post`,
