@@ -173,6 +173,12 @@ class Order(Base):
             postgresql_where=text(_OPEN_SQL),
         ),
         Index("ix_market_order_platform", "platform_id", "status"),
+        Index(  # the daily scan for orders left unconfirmed reads only pending ones
+            "ix_market_order_pending",
+            "placed_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 12:14:35.886741
+Create Date: 2026-11-29 13:09:24.620368
 """
 
 from collections.abc import Sequence
@@ -1293,6 +1293,13 @@ def upgrade() -> None:
     with op.batch_alter_table("market_order", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_market_order_card_id"), ["card_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_market_order_course_id"), ["course_id"], unique=False)
+        batch_op.create_index(
+            "ix_market_order_pending",
+            ["placed_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.create_index("ix_market_order_platform", ["platform_id", "status"], unique=False)
         batch_op.create_index(
             "uq_market_order_open_per_card",
@@ -1600,6 +1607,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("status IN ('pending', 'confirmed')"),
         )
         batch_op.drop_index("ix_market_order_platform")
+        batch_op.drop_index(
+            "ix_market_order_pending",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_index(batch_op.f("ix_market_order_course_id"))
         batch_op.drop_index(batch_op.f("ix_market_order_card_id"))
 
