@@ -7,7 +7,6 @@ import datetime as dt
 import itertools
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from tests.fixtures_sim import pointed_at
 
 NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 _seq = itertools.count(1)
-_LAST_TS = [0]
 STEPS = ("due_diligence", "assessment", "approved", "active")
 
 
@@ -230,9 +228,16 @@ def signed(
 ) -> Any:
     """A signed partner call through the marketplace's signing helper."""
     body = b"" if payload is None else json.dumps(payload).encode()
-    if timestamp is None:  # a distinct second per call, so a deliberate repeat is no replay
-        timestamp = _LAST_TS[0] = max(int(time.time()) - 200, _LAST_TS[0] + 1)
-    headers = signing.sign(keys.client_id, secret or keys.secret, method, path, body, timestamp)
+    # a fresh nonce per call, so a deliberate repeat is not a replay
+    headers = signing.sign(
+        keys.client_id,
+        secret or keys.secret,
+        method,
+        path,
+        body,
+        timestamp,
+        nonce=signing.new_nonce(),
+    )
     headers["Content-Type"] = "application/json"
     return client.request(method, path, content=body, headers=headers)
 

@@ -7,7 +7,6 @@ import datetime as dt
 import itertools
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ from prakerja.wallet.model_card import Card
 
 NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 _seq = itertools.count(1)
-_LAST_TS = [0]
 STEPS = ("due_diligence", "assessment", "approved", "active")
 
 
@@ -182,9 +180,16 @@ def signed(
     headers: dict[str, str] | None = None,
 ) -> Any:
     body = b"" if payload is None else json.dumps(payload).encode()
-    if timestamp is None:  # a distinct second per call, so a deliberate repeat is not a replay
-        timestamp = _LAST_TS[0] = max(int(time.time()) - 200, _LAST_TS[0] + 1)
-    hdrs = signing.sign(keys.client_id, secret or keys.secret, method, path, body, timestamp)
+    # a fresh nonce per call, so a deliberate repeat is not a replay
+    hdrs = signing.sign(
+        keys.client_id,
+        secret or keys.secret,
+        method,
+        path,
+        body,
+        timestamp,
+        nonce=signing.new_nonce(),
+    )
     hdrs["Content-Type"] = "application/json"
     hdrs.update(headers or {})
     return client.request(method, path, content=body, headers=hdrs)

@@ -89,6 +89,33 @@ def test_a_replayed_request_is_refused_and_changes_nothing(client, db, market):
     assert "replay" in replay.json()["detail"]
 
 
+def test_identical_calls_in_one_second_are_told_apart_by_their_nonces(client, db, market):
+    """A client that polls or retries faster than once a second sends a fresh X-Nonce: each
+    call is answered; the same nonce again is a replay."""
+    _buyer, order_id = _placed_order(db, market)
+    path, ts = f"/api/partner/v1/orders/{order_id}/confirm", int(time.time())
+
+    def call(nonce, **extra):
+        headers = signing.sign(market.keys.client_id, market.keys.secret, "POST", path, b"", ts,
+                               nonce=nonce)  # fmt: skip
+        return client.post(path, headers=headers | extra)
+
+    first, second = call("nonce-0001"), call("nonce-0002")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json() == second.json()  # confirming twice answers the same
+    again = call("nonce-0001")
+    assert (again.status_code, again.json()["code"]) == (401, "bad_signature")
+    assert "replay" in again.json()["detail"]
+    swapped = call("nonce-0003", **{signing.NONCE_HEADER: "nonce-0004"})  # not what was signed
+    assert swapped.status_code == 401
+    bare = signing.sign(market.keys.client_id, market.keys.secret, "POST", path, b"", ts)
+    unsigned = client.post(path, headers=bare | {signing.NONCE_HEADER: "nonce-0005"})
+    assert unsigned.status_code == 401  # a nonce the signature does not cover
+    bad = client.post(path, headers=bare | {signing.NONCE_HEADER: "bad nonce"})
+    assert (bad.status_code, bad.json()["code"]) == (401, "bad_signature")
+    assert "X-Nonce" in bad.json()["detail"]
+
+
 def test_a_wrong_signature_on_confirm_leaves_the_order_and_money_untouched(client, db, market):
     buyer, order_id = _placed_order(db, market)
     resp = signed(

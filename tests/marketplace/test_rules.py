@@ -146,6 +146,19 @@ def test_the_signature_covers_method_path_body_and_time():
     assert base != signing.signature("s3cret", "POST", "/p", b"{ }", 100)
     assert base != signing.signature("s3cret", "POST", "/p", b"{}", 101)
     assert base != signing.signature("other", "POST", "/p", b"{}", 100)
+    with_nonce = signing.signature("s3cret", "POST", "/p", b"{}", 100, "n0nce-abc")
+    assert with_nonce not in (
+        base,
+        signing.signature("s3cret", "POST", "/p", b"{}", 100, "n0nce-abd"),
+    )
+    assert signing.string_to_sign("POST", "/p", b"", 100, "n0nce-abc").endswith("\n100\nn0nce-abc")
+
+
+@pytest.mark.parametrize("nonce", ["short", "x" * 65, "has space", "semi;colon", "ünïcode"])
+def test_a_malformed_nonce_is_not_signed(nonce):
+    assert not signing.nonce_is_valid(nonce)
+    with pytest.raises(ValueError):
+        signing.sign("c", "s", "POST", "/p", nonce=nonce)
 
 
 def test_the_documented_worked_example_signs_as_shown():
@@ -169,3 +182,13 @@ def test_the_guides_worked_example_is_what_sign_produces():
         1767225600,
     )
     assert f"X-Signature: {sig}" in guide
+    with_nonce = signing.signature(
+        "demo-secret-please-change",
+        "POST",
+        "/api/partner/v1/orders/3f2a9c/cancel",
+        body,
+        1767225600,
+        "q9Zr2Lk7xVb1Tn0a",
+    )
+    assert "X-Nonce: q9Zr2Lk7xVb1Tn0a" in guide
+    assert f"X-Signature: {with_nonce}" in guide

@@ -15,7 +15,12 @@ from prakerja.kit.clock import utc_now
 from prakerja.kit.routing import DbSession
 from prakerja.marketplace import rules, service_partner
 from prakerja.marketplace.model import Partner
-from prakerja.marketplace.signing import CLIENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from prakerja.marketplace.signing import (
+    CLIENT_HEADER,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+)
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -37,6 +42,7 @@ def _partner(
         client_id=client_id,
         timestamp=timestamp,
         signature=signature,
+        nonce=headers.get(NONCE_HEADER, ""),
         method=request.method,
         path=path,
         body=body,

@@ -42,7 +42,7 @@ def _post(url: str, client_id: str, secret: str, delivery: WebhookDelivery) -> i
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
-    headers = signing.sign(client_id, secret, "POST", path, body)
+    headers = signing.sign(client_id, secret, "POST", path, body, nonce=signing.new_nonce())
     headers |= {"Content-Type": "application/json", "X-Event-Id": delivery.event_id}
     resp = httpx.post(
         url, content=body, headers=headers, timeout=get_settings().adapter_timeout_s * 2

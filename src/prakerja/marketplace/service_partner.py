@@ -261,6 +261,7 @@ def authenticate(
     path: str,
     body: bytes,
     now: dt.datetime,
+    nonce: str = "",
 ) -> Partner:
     """The partner behind a fresh, correctly signed, never-seen request; else BadSignature.
     A rejected partner's correctly signed request is refused (PartnerRejected); what a
@@ -269,10 +270,12 @@ def authenticate(
         ts = int(timestamp)
     except ValueError:
         raise rules.BadSignature("X-Timestamp must be unix seconds") from None
+    if not signing.nonce_is_valid(nonce):
+        raise rules.BadSignature("X-Nonce must be 8 to 64 characters of A-Z a-z 0-9 - _")
     rules.check_fresh(ts, now)
     cred = session.scalar(_LIVE_CREDENTIAL, {"client_id": client_id})
     if cred is None or not signing.matches(
-        vault.decrypt_text(cred.secret_enc), method, path, body, ts, signature
+        vault.decrypt_text(cred.secret_enc), method, path, body, ts, signature, nonce
     ):
         raise rules.BadSignature()
     _remember(session, signature.strip().lower(), ts, now)

@@ -55,14 +55,6 @@ class PlatformClient:
 
     def __post_init__(self) -> None:
         self._http = httpx.Client(base_url=self.base_url, timeout=10)
-        self._lock = threading.Lock()
-        self._last_ts = 0
-
-    def _timestamp(self) -> int:
-        # A distinct timestamp per call: an identical signature would (rightly) be a replay.
-        with self._lock:
-            self._last_ts = max(int(time.time()), self._last_ts + 1)
-            return self._last_ts
 
     def send(self, method: str, path: str, payload: Any = None) -> httpx.Response:
         """One signed call (twice with `duplicate`); returns the last answer."""
@@ -71,8 +63,9 @@ class PlatformClient:
         body = b"" if payload is None else json.dumps(payload).encode()
         resp = None
         for _ in range(2 if self.behaviour.duplicate else 1):
+            # a fresh nonce per call, as a real client's retry or poll would carry
             headers = signing.sign(
-                self.client_id, self.secret, method, path, body, self._timestamp()
+                self.client_id, self.secret, method, path, body, nonce=signing.new_nonce()
             )
             headers["Content-Type"] = "application/json"
             resp = self._http.request(method, path, content=body, headers=headers)
@@ -84,7 +77,9 @@ class PlatformClient:
     def replay(self, method: str, path: str, payload: Any = None) -> tuple[int, int]:
         """Send byte-identical signed requests twice; (first status, second status)."""
         body = b"" if payload is None else json.dumps(payload).encode()
-        headers = signing.sign(self.client_id, self.secret, method, path, body, self._timestamp())
+        headers = signing.sign(
+            self.client_id, self.secret, method, path, body, nonce=signing.new_nonce()
+        )
         headers["Content-Type"] = "application/json"
         first = self._http.request(method, path, content=body, headers=headers)
         second = self._http.request(method, path, content=body, headers=headers)
@@ -142,10 +137,13 @@ class WebhookInbox:
         except ValueError:
             return False
         sig = headers.get(signing.SIGNATURE_HEADER, "")
+        nonce = headers.get(signing.NONCE_HEADER, "")
         fresh = abs(time.time() - ts) <= 300
         if secret is None or not fresh or sig in self.seen_signatures:
             return False
-        if not signing.matches(secret, "POST", path, body, ts, sig):
+        if not signing.nonce_is_valid(nonce):
+            return False
+        if not signing.matches(secret, "POST", path, body, ts, sig, nonce):
             return False
         self.seen_signatures.add(sig)
         return True
