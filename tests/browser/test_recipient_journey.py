@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -32,6 +33,7 @@ from prakerja.sim.platform import API, PlatformClient, make_app, sample_courses
 from prakerja.wallet import service_card
 from tests.fixtures_sim import SmsSim, pointed_at
 from tests.livesrv import free_port, serve
+from tests.qr import qr_texts
 
 pytestmark = pytest.mark.browser
 PHONE = "+6281277880011"
@@ -211,8 +213,12 @@ def test_recipient_journey(page: Any, live_url: str, db: Database, sms_sim: SmsS
     expect(page.locator(f"#completion-{order_id}")).to_be_visible()
     with page.expect_download() as info:
         page.click("a[href$='.pdf']")
-    assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
-    page.click("a[href^='/certificates/']")
+    pdf = Path(info.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    (scanned,) = qr_texts(pdf)  # the printed QR opens the same page as the link
+    link = page.locator("a[href^='/certificates/']").get_attribute("href")
+    assert urlsplit(scanned).path == link
+    page.goto(urlsplit(scanned).path)
     assert "✔" in page.locator("#verdict").inner_text()
     assert page.locator("#recipient").inner_text() == "D*** L******"
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from prakerja.learning import certificates, jcs, signing
 from tests.fixtures_sim import pointed_at
+from tests.qr import qr_texts
 
 BASE = "https://prakerja.example"
 FACTS = {
@@ -413,6 +414,7 @@ def test_the_pdf_carries_a_qr_code_and_the_verify_url() -> None:
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 1500
     assert b"/Subtype /Image" in pdf
+    assert qr_texts(pdf) == [FACTS["verify_url"]]  # what a phone scanning the paper opens
 
 
 def test_a_verifier_that_fetches_the_verification_method_checks_the_badge_on_its_own(
