@@ -182,6 +182,10 @@ def test_staff_log_in_with_totp_and_retry_a_dead_job(client, db):
         entry = s.scalar(select(audit.AuditEntry).where(audit.AuditEntry.action == "jobs.retry"))
         assert entry.target == f"job:{job_id}"
         assert audit.verify(s).ok
+    page = client.get("/admin/jobs")  # queued again, and no code handles its kind: listed
+    awaiting = page.text.split('id="awaiting"', 1)[1].split("</section>", 1)[0]
+    assert "test.nothing" in awaiting
+    assert "Menunggu layanan" in awaiting
 
 
 def test_staff_without_the_role_cannot_see_jobs(client, db):

@@ -11,6 +11,12 @@ from prakerja.kit.db import is_postgres
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 
 
+@pytest.fixture(autouse=True)
+def _handled(monkeypatch):
+    """A worker claims only the kinds it has handlers for: this one handles "x.y"."""
+    monkeypatch.setitem(jobs.HANDLERS, "x.y", lambda session, payload, now: None)
+
+
 def test_enqueue_with_a_key_happens_once(session):
     assert jobs.enqueue(session, "x.y", {}, key="k1", now=NOW) is not None
     assert jobs.enqueue(session, "x.y", {}, key="k1", now=NOW) is None
@@ -70,3 +76,24 @@ def test_scheduled_jobs_are_enqueued_once_per_jakarta_day(db):
         assert daily() == [{"today": "2026-11-28"}]
     finally:
         jobs.SCHEDULE.pop("test.daily")
+
+
+def test_a_job_nobody_handles_yet_waits_queued_and_runs_once_a_handler_exists(db, monkeypatch):
+    """A later context's job (its consumer not deployed) is neither run nor failed to death:
+    it waits, the operators' page lists it, and the first worker with a handler runs it."""
+    with db.transaction() as s:
+        later = jobs.enqueue(s, "later.context", {"n": 1}, now=NOW)
+        mine = jobs.enqueue(s, "x.y", {"n": 2}, now=NOW)
+    assert jobs.run_until_idle(db) == 1
+    with db.transaction() as s:
+        waiting, done = s.get(jobs.Job, later), s.get(jobs.Job, mine)
+        assert (waiting.status, waiting.attempts, waiting.last_error) == ("queued", 0, None)
+        assert done.status == "done"
+        assert jobs.awaiting_handler(s) == {"later.context": 1}
+    ran = []
+    monkeypatch.setitem(jobs.HANDLERS, "later.context", lambda s, p, now: ran.append(p["n"]))
+    assert jobs.run_until_idle(db) == 1
+    assert ran == [1]
+    with db.transaction() as s:
+        assert s.get(jobs.Job, later).status == "done"
+        assert jobs.awaiting_handler(s) == {}

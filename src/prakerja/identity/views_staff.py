@@ -80,6 +80,7 @@ def jobs_page(request: Request, session: DbSession, staff: JobsStaff) -> HTMLRes
         "identity/admin_jobs.html",
         {
             "counts": jobs.counts(session),
+            "awaiting": jobs.awaiting_handler(session),
             "dead": dead,
             "statuses": (jobs.QUEUED, jobs.RUNNING, jobs.DONE, jobs.DEAD),
         },

@@ -131,10 +131,17 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def claim(session: Session, now: dt.datetime, limit: int = 20) -> list[Job]:
-    """Lease up to `limit` due jobs (queued, or running with an expired lease after a crash)."""
+    """Lease up to `limit` due jobs (queued, or running with an expired lease after a crash)
+    of the kinds this process has handlers for. A job whose consumer is not deployed yet (a
+    later context's, such as `payout.incentive_eligible` before the payout context ships) waits
+    queued, as a message waits in a queue, instead of failing until it is dead; a worker that
+    runs only some contexts claims only their jobs."""
+    if not HANDLERS:
+        return []
     due = (Job.status == QUEUED) & (Job.run_after <= now)
     stale = (Job.status == RUNNING) & (Job.locked_until < now)
-    stmt = skip_locked(session, select(Job).where(due | stale).order_by(Job.id).limit(limit))
+    mine = Job.kind.in_(sorted(HANDLERS))
+    stmt = skip_locked(session, select(Job).where(due | stale, mine).order_by(Job.id).limit(limit))
     jobs = list(session.scalars(stmt))
     for job in jobs:
         job.status, job.attempts, job.locked_until = RUNNING, job.attempts + 1, now + LEASE
@@ -301,3 +308,15 @@ def counts(session: Session) -> dict[str, int]:
     """Jobs per status (for the operators' page and health checks)."""
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
     return {str(status): int(n) for status, n in rows}
+
+
+def awaiting_handler(session: Session) -> dict[str, int]:
+    """Queued jobs per kind that no handler in this process runs (kind -> count): work kept
+    for a consumer that is not deployed yet, or a kind no code handles (a bug to look at)."""
+    rows = session.execute(
+        select(Job.kind, func.count())
+        .where(Job.status == QUEUED, Job.kind.not_in(sorted(HANDLERS) or [""]))
+        .group_by(Job.kind)
+        .order_by(Job.kind)
+    )
+    return {str(kind): int(n) for kind, n in rows}
