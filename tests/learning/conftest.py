@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,12 +27,12 @@ from prakerja.marketplace import (
     service_order,
     service_partner,
     service_purchase,
-    signing,
 )
 from prakerja.marketplace.model import Course, CourseSession, Order, Partner
 from prakerja.registration.model import Person
 from prakerja.wallet import service_card
 from tests.fixtures_sim import pointed_at
+from tests.marketplace.conftest import signed  # noqa: F401 (the one signed-call helper)
 
 NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 _seq = itertools.count(1)
@@ -214,32 +212,6 @@ def make_learner(
     service_order.confirm_order(session, partner=platform, order_public_id=order.public_id, now=NOW)
     web = open_session(session, account_id=account.id, ip="127.0.0.1", now=dt.datetime.now(dt.UTC))
     return Learner(account.id, person.id, card.id, order.id, order.public_id, web.token)
-
-
-def signed(
-    client: TestClient,
-    keys: Keys,
-    method: str,
-    path: str,
-    payload: Any = None,
-    *,
-    secret: str | None = None,
-    timestamp: int | None = None,
-) -> Any:
-    """A signed partner call through the marketplace's signing helper."""
-    body = b"" if payload is None else json.dumps(payload).encode()
-    # a fresh nonce per call, so a deliberate repeat is not a replay
-    headers = signing.sign(
-        keys.client_id,
-        secret or keys.secret,
-        method,
-        path,
-        body,
-        timestamp,
-        nonce=signing.new_nonce(),
-    )
-    headers["Content-Type"] = "application/json"
-    return client.request(method, path, content=body, headers=headers)
 
 
 def attend(
