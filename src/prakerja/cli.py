@@ -89,6 +89,37 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(f"[green]database at {revision}[/green]")
 
 
+@db_app.command("grant")
+def db_grant(
+    role: str = typer.Argument(..., help="The role the web and worker processes log in as."),
+    dry_run: bool = typer.Option(False, "--print", help="Print the statements, change nothing."),
+) -> None:
+    """Equip the application's PostgreSQL role (run as the schema's owner after each upgrade):
+    read and write, but only add to the audit log and the ledger; it owns `application` and
+    its partitions, which wave runs rebuild (docs/operations.md)."""
+    from prakerja.kit import privileges
+    from prakerja.kit.db import make_engine
+
+    url = get_settings().database_url
+    if not url.startswith("postgresql"):
+        console.print("[red]db grant is for PostgreSQL; SQLite has no roles[/red]")
+        raise typer.Exit(2)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            try:
+                done = (privileges.statements if dry_run else privileges.grant)(conn, role)
+            except ValueError as exc:
+                console.print(f"[red]{exc}[/red]")
+                raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    for sql in done:
+        typer.echo(sql + ";")
+    if not dry_run:
+        console.print(f"[green]{role} equipped ({len(done)} statements)[/green]")
+
+
 @app.command()
 def demo(
     serve: bool = typer.Option(True, help="Serve the app after seeding."),
