@@ -47,6 +47,9 @@ INSERT INTO listed_person (list_kind, nik_bidx, kk_bidx, source, reason, importe
 SELECT CASE WHEN g % 5 = 0 THEN 'priority' WHEN g % 5 = 1 THEN 'exclusion'
             ELSE 'student' END, md5('n' || g), md5('k' || (g / 2)), 'bench', '', :now
 FROM generate_series(1, :n, 37) g;
+"""
+
+_APPLICATIONS_SQL = """
 INSERT INTO application (wave_id, person_id, regency_code, receipt, joined_at, consent_at,
     status, reasons, priority_tier, inclusion_flags, kk_prior, phase, pseudonym, kk_pseudonym)
 SELECT :wave, p.id, p.regency_code, 'R' || lpad(p.id::text, 10, '0'), :now, :now,
@@ -66,11 +69,9 @@ def _admin(sql: str) -> None:
 
 def _generate(db: Any, n: int, places: int) -> int:
     from prakerja.identity import vault
-    from prakerja.region import service as region
     from prakerja.selection import service
     from prakerja.selection.service import WavePlan
 
-    codes = [r.code for r in region.regencies()]
     with db.transaction() as s:
         wave = service.plan_wave(
             s,
@@ -95,6 +96,16 @@ def _generate(db: Any, n: int, places: int) -> int:
         # Citizens get their pseudonyms when they join (selection.service.join_wave); the
         # generator does the same for its synthetic joiners, in SQL.
         key = vault.decrypt(wave.pseudonym_key_enc)
+    generate_people(db, n, {"wave": wave_id, "key": key}, then=_APPLICATIONS_SQL)
+    return wave_id
+
+
+def generate_people(db: Any, n: int, params: dict[str, Any] | None = None, then: str = "") -> None:
+    """N registered people (accounts, persons over all 514 kabupaten/kota, one in 37 on a
+    list) set-based in SQL, then the statements of `then` with `params`; ANALYZE at the end."""
+    from prakerja.region import service as region
+
+    codes = [r.code for r in region.regencies()]
     with db.engine.begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pgcrypto"))
         conn.execute(text("CREATE TABLE bench_region (i int PRIMARY KEY, code text)"))
@@ -102,16 +113,14 @@ def _generate(db: Any, n: int, places: int) -> int:
             text("INSERT INTO bench_region VALUES (:i, :c)"),
             [{"i": i, "c": c} for i, c in enumerate(codes)],
         )
-        for stmt in _PEOPLE_SQL.split(";"):
+        for stmt in (_PEOPLE_SQL + then).split(";"):
             if stmt.strip():
                 conn.execute(
-                    text(stmt),
-                    {"n": n, "now": NOW, "wave": wave_id, "regions": len(codes), "key": key},
+                    text(stmt), {"n": n, "now": NOW, "regions": len(codes), **(params or {})}
                 )
         conn.execute(text("SELECT setval('account_id_seq', :n)"), {"n": n})
         conn.execute(text("SELECT setval('person_id_seq', :n)"), {"n": n})
         conn.execute(text("ANALYZE"))
-    return wave_id
 
 
 def run(n: int | None = None) -> dict[str, Any]:

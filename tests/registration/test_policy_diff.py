@@ -121,6 +121,22 @@ def test_the_diff_counts_who_gains_and_who_loses_by_reason(db, tmp_path):
     assert {c.field for c in report.changes} >= {"exclude_other_aid", "age_max"}
 
 
+def test_people_who_share_their_facts_are_each_counted_and_sampled(db):
+    """The preview evaluates each distinct set of facts once; the counts stay per person."""
+    with db.transaction() as s:
+        for serial in range(6, 11):  # the same facts five times: all lose eligibility
+            make_person(s, serial, other_aid="bsu")
+        make_person(s, 11, born=dt.date(1955, 1, 2))  # and one who gains it
+        draft = service.create_draft(s, code="2025.1", preset="2020-22", actor="t", now=NOW)
+        report = service.diff_preview(s, draft_id=draft.id, now=NOW, sample=3)
+    assert (report.total, report.eligible_before, report.eligible_after) == (6, 5, 1)
+    assert (report.newly_eligible, report.newly_ineligible) == (1, 5)
+    assert dict(report.reasons_added) == {"other_aid_recipient": 5}
+    assert dict(report.reasons_removed) == {"age_above_max": 1}
+    assert [m[-4:] for m, _ in report.sample_newly_ineligible] == ["0006", "0007", "0008"]
+    assert len(report.sample_newly_eligible) == 1
+
+
 def test_bulk_facts_equal_one_by_one_facts(db, tmp_path):
     with db.transaction() as s:
         _population(s, tmp_path)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from prakerja.kit import audit
@@ -234,7 +234,8 @@ _PERSON_COLUMNS = (
     Person.other_aid,
     Person.registry_status,
     Person.employment_status,
-    *(getattr(Person, c) for c in _DONE_COLUMNS),
+    # every step done, as one boolean: the seven timestamps themselves are not needed
+    and_(*(getattr(Person, c).is_not(None) for c in _DONE_COLUMNS)).label("complete"),
 )
 
 
@@ -266,7 +267,7 @@ def _recipient_sources() -> tuple[Any, ...]:
 
 
 def own_recipients(
-    session: Session, nik_bidxs: Sequence[str], kk_bidxs: Sequence[str]
+    session: Session, nik_bidxs: Keys, kk_bidxs: Keys
 ) -> tuple[set[str], dict[str, set[str]]]:
     """This programme's own recipients among `nik_bidxs`, and per KK of `kk_bidxs`, from every
     later context's `recipients` module (selection: whoever a wave selected)."""
@@ -280,9 +281,9 @@ def own_recipients(
     return niks, by_kk
 
 
-def _facts(row: Row[Any] | Person, lists: frozenset[str], kk_recipients: int) -> ApplicantFacts:
+def _facts(row: Any, lists: frozenset[str], kk_recipients: int, complete: bool) -> ApplicantFacts:
+    """`row`: a Person, or a row of `_PERSON_COLUMNS`."""
     aid = frozenset(a.strip() for a in (row.other_aid or "").split(",") if a.strip())
-    complete = all(getattr(row, c) is not None for c in _DONE_COLUMNS)
     return ApplicantFacts(
         birth_date=row.birth_date,
         occupation=row.occupation,
@@ -292,7 +293,7 @@ def _facts(row: Row[Any] | Person, lists: frozenset[str], kk_recipients: int) ->
         prior_benefit="prior_recipient" in lists,
         kk_recipients=kk_recipients,
         is_student="student" in lists or row.employment_status == "student",
-        registration_complete=complete,
+        registration_complete=bool(complete),
     )
 
 
@@ -323,7 +324,7 @@ def facts_for(session: Session, person: Person) -> ApplicantFacts:
         except_nik_bidx=person.nik_bidx,
         also=by_kk.get(person.kk_bidx or "", set()),
     )
-    return _facts(person, lists, kk)
+    return _facts(person, lists, kk, all(getattr(person, c) is not None for c in _DONE_COLUMNS))
 
 
 def check(session: Session, person: Person, now: dt.datetime) -> EligibilityResult:
@@ -332,7 +333,12 @@ def check(session: Session, person: Person, now: dt.datetime) -> EligibilityResu
     return eligibility.evaluate(facts_for(session, person), rules, jakarta_date(now))
 
 
-def _bulk_lists(session: Session, bidxs: Sequence[str]) -> dict[str, set[str]]:
+# NIKs or KKs given as values, or as a SELECT of them (a chunk of persons by id range: one
+# short statement instead of thousands of bound parameters).
+Keys = Sequence[str] | Select[Any]
+
+
+def _bulk_lists(session: Session, bidxs: Keys) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     rows = session.execute(
         select(ListedPerson.nik_bidx, ListedPerson.list_kind)
@@ -344,7 +350,7 @@ def _bulk_lists(session: Session, bidxs: Sequence[str]) -> dict[str, set[str]]:
     return out
 
 
-def _bulk_kk(session: Session, kks: Sequence[str]) -> dict[str, set[str]]:
+def _bulk_kk(session: Session, kks: Keys) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     rows = session.execute(
         select(ListedPerson.kk_bidx, ListedPerson.nik_bidx)
@@ -368,9 +374,10 @@ def iter_facts(
         ).all()
         if not rows:
             return
-        niks = [r.nik_bidx for r in rows if r.nik_bidx]
+        in_chunk = Person.id.between(rows[0].id, rows[-1].id)
+        niks = select(Person.nik_bidx).where(in_chunk, Person.nik_bidx.is_not(None))
+        kk_list = select(Person.kk_bidx).where(in_chunk, Person.kk_bidx.is_not(None)).distinct()
         lists = _bulk_lists(session, niks)
-        kk_list = list({r.kk_bidx for r in rows if r.kk_bidx})
         kks = _bulk_kk(session, kk_list)
         if own:  # as facts_for; selection screens its own history per wave itself
             mine, by_kk = own_recipients(session, niks, kk_list)
@@ -381,7 +388,7 @@ def iter_facts(
         for r in rows:
             on = frozenset(lists.get(r.nik_bidx, ())) if r.nik_bidx else frozenset()
             kk = len(kks.get(r.kk_bidx, set()) - {r.nik_bidx}) if r.kk_bidx else 0
-            yield r.id, r.nik_masked, _facts(r, on, kk)
+            yield r.id, r.nik_masked, _facts(r, on, kk, r.complete)
         last = rows[-1].id
 
 
@@ -408,26 +415,30 @@ class DiffReport:
 
 
 def _tally(
-    report: DiffReport,
-    masked: str,
-    before: EligibilityResult,
-    after: EligibilityResult,
-    sample: int,
+    report: DiffReport, before: EligibilityResult, after: EligibilityResult, people: int
 ) -> None:
-    report.total += 1
-    report.eligible_before += before.eligible
-    report.eligible_after += after.eligible
+    """Count `people` who share one set of facts (and so both results)."""
+    report.total += people
+    report.eligible_before += before.eligible * people
+    report.eligible_after += after.eligible * people
     b, a = set(before.codes), set(after.codes)
-    report.reasons_added.update(a - b)
-    report.reasons_removed.update(b - a)
+    for code in a - b:
+        report.reasons_added[code] += people
+    for code in b - a:
+        report.reasons_removed[code] += people
     if after.eligible and not before.eligible:
-        report.newly_eligible += 1
-        if len(report.sample_newly_eligible) < sample:
-            report.sample_newly_eligible.append(masked)
+        report.newly_eligible += people
     elif before.eligible and not after.eligible:
-        report.newly_ineligible += 1
-        if len(report.sample_newly_ineligible) < sample:
-            report.sample_newly_ineligible.append((masked, after.codes))
+        report.newly_ineligible += people
+
+
+def _sample(report: DiffReport, masked: str, after: EligibilityResult, room: int) -> None:
+    """Keep up to `room` masked NIKs of people whose eligibility flips, each way."""
+    if after.eligible:
+        if len(report.sample_newly_eligible) < room:
+            report.sample_newly_eligible.append(masked)
+    elif len(report.sample_newly_ineligible) < room:
+        report.sample_newly_ineligible.append((masked, after.codes))
 
 
 def diff_preview(
@@ -440,8 +451,22 @@ def diff_preview(
     after_rules = rules_of(draft)
     today = jakarta_date(now)
     report = DiffReport(current.code, draft.code, policy.diff_rules(before_rules, after_rules))
+    # Many people share the same facts (same birth date, no list, a complete registration):
+    # each distinct set of facts is evaluated once under each policy.
+    seen: dict[ApplicantFacts, tuple[EligibilityResult, EligibilityResult, bool]] = {}
+    people: Counter[ApplicantFacts] = Counter()
     for _pid, masked, facts in iter_facts(session, own=True):
-        before = eligibility.evaluate(facts, before_rules, today)
-        after = before if not report.changes else eligibility.evaluate(facts, after_rules, today)
-        _tally(report, masked or "-", before, after, sample)
+        known = seen.get(facts)
+        if known is None:
+            before = eligibility.evaluate(facts, before_rules, today)
+            after = (
+                before if not report.changes else eligibility.evaluate(facts, after_rules, today)
+            )
+            known = seen[facts] = (before, after, before.eligible != after.eligible)
+        people[facts] += 1
+        if known[2]:
+            _sample(report, masked or "-", known[1], sample)
+    for facts, n in people.items():
+        before, after, _ = seen[facts]
+        _tally(report, before, after, n)
     return report

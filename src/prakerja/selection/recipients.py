@@ -8,9 +8,10 @@ the family card's cap, exactly as screening counts them (`screen_sql`: `applicat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from prakerja.registration.model import Person
@@ -19,22 +20,30 @@ from prakerja.selection.model import Application
 _CHUNK = 1000
 
 
+def _parts(keys: Sequence[str] | Select[Any]) -> Iterator[Sequence[str] | Select[Any]]:
+    """Values in chunks of `_CHUNK` bound parameters; a SELECT of them as it is."""
+    if isinstance(keys, Select):
+        yield keys
+        return
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
+
+
 def own_recipients(
-    session: Session, nik_bidxs: Sequence[str], kk_bidxs: Sequence[str]
+    session: Session, nik_bidxs: Sequence[str] | Select[Any], kk_bidxs: Sequence[str] | Select[Any]
 ) -> tuple[set[str], dict[str, set[str]]]:
-    """(which of `nik_bidxs` were selected in a wave, KK -> selected NIKs for `kk_bidxs`)."""
+    """(which of `nik_bidxs` were selected in a wave, KK -> selected NIKs for `kk_bidxs`);
+    either may be given as values or as a SELECT of them."""
     selected = select(Application.person_id).where(Application.status == "selected")
     niks: set[str] = set()
-    for start in range(0, len(nik_bidxs), _CHUNK):
-        part = nik_bidxs[start : start + _CHUNK]
+    for part in _parts(nik_bidxs):
         niks.update(
             session.scalars(
                 select(Person.nik_bidx).where(Person.nik_bidx.in_(part), Person.id.in_(selected))
             )
         )
     by_kk: dict[str, set[str]] = {}
-    for start in range(0, len(kk_bidxs), _CHUNK):
-        part = kk_bidxs[start : start + _CHUNK]
+    for part in _parts(kk_bidxs):
         rows = session.execute(
             select(Person.kk_bidx, Person.nik_bidx).where(
                 Person.kk_bidx.in_(part), Person.id.in_(selected)
