@@ -163,6 +163,7 @@ SHARED_TABLES = frozenset(
         "partner",
         "partner_credential",
         "partner_status_change",
+        "policy_diff_run",
         "policy_version",
         "region",
         "region_population",

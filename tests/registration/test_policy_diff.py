@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from prakerja.kit import jobs
 from prakerja.kit.audit import AuditEntry
 from prakerja.registration import eligibility, policy, service_lists
 from prakerja.registration import service_eligibility as service
@@ -186,10 +187,23 @@ def test_an_operator_drafts_edits_previews_and_publishes(db, client, tmp_path):
     assert 'aria-invalid="true"' in bad.text
     ok = client.post(f"{url}/edit", data=_form(PRESETS["2020-22"], token), follow_redirects=False)
     assert ok.status_code == 303
+    assert 'data-status="none"' in client.get(f"{url}/diff").text  # nothing computed yet
+    asked = client.post(f"{url}/diff", data={"csrf_token": token}, follow_redirects=False)
+    assert (asked.status_code, asked.headers["location"]) == (303, f"{url}/diff")
+    waiting = client.get(f"{url}/diff")  # a worker computes it; the page refreshes itself
+    assert 'data-status="queued"' in waiting.text
+    assert '<meta http-equiv="refresh"' in waiting.text
+    assert "newly-eligible" not in waiting.text
+    jobs.run_until_idle(db)
     diff = client.get(f"{url}/diff")
+    assert 'data-status="done"' in diff.text
+    assert '<meta http-equiv="refresh"' not in diff.text
     assert 'id="newly-eligible">1<' in diff.text
     assert 'id="newly-ineligible">1<' in diff.text
     assert nik(2)[:4] + "*" * 8 + "0002" in diff.text
+    edited = _form(PRESETS["2020-22"], token) | {"age_min": "19"}
+    assert client.post(f"{url}/edit", data=edited, follow_redirects=False).status_code == 303
+    assert 'data-status="done-stale"' in client.get(f"{url}/diff").text  # rules changed since
     assert (
         client.post(
             f"{url}/publish", data={"csrf_token": token}, follow_redirects=False
@@ -238,3 +252,28 @@ def test_reason_codes_are_stable():
         "prior_recipient",
         "kk_cap_reached",
     )
+
+
+def test_a_preview_run_is_queued_once_computed_by_the_job_and_goes_stale(db, tmp_path):
+    from prakerja.registration import service_policy_diff as diffs
+
+    with db.transaction() as s:
+        _population(s, tmp_path)
+        draft = service.create_draft(s, code="2025.1", preset="2020-22", actor="t", now=NOW)
+        first = diffs.request(s, version_id=draft.id, actor="staff:t", now=NOW)
+        again = diffs.request(s, version_id=draft.id, actor="staff:t", now=NOW)
+        assert first.id == again.id  # one queued run per version
+        draft_id, run_id = draft.id, first.id
+    assert jobs.run_until_idle(db) == 1
+    with db.transaction() as s:
+        run = diffs.latest(s, draft_id)
+        assert (run.id, run.status) == (run_id, "done")
+        stored = diffs.from_json(run.report)
+        direct = service.diff_preview(s, draft_id=draft_id, now=NOW)
+        assert stored == direct  # what the page shows is what diff_preview computes
+        assert not diffs.is_stale(s, run)
+        _published(s, code="2025.2", preset="2020-22")  # the current policy changes
+        assert diffs.is_stale(s, run)
+        assert diffs.request(s, version_id=draft_id, actor="staff:t", now=NOW).id != run_id
+    with db.transaction() as s, pytest.raises(service.PolicyNotFound):
+        diffs.request(s, version_id=999_999, actor="staff:t", now=NOW)

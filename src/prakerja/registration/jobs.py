@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from prakerja.identity import vault
 from prakerja.kit import jobs
-from prakerja.registration import service
+from prakerja.registration import service, service_policy_diff
 from prakerja.registration.model import Person
 
 
@@ -45,3 +45,9 @@ def recheck_registry(session: Session, payload: dict[str, Any], now: dt.datetime
         reference=result.reference,
         now=now,
     )
+
+
+@jobs.handler(service_policy_diff.JOB)
+def policy_diff(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Compute a queued policy diff preview and store it (a run already done stays as it is)."""
+    service_policy_diff.compute(session, run_id=int(payload["run_id"]), now=now)

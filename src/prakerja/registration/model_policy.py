@@ -66,3 +66,20 @@ class ListedPerson(Base):
         ForeignKey("list_import.id"), index=True, nullable=True
     )
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PolicyDiffRun(Base):
+    """One diff preview of a version against the policy current when it ran. A job computes it
+    (`registration.policy_diff`): over everyone registered it can take minutes at national size,
+    longer than a web request may. `report` holds the counts and samples (masked NIKs only) and
+    what it was computed from, so a page can tell when it is out of date."""
+
+    __tablename__ = "policy_diff_run"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("policy_version.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8))  # queued | done
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

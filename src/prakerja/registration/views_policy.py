@@ -19,6 +19,7 @@ from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import RowId, allow_large_body, csrf_protect, render
 from prakerja.registration import eligibility, policy, service_lists
 from prakerja.registration import service_eligibility as service
+from prakerja.registration import service_policy_diff as diffs
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -181,20 +182,39 @@ def policy_publish(
 def policy_diff(
     request: Request, session: DbSession, staff: Reader, version_id: RowId
 ) -> HTMLResponse:
-    report = service.diff_preview(session, draft_id=version_id, now=utc_now())
-    reasons = sorted(
-        set(report.reasons_added) | set(report.reasons_removed), key=eligibility.REASON_CODES.index
+    """The newest preview of this version: being computed (the page refreshes itself), done
+    (and whether the rules changed since), or none yet (a button asks for one)."""
+    version = service.get_version(session, version_id)
+    run = diffs.latest(session, version_id)
+    report = diffs.from_json(run.report) if run is not None and run.report else None
+    reasons = (
+        sorted(
+            set(report.reasons_added) | set(report.reasons_removed),
+            key=eligibility.REASON_CODES.index,
+        )
+        if report
+        else []
     )
     return render(
         request,
         "eligibility/policy_diff.html",
         {
+            "version": version,
+            "run": run,
             "report": report,
+            "stale": run is not None and diffs.is_stale(session, run),
             "version_id": version_id,
             "reasons": reasons,
             "labels": policy.FIELD_LABELS,
         },
     )
+
+
+@router.post("/admin/policy/{version_id}/diff")
+def request_policy_diff(session: DbSession, staff: Reader, version_id: RowId) -> RedirectResponse:
+    """Queue a preview (computed by a worker: at national size it takes minutes)."""
+    diffs.request(session, version_id=version_id, actor=_actor(staff), now=utc_now())
+    return RedirectResponse(f"/admin/policy/{version_id}/diff", status_code=303)
 
 
 def _lists_page(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 13:09:24.620368
+Create Date: 2026-11-29 14:00:52.232401
 """
 
 from collections.abc import Sequence
@@ -798,6 +798,34 @@ def upgrade() -> None:
     with op.batch_alter_table("phone_challenge", schema=None) as batch_op:
         batch_op.create_index(
             "ix_phone_challenge_account_created", ["account_id", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "policy_diff_run",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "version_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("requested_by", sa.String(length=120), nullable=False),
+        sa.Column("requested_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("report", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["policy_version.id"],
+            name=op.f("fk_policy_diff_run_version_id_policy_version"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_diff_run")),
+    )
+    with op.batch_alter_table("policy_diff_run", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_policy_diff_run_version_id"), ["version_id"], unique=False
         )
 
     op.create_table(
@@ -1669,6 +1697,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_wave_status"))
 
     op.drop_table("wave")
+    with op.batch_alter_table("policy_diff_run", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_policy_diff_run_version_id"))
+
+    op.drop_table("policy_diff_run")
     with op.batch_alter_table("phone_challenge", schema=None) as batch_op:
         batch_op.drop_index("ix_phone_challenge_account_created")
 
