@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from prakerja.identity import service, vault
@@ -154,3 +156,16 @@ def test_reveal_without_a_purpose_is_refused_and_not_decrypted(db):
         vault.reveal_text(
             s, blob=vault.encrypt_text(NIK), actor="x", purpose=" ", target="t", now=NOW
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.text(max_size=20), st.from_regex(r"\d{16}", fullmatch=True))
+    ),
+    purpose=st.sampled_from(["nik", "kk", "name"]),
+)
+def test_bulk_blind_indexes_equal_one_by_one(values, purpose):
+    """The list import's bulk path gives exactly the lookups' blind index of each value."""
+    one_by_one = [None if v is None else vault.blind_index(v, purpose) for v in values]
+    assert vault.blind_indexes(values, purpose) == one_by_one

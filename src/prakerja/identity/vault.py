@@ -10,10 +10,10 @@ then drop the old one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -111,9 +111,27 @@ def blind_index(value: str, purpose: str = "nik") -> str:
     The per-purpose key is HMAC(blind_index_key, purpose), so equal values indexed for different
     purposes never share an index value.
     """
+    return hmac.digest(_purpose_key(purpose), normalise(value, purpose).encode(), "sha256").hex()
+
+
+def blind_indexes(values: Sequence[str | None], purpose: str = "nik") -> list[str | None]:
+    """`blind_index` of each value (None stays None), for bulk work: the per-purpose key is
+    derived once and digit strings skip normalising."""
+    key, digits = _purpose_key(purpose), purpose in _DIGITS_ONLY
+    return [
+        None
+        if v is None
+        else hmac.digest(
+            key, (v if digits and v.isascii() and v.isdigit() else normalise(v, purpose)).encode(),
+            "sha256",
+        ).hex()
+        for v in values
+    ]  # fmt: skip
+
+
+def _purpose_key(purpose: str) -> bytes:
     root = get_settings().blind_index_key.encode()
-    sub = hmac.new(root, b"prakerja.blind-index:" + purpose.encode(), hashlib.sha256).digest()
-    return hmac.new(sub, normalise(value, purpose).encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(root, b"prakerja.blind-index:" + purpose.encode(), "sha256")
 
 
 def mask_digits(value: str, keep_start: int = 4, keep_end: int = 4) -> str:
