@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,12 +45,25 @@ def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
         yield url
 
 
-@pytest.fixture
-def page(browser, live_url):  # type: ignore[no-untyped-def]
+@contextmanager
+def phone_page(browser: Any, base_url: str, *, javascript: bool = True) -> Iterator[Any]:
+    """A 390 px wide page in Indonesian on `base_url`; `javascript=False` for the pages that
+    must work without it."""
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="id-ID", base_url=live_url
+        viewport={"width": 390, "height": 844},
+        locale="id-ID",
+        base_url=base_url,
+        java_script_enabled=javascript,
     )
     pg = context.new_page()
     pg.set_default_timeout(15000)
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live_url):  # type: ignore[no-untyped-def]
+    with phone_page(browser, live_url) as pg:
+        yield pg

@@ -15,6 +15,7 @@ from prakerja.identity.service_session import COOKIE
 from prakerja.kit import jobs
 from prakerja.kit.db import Database
 from prakerja.registration import service_eligibility as policies
+from tests.browser.conftest import phone_page
 from tests.feedback.desk_helpers import make_account
 from tests.registration.factories_eligibility import NOW, make_person
 
@@ -23,16 +24,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def nojs(browser: Any, live_url: str) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        locale="id-ID",
-        base_url=live_url,
-        java_script_enabled=False,
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
+    with phone_page(browser, live_url, javascript=False) as page:
+        yield page
 
 
 def test_an_operator_previews_a_draft_and_the_page_refreshes_to_the_report(

@@ -26,6 +26,7 @@ from prakerja.kit.db import Database
 from prakerja.settings import get_settings
 from prakerja.sim.face import sample_image
 from prakerja.sim.population import Person as SimPerson
+from tests.browser.conftest import phone_page
 from tests.fixtures_sim import Mailbox, RegistrySim, SmsSim, pointed_at
 
 pytestmark = pytest.mark.browser
@@ -56,16 +57,8 @@ def linked(live_url: str) -> Iterator[str]:
 @pytest.fixture
 def nojs(browser: Any, linked: str) -> Iterator[Any]:
     """A phone-sized page with JavaScript switched off: the portal must work without it."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        locale="id-ID",
-        base_url=linked,
-        java_script_enabled=False,
-    )
-    pg = context.new_page()
-    pg.set_default_timeout(15000)
-    yield pg
-    context.close()
+    with phone_page(browser, linked, javascript=False) as pg:
+        yield pg
 
 
 def adult(registry_sim: RegistrySim, skip: int = 0) -> SimPerson:
