@@ -97,3 +97,16 @@ def test_a_job_nobody_handles_yet_waits_queued_and_runs_once_a_handler_exists(db
     with db.transaction() as s:
         assert s.get(jobs.Job, later).status == "done"
         assert jobs.awaiting_handler(s) == {}
+
+
+def test_a_handler_that_runs_long_holds_its_job_for_its_own_lease(session, monkeypatch):
+    """The policy diff asks for two hours: no other worker takes it over after five minutes."""
+    from prakerja.registration import jobs as registration_jobs  # noqa: F401 (registers it)
+
+    jobs.enqueue(session, "registration.policy_diff", {"run_id": 0}, now=NOW)
+    jobs.enqueue(session, "x.y", {}, now=NOW)
+    claimed = {j.kind: j.locked_until for j in jobs.claim(session, NOW)}
+    assert claimed["x.y"] == NOW + jobs.LEASE
+    assert claimed["registration.policy_diff"] == NOW + dt.timedelta(hours=2)
+    later = NOW + jobs.LEASE + dt.timedelta(seconds=1)
+    assert [j.kind for j in jobs.claim(session, later)] == ["x.y"]  # only the short lease ran out

@@ -37,6 +37,7 @@ HANDLERS: dict[str, Handler] = {}
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 LEASE = dt.timedelta(minutes=5)
+LEASES: dict[str, dt.timedelta] = {}  # kind -> a longer lease than LEASE (`handler(lease=)`)
 
 
 class Job(Base):
@@ -57,11 +58,15 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register a job handler under `context.verb_object`."""
+def handler(kind: str, *, lease: dt.timedelta = LEASE) -> Callable[[Handler], Handler]:
+    """Register a job handler under `context.verb_object`. `lease`: how long a claimed job is
+    its worker's before another may take it over (a crash is assumed after that); a handler
+    that can run longer than the default five minutes asks for more."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if lease != LEASE:
+            LEASES[kind] = lease
         return fn
 
     return register
@@ -144,7 +149,8 @@ def claim(session: Session, now: dt.datetime, limit: int = 20) -> list[Job]:
     stmt = skip_locked(session, select(Job).where(due | stale, mine).order_by(Job.id).limit(limit))
     jobs = list(session.scalars(stmt))
     for job in jobs:
-        job.status, job.attempts, job.locked_until = RUNNING, job.attempts + 1, now + LEASE
+        lease = LEASES.get(job.kind, LEASE)
+        job.status, job.attempts, job.locked_until = RUNNING, job.attempts + 1, now + lease
     session.flush()
     return jobs
 

@@ -47,7 +47,8 @@ def recheck_registry(session: Session, payload: dict[str, Any], now: dt.datetime
     )
 
 
-@jobs.handler(service_policy_diff.JOB)
+# Minutes per 10 M people (bench/bench_policy_diff.py): well past the default lease.
+@jobs.handler(service_policy_diff.JOB, lease=dt.timedelta(hours=2))
 def policy_diff(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
     """Compute a queued policy diff preview and store it (a run already done stays as it is)."""
     service_policy_diff.compute(session, run_id=int(payload["run_id"]), now=now)
