@@ -277,3 +277,27 @@ def test_a_preview_run_is_queued_once_computed_by_the_job_and_goes_stale(db, tmp
         assert diffs.request(s, version_id=draft_id, actor="staff:t", now=NOW).id != run_id
     with db.transaction() as s, pytest.raises(service.PolicyNotFound):
         diffs.request(s, version_id=999_999, actor="staff:t", now=NOW)
+
+
+def test_a_preview_whose_job_died_says_so_and_can_be_asked_for_again(db, client, tmp_path):
+    from prakerja.registration import service_policy_diff as diffs
+
+    with db.transaction() as s:
+        _population(s, tmp_path)
+        draft = service.create_draft(s, code="2025.1", preset="2020-22", actor="t", now=NOW)
+        run = diffs.request(s, version_id=draft.id, actor="staff:t", now=NOW)
+        draft_id, first = draft.id, run.id
+        job = s.get(jobs.Job, run.job_id)
+        job.status, job.last_error = jobs.DEAD, "OperationalError: the database went away"
+    staff_client(client, db, "operator")
+    url = f"/admin/policy/{draft_id}/diff"
+    page = client.get(url)
+    assert 'data-status="failed"' in page.text
+    assert '<meta http-equiv="refresh"' not in page.text  # no refreshing forever
+    token = csrf(client, url)
+    assert client.post(url, data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    with db.transaction() as s:
+        assert s.get(diffs.PolicyDiffRun, first).status == "failed"
+        assert diffs.latest(s, draft_id).id != first
+    jobs.run_until_idle(db)
+    assert 'data-status="done"' in client.get(url).text

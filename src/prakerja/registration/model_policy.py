@@ -78,7 +78,8 @@ class PolicyDiffRun(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("policy_version.id"), index=True)
-    status: Mapped[str] = mapped_column(String(8))  # queued | done
+    status: Mapped[str] = mapped_column(String(8))  # queued | done | failed
+    job_id: Mapped[int | None] = mapped_column(BigId, nullable=True)  # the job computing it
     requested_by: Mapped[str] = mapped_column(String(120))
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

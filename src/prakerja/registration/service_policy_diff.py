@@ -22,11 +22,12 @@ from prakerja.registration import service_eligibility as policies
 from prakerja.registration.model_policy import PolicyDiffRun
 
 JOB = "registration.policy_diff"
-QUEUED, DONE = "queued", "done"
+QUEUED, DONE, FAILED = "queued", "done", "failed"
 
 
 def request(session: Session, *, version_id: int, actor: str, now: dt.datetime) -> PolicyDiffRun:
-    """Queue a run for `version_id`; the one already queued for it if there is one."""
+    """Queue a run for `version_id`; the one already queued for it if there is one (unless its
+    job gave up: that run is marked failed and a new one queued)."""
     policies.get_version(session, version_id)  # 404 for an unknown version
     pending = session.scalar(
         select(PolicyDiffRun).where(
@@ -34,12 +35,34 @@ def request(session: Session, *, version_id: int, actor: str, now: dt.datetime) 
         )
     )
     if pending is not None:
-        return pending
+        if not gave_up(session, pending):
+            return pending
+        pending.status = FAILED
     run = PolicyDiffRun(version_id=version_id, status=QUEUED, requested_by=actor, requested_at=now)
     session.add(run)
     session.flush()
-    jobs.enqueue(session, JOB, {"run_id": run.id}, key=f"policy-diff:{run.id}", now=now)
+    run.job_id = jobs.enqueue(
+        session, JOB, {"run_id": run.id}, key=f"policy-diff:{run.id}", now=now
+    )
     return run
+
+
+def gave_up(session: Session, run: PolicyDiffRun) -> bool:
+    """Failed: marked so, or queued while its job spent its retries (it will not finish)."""
+    if run.status != QUEUED or run.job_id is None:
+        return run.status == FAILED
+    return session.scalar(select(jobs.Job.status).where(jobs.Job.id == run.job_id)) == jobs.DEAD
+
+
+def state(session: Session, run: PolicyDiffRun | None) -> str:
+    """What the page shows: none, queued, failed, done or done-stale."""
+    if run is None:
+        return "none"
+    if gave_up(session, run):
+        return FAILED
+    if run.status == DONE and is_stale(session, run):
+        return "done-stale"
+    return run.status
 
 
 def compute(session: Session, *, run_id: int, now: dt.datetime) -> PolicyDiffRun | None:

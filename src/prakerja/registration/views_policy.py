@@ -183,7 +183,7 @@ def policy_diff(
     request: Request, session: DbSession, staff: Reader, version_id: RowId
 ) -> HTMLResponse:
     """The newest preview of this version: being computed (the page refreshes itself), done
-    (and whether the rules changed since), or none yet (a button asks for one)."""
+    (and whether the rules changed since), failed, or none yet (a button asks for one)."""
     version = service.get_version(session, version_id)
     run = diffs.latest(session, version_id)
     report = diffs.from_json(run.report) if run is not None and run.report else None
@@ -201,8 +201,8 @@ def policy_diff(
         {
             "version": version,
             "run": run,
+            "state": diffs.state(session, run),
             "report": report,
-            "stale": run is not None and diffs.is_stale(session, run),
             "version_id": version_id,
             "reasons": reasons,
             "labels": policy.FIELD_LABELS,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 14:00:52.232401
+Create Date: 2026-11-29 14:34:22.799908
 """
 
 from collections.abc import Sequence
@@ -812,6 +812,7 @@ def upgrade() -> None:
             "version_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("job_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("requested_by", sa.String(length=120), nullable=False),
         sa.Column("requested_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
