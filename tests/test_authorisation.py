@@ -164,6 +164,7 @@ SHARED_TABLES = frozenset(
         "partner_credential",
         "partner_status_change",
         "policy_diff_run",
+        "list_upload",
         "policy_version",
         "region",
         "region_population",
@@ -507,6 +508,7 @@ def params_of(c: Citizen, w: World, extra: dict[str, str]) -> dict[str, dict[str
         "job_id": {"/admin/jobs/": shared(extra["job_id"])},
         "version_id": {"/admin/policy/": shared(extra["policy_version_id"])},
         "import_id": {"/admin/lists/": shared(1)},
+        "upload_id": {"/admin/lists/uploads/": shared(1)},
         "partner_id": {"/admin/partners/": shared(w.setup.platform_id)},
         "incident_id": {"/desk/incidents/": shared(1)},
         # the survey link's token is its credential: B holds one that is not A's

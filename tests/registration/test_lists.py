@@ -4,11 +4,12 @@ import pytest
 from sqlalchemy import func, select
 
 from prakerja.identity import vault
+from prakerja.kit import jobs
 from prakerja.kit.audit import AuditEntry
 from prakerja.kit.errors import Invalid
 from prakerja.registration import service_eligibility as service
 from prakerja.registration import service_lists
-from prakerja.registration.model_policy import ListedPerson, ListImport
+from prakerja.registration.model_policy import ListedPerson, ListImport, ListUpload
 from tests.registration.factories_eligibility import (
     NOW,
     csrf,
@@ -206,3 +207,72 @@ def test_anonymous_visitors_are_sent_to_the_staff_login(client):
     resp = client.get("/admin/lists", follow_redirects=False)
     assert resp.status_code == 303
     assert resp.headers["location"].startswith("/staff/login")
+
+
+def test_a_large_upload_is_imported_by_a_worker_and_the_page_follows_it(db, client, monkeypatch):
+    """Above INLINE_MAX_BYTES the request only keeps the file (in the database, for any
+    worker); a job imports it and the upload's page, refreshing itself, leads to the report."""
+    monkeypatch.setattr(service_lists, "INLINE_MAX_BYTES", 10)
+    staff_client(client, db, "operator")
+    token = csrf(client, "/admin/lists")
+    body = f"nik,reason\n{nik(1)},ASN\n123,bad\n".encode()
+    resp = client.post(
+        "/admin/lists/import",
+        data={"csrf_token": token, "kind": "exclusion", "source": "BKN ASN 2024"},
+        files={"file": ("asn.csv", body, "text/csv")},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303
+    url = resp.headers["location"]
+    assert url.startswith("/admin/lists/uploads/")
+    waiting = client.get(url)
+    assert 'data-status="queued"' in waiting.text
+    assert '<meta http-equiv="refresh"' in waiting.text
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(ListImport)) == 0  # not yet
+    jobs.run_until_idle(db)
+    done = client.get(url, follow_redirects=False)
+    assert done.status_code == 303
+    page = client.get(done.headers["location"])
+    assert 'id="loaded">1<' in page.text
+    assert 'id="rejected">1<' in page.text
+    with db.transaction() as s:
+        (upload,) = s.scalars(select(ListUpload)).all()
+        assert (upload.status, upload.content) == ("done", b"")  # the file is not kept
+
+
+def test_a_large_upload_unreadable_further_down_fails_and_loads_nothing(db, client, monkeypatch):
+    monkeypatch.setattr(service_lists, "INLINE_MAX_BYTES", 10)
+    staff_client(client, db, "operator")
+    token = csrf(client, "/admin/lists")
+    body = f"nik,reason\n{nik(1)},ASN\n".encode() + b"\xff\xfe,broken\n"
+    resp = client.post(
+        "/admin/lists/import",
+        data={"csrf_token": token, "kind": "exclusion", "source": "BKN"},
+        files={"file": ("asn.csv", body, "text/csv")},
+        follow_redirects=False,
+    )
+    url = resp.headers["location"]
+    jobs.run_until_idle(db)
+    page = client.get(url)
+    assert 'data-status="failed"' in page.text
+    assert '<meta http-equiv="refresh"' not in page.text
+    assert "UTF-8" in page.text
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(ListImport)) == 0
+        assert s.scalar(select(func.count()).select_from(ListedPerson)) == 0
+
+
+def test_a_large_upload_with_a_wrong_header_is_refused_at_once(db, client, monkeypatch):
+    monkeypatch.setattr(service_lists, "INLINE_MAX_BYTES", 10)
+    staff_client(client, db, "operator")
+    token = csrf(client, "/admin/lists")
+    resp = client.post(
+        "/admin/lists/import",
+        data={"csrf_token": token, "kind": "exclusion", "source": "x"},
+        files={"file": ("a.csv", b"foo,bar\n1,2\n" * 3, "text/csv")},
+    )
+    assert resp.status_code == 422
+    assert "Berkas daftar tidak dapat dibaca" in resp.text
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(ListUpload)) == 0

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from prakerja.identity import vault
 from prakerja.kit import jobs
-from prakerja.registration import service, service_policy_diff
+from prakerja.registration import service, service_lists, service_policy_diff
 from prakerja.registration.model import Person
 
 
@@ -52,3 +52,9 @@ def recheck_registry(session: Session, payload: dict[str, Any], now: dt.datetime
 def policy_diff(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
     """Compute a queued policy diff preview and store it (a run already done stays as it is)."""
     service_policy_diff.compute(session, run_id=int(payload["run_id"]), now=now)
+
+
+@jobs.handler(service_lists.UPLOAD_JOB, lease=dt.timedelta(hours=1))
+def import_list_upload(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Import a large uploaded list file (a run already done or failed stays as it is)."""
+    service_lists.run_upload(session, upload_id=int(payload["upload_id"]), now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from prakerja.kit.db import Base, BigId, UTCDateTime
@@ -84,3 +84,24 @@ class PolicyDiffRun(Base):
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class ListUpload(Base):
+    """A list file too large to import within the upload's request, kept here (not on one
+    web node's disk, so any worker can take it) until the job `registration.import_list`
+    imports it; then `content` is emptied and `import_id` names the import and its report."""
+
+    __tablename__ = "list_upload"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(120))
+    file_name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(8))  # queued | done | failed
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("list_import.id"), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)  # English msgid
+    job_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,13 @@ from sqlalchemy import func, select, table, text
 from sqlalchemy.orm import Session
 
 from prakerja.identity import vault
-from prakerja.kit import audit
+from prakerja.kit import audit, jobs
 from prakerja.kit.clock import jakarta_date
 from prakerja.kit.db import bulk_insert, is_postgres
 from prakerja.kit.errors import Invalid, NotFound
 from prakerja.registration import eligibility
 from prakerja.registration import nik as nik_rules
-from prakerja.registration.model_policy import ListedPerson, ListImport
+from prakerja.registration.model_policy import ListedPerson, ListImport, ListUpload
 from prakerja.registration.nik import parse_nik
 
 _CHUNK = 5_000
@@ -263,3 +264,90 @@ def get_import(session: Session, import_id: int) -> ListImport:
     if batch is None:
         raise NotFound()
     return batch
+
+
+# --- large files: imported by a job ------------------------------------------------------------
+
+UPLOAD_JOB = "registration.import_list"
+#: Files up to this size are imported within the upload's request (about 200,000 rows, a few
+#: seconds); larger ones by a worker (bench/bench_list_import.py: about 30 s per million rows).
+INLINE_MAX_BYTES = 8 * 1024 * 1024
+
+
+def queue_upload(
+    session: Session,
+    *,
+    content: bytes,
+    kind: str,
+    source: str,
+    file_name: str,
+    actor: str,
+    now: dt.datetime,
+) -> ListUpload:
+    """Keep a large file for the job that imports it. What can be told at once is: a wrong
+    kind or source, a file that is not UTF-8 CSV or lacks the `nik` and `reason` columns."""
+    source = _check_import_args(kind, source)
+    _check_header(content)
+    upload = ListUpload(
+        kind=kind,
+        source=source,
+        file_name=file_name[:200],
+        content=content,
+        status="queued",
+        requested_by=actor,
+        requested_at=now,
+    )
+    session.add(upload)
+    session.flush()
+    upload.job_id = jobs.enqueue(
+        session, UPLOAD_JOB, {"upload_id": upload.id}, key=f"list-upload:{upload.id}", now=now
+    )
+    return upload
+
+
+def run_upload(session: Session, *, upload_id: int, now: dt.datetime) -> ListUpload | None:
+    """The job's work: import a queued upload, then drop its content. A file that turns out
+    unreadable further down marks the upload failed (a retry would fail the same way)."""
+    upload = session.get(ListUpload, upload_id)
+    if upload is None or upload.status != "queued":
+        return upload
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload.csv"
+        path.write_bytes(upload.content)
+        try:
+            with session.begin_nested():
+                report = import_list(
+                    session,
+                    path=path,
+                    kind=upload.kind,
+                    source=upload.source,
+                    actor=upload.requested_by,
+                    now=now,
+                    file_name=upload.file_name,
+                )
+        except ListFileInvalid as exc:
+            upload.status, upload.error = "failed", (exc.detail or exc.title)[:300]
+        else:
+            upload.status, upload.import_id = "done", report.import_id
+    upload.content, upload.finished_at = b"", now
+    return upload
+
+
+def get_upload(session: Session, upload_id: int) -> ListUpload:
+    """One upload, or NotFound."""
+    upload = session.get(ListUpload, upload_id)
+    if upload is None:
+        raise NotFound("No such list upload")
+    return upload
+
+
+def _check_header(content: bytes) -> None:
+    first = content.split(b"\n", 1)[0]
+    try:
+        header = next(csv.reader([first.decode("utf-8-sig")]), [])
+    except UnicodeDecodeError as exc:
+        raise ListFileInvalid("The file is not a UTF-8 CSV file") from exc
+    names = {h.strip().lower() for h in header}
+    missing = [c for c in ("nik", "reason") if c not in names]
+    if missing:
+        raise ListFileInvalid(f"Missing column: {', '.join(missing)}", missing_columns=missing)

@@ -266,15 +266,19 @@ def lists_import(request: Request, session: DbSession, staff: Writer, form: Form
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise service_lists.ListFileInvalid("Choose a CSV file to upload")
         with tempfile.TemporaryDirectory() as folder:
+            saved = _save_upload(upload, folder)
+            kind, source = str(form.get("kind", "")), str(form.get("source", ""))
+            actor, now, name = _actor(staff), utc_now(), Path(upload.filename).name
+            if saved.stat().st_size > service_lists.INLINE_MAX_BYTES:  # a worker imports it
+                queued = service_lists.queue_upload(
+                    session, content=saved.read_bytes(), kind=kind, source=source,
+                    file_name=name, actor=actor, now=now,
+                )  # fmt: skip
+                return RedirectResponse(f"/admin/lists/uploads/{queued.id}", status_code=303)
             report = service_lists.import_list(
-                session,
-                path=_save_upload(upload, folder),
-                kind=str(form.get("kind", "")),
-                source=str(form.get("source", "")),
-                actor=_actor(staff),
-                now=utc_now(),
-                file_name=Path(upload.filename).name,
-            )
+                session, path=saved, kind=kind, source=source, actor=actor, now=now,
+                file_name=name,
+            )  # fmt: skip
     except DomainError as exc:
         session.rollback()
         return _lists_page(
@@ -285,3 +289,15 @@ def lists_import(request: Request, session: DbSession, staff: Writer, form: Form
             form={"kind": form.get("kind", ""), "source": form.get("source", "")},
         )
     return RedirectResponse(f"/admin/lists/{report.import_id}", status_code=303)
+
+
+@router.get("/admin/lists/uploads/{upload_id}", response_class=HTMLResponse)
+def list_upload_view(
+    request: Request, session: DbSession, staff: Reader, upload_id: RowId
+) -> Response:
+    """A large upload: being imported (the page refreshes itself), failed (why), or done (on
+    to its import report)."""
+    upload = service_lists.get_upload(session, upload_id)
+    if upload.status == "done" and upload.import_id is not None:
+        return RedirectResponse(f"/admin/lists/{upload.import_id}", status_code=303)
+    return render(request, "eligibility/list_upload.html", {"upload": upload})

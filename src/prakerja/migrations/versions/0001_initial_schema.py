@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 14:34:22.799908
+Create Date: 2026-11-29 14:47:40.782744
 """
 
 from collections.abc import Sequence
@@ -588,6 +588,30 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_transfer")),
         sa.UniqueConstraint("key", name=op.f("uq_ledger_transfer_key")),
+    )
+    op.create_table(
+        "list_upload",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("source", sa.String(length=120), nullable=False),
+        sa.Column("file_name", sa.String(length=200), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("import_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("error", sa.String(length=300), nullable=True),
+        sa.Column("job_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("requested_by", sa.String(length=120), nullable=False),
+        sa.Column("requested_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", prakerja.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["import_id"], ["list_import.id"], name=op.f("fk_list_upload_import_id_list_import")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_list_upload")),
     )
     op.create_table(
         "listed_person",
@@ -1729,6 +1753,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_listed_person_batch_id"))
 
     op.drop_table("listed_person")
+    op.drop_table("list_upload")
     op.drop_table("ledger_transfer")
     with op.batch_alter_table("feedback_reply", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedback_reply_ticket_id"))
