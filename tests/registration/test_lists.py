@@ -156,16 +156,22 @@ def test_facts_see_the_lists_and_count_prior_recipients_on_the_same_kk(db, tmp_p
         assert set(service.check(s, person, NOW).codes) == {"on_exclusion_list", "kk_cap_reached"}
 
 
+def _upload(client, token, body, *, source="BKN ASN 2024", name="asn.csv", **kw):
+    """POST a list file on the operators' upload form (no redirect followed)."""
+    return client.post(
+        "/admin/lists/import",
+        data={"csrf_token": token, "kind": "exclusion", "source": source},
+        files={"file": (name, body, "text/csv")},
+        follow_redirects=False,
+        **kw,
+    )
+
+
 def test_an_operator_uploads_a_list_and_reads_the_report(db, client, tmp_path):
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/lists/import")
     body = f"nik,reason\n{nik(1)},ASN\n123,bad\n".encode()
-    resp = client.post(
-        "/admin/lists/import",
-        data={"csrf_token": token, "kind": "exclusion", "source": "BKN ASN 2024"},
-        files={"file": ("asn.csv", body, "text/csv")},
-        follow_redirects=False,
-    )
+    resp = _upload(client, token, body, source="BKN ASN 2024", name="asn.csv")
     assert resp.status_code == 303
     page = client.get(resp.headers["location"])
     assert 'id="loaded">1<' in page.text
@@ -216,12 +222,7 @@ def test_a_large_upload_is_imported_by_a_worker_and_the_page_follows_it(db, clie
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/lists")
     body = f"nik,reason\n{nik(1)},ASN\n123,bad\n".encode()
-    resp = client.post(
-        "/admin/lists/import",
-        data={"csrf_token": token, "kind": "exclusion", "source": "BKN ASN 2024"},
-        files={"file": ("asn.csv", body, "text/csv")},
-        follow_redirects=False,
-    )
+    resp = _upload(client, token, body, source="BKN ASN 2024", name="asn.csv")
     assert resp.status_code == 303
     url = resp.headers["location"]
     assert url.startswith("/admin/lists/uploads/")
@@ -246,12 +247,7 @@ def test_a_large_upload_unreadable_further_down_fails_and_loads_nothing(db, clie
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/lists")
     body = f"nik,reason\n{nik(1)},ASN\n".encode() + b"\xff\xfe,broken\n"
-    resp = client.post(
-        "/admin/lists/import",
-        data={"csrf_token": token, "kind": "exclusion", "source": "BKN"},
-        files={"file": ("asn.csv", body, "text/csv")},
-        follow_redirects=False,
-    )
+    resp = _upload(client, token, body, source="BKN", name="asn.csv")
     url = resp.headers["location"]
     jobs.run_until_idle(db)
     page = client.get(url)
