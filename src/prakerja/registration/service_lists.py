@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,13 +107,7 @@ def read_list_file(path: Path, today: dt.date) -> tuple[list[dict[str, str]], li
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
-            header = {h.strip().lower() for h in reader.fieldnames or ()}
-            missing = [c for c in ("nik", "reason") if c not in header]
-            if missing:
-                raise ListFileInvalid(
-                    f"Missing column: {', '.join(missing)}", missing_columns=missing
-                )
-            reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or ()]
+            reader.fieldnames = _columns(reader.fieldnames or ())
             numbered = [(reader.line_num, row) for row in reader]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ListFileInvalid("The file is not a UTF-8 CSV file") from exc
@@ -342,12 +336,19 @@ def get_upload(session: Session, upload_id: int) -> ListUpload:
 
 
 def _check_header(content: bytes) -> None:
+    """What `read_list_file` would say of the file's first line, without the rest."""
     first = content.split(b"\n", 1)[0]
     try:
-        header = next(csv.reader([first.decode("utf-8-sig")]), [])
+        _columns(next(csv.reader([first.decode("utf-8-sig")]), []))
     except UnicodeDecodeError as exc:
         raise ListFileInvalid("The file is not a UTF-8 CSV file") from exc
-    names = {h.strip().lower() for h in header}
+
+
+def _columns(header: Sequence[str]) -> list[str]:
+    """The header's column names, trimmed and lower-cased; ListFileInvalid without `nik` and
+    `reason`."""
+    names = [h.strip().lower() for h in header]
     missing = [c for c in ("nik", "reason") if c not in names]
     if missing:
         raise ListFileInvalid(f"Missing column: {', '.join(missing)}", missing_columns=missing)
+    return names
