@@ -272,3 +272,18 @@ def test_a_large_upload_with_a_wrong_header_is_refused_at_once(db, client, monke
     assert "Berkas daftar tidak dapat dibaca" in resp.text
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(ListUpload)) == 0
+
+
+def test_a_large_upload_whose_job_died_stops_waiting_and_says_so(db, client, monkeypatch):
+    monkeypatch.setattr(service_lists, "INLINE_MAX_BYTES", 10)
+    staff_client(client, db, "operator")
+    token = csrf(client, "/admin/lists")
+    url = _upload(client, token, f"nik,reason\n{nik(1)},ASN\n".encode()).headers["location"]
+    with db.transaction() as s:
+        (upload,) = s.scalars(select(ListUpload)).all()
+        job = s.get(jobs.Job, upload.job_id)
+        job.status, job.last_error = jobs.DEAD, "OperationalError: the database went away"
+    page = client.get(url)
+    assert 'data-status="failed"' in page.text
+    assert '<meta http-equiv="refresh"' not in page.text
+    assert "Unggah berkasnya lagi" in page.text

@@ -316,6 +316,12 @@ def counts(session: Session) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
+def gave_up(session: Session, job_id: int | None) -> bool:
+    """True when the job spent its retries (dead): work waiting on it will not be done unless
+    someone asks again (a page showing a background run uses this to stop waiting)."""
+    return job_id is not None and session.scalar(select(Job.status).where(Job.id == job_id)) == DEAD
+
+
 def awaiting_handler(session: Session) -> dict[str, int]:
     """Queued jobs per kind that no handler in this process runs (kind -> count): work kept
     for a consumer that is not deployed yet, or a kind no code handles (a bug to look at)."""

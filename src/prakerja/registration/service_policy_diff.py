@@ -49,9 +49,9 @@ def request(session: Session, *, version_id: int, actor: str, now: dt.datetime) 
 
 def gave_up(session: Session, run: PolicyDiffRun) -> bool:
     """Failed: marked so, or queued while its job spent its retries (it will not finish)."""
-    if run.status != QUEUED or run.job_id is None:
-        return run.status == FAILED
-    return session.scalar(select(jobs.Job.status).where(jobs.Job.id == run.job_id)) == jobs.DEAD
+    if run.status == QUEUED:
+        return jobs.gave_up(session, run.job_id)
+    return run.status == FAILED
 
 
 def state(session: Session, run: PolicyDiffRun | None) -> str:

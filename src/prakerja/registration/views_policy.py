@@ -13,6 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
+from prakerja.kit import jobs
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, Invalid, http_status
 from prakerja.kit.routing import DbSession, new_router
@@ -300,4 +301,7 @@ def list_upload_view(
     upload = service_lists.get_upload(session, upload_id)
     if upload.status == "done" and upload.import_id is not None:
         return RedirectResponse(f"/admin/lists/{upload.import_id}", status_code=303)
-    return render(request, "eligibility/list_upload.html", {"upload": upload})
+    state = upload.status
+    if state == "queued" and jobs.gave_up(session, upload.job_id):
+        state = "failed"  # its job spent its retries: stop waiting, say so
+    return render(request, "eligibility/list_upload.html", {"upload": upload, "state": state})
