@@ -48,7 +48,8 @@ def _snapshot(session):
     return entries, transfers
 
 
-def _refused(session, statement):
+def assert_refused(session, statement):
+    """The statement fails naming the append-only rule, and no row changed."""
     before = _snapshot(session)
     with pytest.raises(DBAPIError, match="append-only"):
         session.execute(statement)
@@ -57,29 +58,35 @@ def _refused(session, statement):
 
 def test_an_entry_cannot_be_edited_or_deleted(session, ids):
     leg = Entry.transfer_id == ids["buy"]
-    _refused(session, update(Entry).where(leg).values(amount=1))
-    _refused(session, delete(Entry).where(leg))
-    _refused(session, text("DELETE FROM ledger_entry"))
+    assert_refused(session, update(Entry).where(leg).values(amount=1))
+    assert_refused(session, delete(Entry).where(leg))
+    assert_refused(session, text("DELETE FROM ledger_entry"))
 
 
 def test_a_transfer_cannot_be_deleted_or_rewritten(session, ids):
-    _refused(session, delete(Transfer).where(Transfer.id == ids["buy"]))
-    _refused(session, update(Transfer).where(Transfer.id == ids["buy"]).values(status="voided"))
-    _refused(session, update(Transfer).where(Transfer.id == ids["buy"]).values(status="pending"))
+    assert_refused(session, delete(Transfer).where(Transfer.id == ids["buy"]))
+    assert_refused(
+        session, update(Transfer).where(Transfer.id == ids["buy"]).values(status="voided")
+    )
+    assert_refused(
+        session, update(Transfer).where(Transfer.id == ids["buy"]).values(status="pending")
+    )
     pending = Transfer.id == ids["hold"]
-    _refused(session, delete(Transfer).where(pending))  # a hold has no entries to protect it
-    _refused(session, update(Transfer).where(pending).values(amount=1))  # still pending
-    _refused(session, update(Transfer).where(pending).values(to_account_id=ids["card"]))
-    _refused(session, update(Transfer).where(pending).values(meta={"x": 1}))
-    _refused(session, update(Transfer).where(pending).values(status="posted", amount=1))
-    _refused(session, update(Transfer).where(pending).values(status="nonsense"))
+    assert_refused(session, delete(Transfer).where(pending))  # a hold has no entries to protect it
+    assert_refused(session, update(Transfer).where(pending).values(amount=1))  # still pending
+    assert_refused(session, update(Transfer).where(pending).values(to_account_id=ids["card"]))
+    assert_refused(session, update(Transfer).where(pending).values(meta={"x": 1}))
+    assert_refused(session, update(Transfer).where(pending).values(status="posted", amount=1))
+    assert_refused(session, update(Transfer).where(pending).values(status="nonsense"))
 
 
 def test_a_pending_transfer_settles_once_through_the_ledger(session, ids):
     posted = ledger.post(session, transfer_id=ids["hold"], now=NOW)
     session.commit()
     assert posted.status == "posted"
-    _refused(session, update(Transfer).where(Transfer.id == ids["hold"]).values(status="voided"))
+    assert_refused(
+        session, update(Transfer).where(Transfer.id == ids["hold"]).values(status="voided")
+    )
     account = session.get(LedgerAccount, ids["card"])
     assert (account.balance, account.held) == (3_500_000 - 1_200_000, 0)
 

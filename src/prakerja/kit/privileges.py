@@ -12,7 +12,8 @@ Migrations run as the schema's owner; the processes connect as a separate role t
 
 Owning no other table, the application role cannot drop or disable the append-only triggers,
 TRUNCATE the ledger or the audit log, or turn triggers off (`session_replication_role` needs a
-superuser): a hijacked process can add rows, never rewrite them.
+superuser or `GRANT SET ON PARAMETER`, which this role must never be given: operations.md): a
+hijacked process can add rows, never rewrite them.
 """
 
 from __future__ import annotations
