@@ -13,6 +13,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from prakerja.kit.clock import wib
 from prakerja.learning import service_attendance
 from prakerja.learning.model import RedeemCode
 from prakerja.learning.service_enrolment import issue_redeem_codes
@@ -94,6 +95,10 @@ def test_the_first_look_after_confirmation_shows_a_code_for_every_session(client
     page = buyer.login(client).get("/learning")
     shown = re.findall(r'<code class="redeem-code">([A-Z0-9]{8})</code>', page.text)
     assert len(shown) == 2
+    # each session's time in Jakarta time, as citizens read it, not UTC
+    assert wib(START) in page.text
+    assert wib(START + dt.timedelta(days=1)) in page.text
+    assert " UTC" not in page.text
     (enrolment,) = client.get("/api/v1/learning/enrolments").json()
     assert [s["redeem_code"] for s in enrolment["sessions"]] == shown  # same codes, issued once
     assert _codes(db) == 2

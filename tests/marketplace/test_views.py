@@ -30,6 +30,9 @@ def test_the_catalogue_filters_by_balance_and_mode(client, db, market):
     assert "Rp3.500.000" in page.text  # the available balance, in Indonesian format
     assert market.course.title not in client.get("/courses", params={"mode": "offline"}).text
     assert market.course.title not in client.get("/courses", params={"max_price": "10"}).text
+    # The filters fold away on a phone (<details>) and stay open while one is in use.
+    assert '<details id="filters">' in client.get("/courses").text
+    assert '<details id="filters" open>' in page.text
 
 
 def test_a_citizen_buys_through_the_pages(client, db, market):

@@ -128,3 +128,32 @@ def test_the_links_follow_the_citizen_from_waves_to_card_to_courses(client, db, 
     assert _next(english)[0].startswith("Follow your course ")
     for href in LINKS.values():
         assert client.get(href).status_code == 200
+
+
+def test_the_eligibility_box_stays_away_while_the_citizens_own_card_is_in_use(
+    client, db, people, face_sim
+):
+    """A recipient is not told they 'cannot join a wave because they already received a card'
+    while that card is theirs to use; once it is revoked the box explains why again."""
+    who, citizen = next(people), make_citizen(db)
+    person_id = _register(db, who, citizen)
+    citizen.login(client)
+    page = client.get("/dashboard").text
+    assert 'id="eligibility"' in page
+    assert "<details><summary><h2>Langkah pendaftaran: selesai</h2></summary>" in page
+
+    with db.transaction() as s:
+        card_id = service_card.issue_card(
+            s, application_id=1, person_id=person_id, wave_id=1, policy_version_id=None,
+            now=utc_now(),
+        ).id  # fmt: skip
+    page = client.get("/dashboard").text
+    assert 'id="eligibility"' not in page
+    assert "sudah pernah menerima" not in page
+    assert _next(page)[1] == "/courses"
+
+    with db.transaction() as s:
+        service_card.revoke(s, card_id=card_id, reason="no_purchase", now=utc_now())
+    page = client.get("/dashboard").text
+    assert 'id="eligibility"' in page
+    assert "dicabut" in _next(page)[0]

@@ -64,6 +64,8 @@ def test_citizens_join_on_the_web_and_read_their_result_after_the_draw(db, clien
         login(client, db, account_id)
         text = client.get("/waves").text
         outcomes.append(re.search(r'data-status="(\w+)"', text).group(1))
+        # the winner is sent to the card page, where the card appears once issued
+        assert ('<a href="/card" id="link-card">' in text) == (outcomes[-1] == "selected")
     assert sorted(outcomes) == ["not_selected", "selected"]
     public = client.get(f"/waves/{code}", params={"receipt": receipts[0]})
     assert f'data-status="{outcomes[0]}"' in public.text

@@ -22,3 +22,23 @@ def end_of_jakarta_day(day: dt.date) -> dt.datetime:
     """The last instant of a Jakarta calendar day, in UTC."""
     local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=JAKARTA)
     return local.astimezone(dt.UTC)
+
+
+def wib(instant: dt.datetime | None, fmt: str = "%d-%m-%Y %H:%M", label: bool = True) -> str:
+    """An instant as people in Indonesia read it on a page: Jakarta time, labelled WIB
+    ("15-12-2026 09:00 WIB"; `label=False` for the first of a range); the empty string for
+    None. Naive values are UTC (SQLite)."""
+    if instant is None:
+        return ""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.UTC)
+    return f"{instant.astimezone(JAKARTA):{fmt}}" + (" WIB" if label else "")
+
+
+def wib_date(instant: dt.datetime | None) -> str:
+    """The Jakarta calendar day of an instant, as a page shows it ("15-12-2026")."""
+    if instant is None:
+        return ""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.UTC)
+    return f"{jakarta_date(instant):%d-%m-%Y}"

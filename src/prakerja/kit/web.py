@@ -28,7 +28,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
-from prakerja.kit import i18n
+from prakerja.kit import clock, i18n
 from prakerja.kit.errors import DomainError, Invalid, http_status
 from prakerja.kit.money import format_rupiah
 from prakerja.settings import get_settings
@@ -70,6 +70,8 @@ def _make_templates() -> Jinja2Blocks:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["rupiah"] = lambda amount: format_rupiah(int(amount), _lang.get())
     env.globals["lang"] = current_language
+    env.filters["wib"] = clock.wib  # every time shown to people: Jakarta time, labelled
+    env.filters["wib_date"] = clock.wib_date
     return templates
 
 

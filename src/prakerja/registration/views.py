@@ -88,6 +88,11 @@ def _next_places(session: Session, card: Card | None) -> dict[str, bool]:
     }
 
 
+def _card_in_use(card: Card | None) -> bool:
+    """A card issued and neither revoked nor closed."""
+    return card is not None and card.status not in ("revoked", "closed")
+
+
 def _day_text(day: dt.date) -> str:
     return service_card.sms_date(day, current_language())
 
@@ -164,11 +169,14 @@ def dashboard(request: Request, session: DbSession, account: CurrentCitizen) -> 
     if step == "test":
         ctx["next"] = _test_step(session, person)
     if step == "done" and person is not None:
-        ctx["eligibility"] = vs.eligibility(session, person, utc_now(), current_language())
-        eligible = ctx["eligibility"] is None or ctx["eligibility"]["eligible"]
+        eligibility = vs.eligibility(session, person, utc_now(), current_language())
+        eligible = eligibility is None or eligibility["eligible"]
         card = service_card.card_for_account(session, account.id)
         ctx["next"] = _journey(session, card, person, eligible)
         ctx["places"] = _next_places(session, card)
+        # Whether one may join a wave is moot while one's own card is in use: the rule "one
+        # lifetime benefit" would read as a refusal to a recipient who is doing just fine.
+        ctx["eligibility"] = None if _card_in_use(card) else eligibility
     return render(request, "registration/dashboard.html", ctx)
 
 

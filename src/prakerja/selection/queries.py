@@ -17,7 +17,7 @@ STATUS_TEXTS = {
     "waiting": "Waiting for the wave to close",
     "processing": "Being processed",
     "in_selection": "In selection",
-    "selected": "Selected. Your card and balance will be shown here once it is issued.",
+    "selected": "Selected. Your card number and balance are on your card page once it is issued.",
     "not_selected": "Not selected in this wave. You can join the next wave without entering "
     "your data again.",
     "screened_out": "Not selected: you do not meet the programme rules for this wave.",
