@@ -9,6 +9,8 @@ and a commit on PostgreSQL through psycopg:
   statements run on the event loop.
 - `fastapi_thread`: the same route as a sync `def`, on a worker thread, which is how
   prakerja's routes run (kit.routing.new_router), with SQLAlchemy Core on a pooled engine.
+- `fastapi_sqlalchemy_async`: the `async def` route with SQLAlchemy's asyncio engine (psycopg's
+  async connections, pooled): what an async rewrite of the data layer would start from.
 
 Then a purchase's worth: the `fastapi_async` app with as many statements per call as the
 purchase's start and confirm calls run (`PURCHASE_SHAPE`), and what one purchase would cost
@@ -136,6 +138,26 @@ def fastapi_thread() -> Any:
     return app
 
 
+def fastapi_sqlalchemy_async() -> Any:
+    from fastapi import FastAPI
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(
+        DB_URL.replace("postgresql://", "postgresql+psycopg://"), pool_size=40
+    )
+    statement = text("INSERT INTO floor_row (nik, n) VALUES (:nik, :n) RETURNING id")
+    app = FastAPI()
+
+    @app.post("/x")
+    async def route(body: Call) -> Answer:
+        async with engine.begin() as conn:
+            for n in range(STATEMENTS):
+                new = (await conn.execute(statement, {"nik": body.nik, "n": n})).scalar_one()
+        return Answer(id=new)
+
+    return app
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -222,7 +244,8 @@ def run() -> dict[str, Any]:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE floor_row (id bigserial PRIMARY KEY, nik text, n int)"))
         engine.dispose()
-        results = {v: _measure(v) for v in ("asgi", "fastapi_async", "fastapi_thread")}
+        variants = ("asgi", "fastapi_async", "fastapi_thread", "fastapi_sqlalchemy_async")
+        results = {v: _measure(v) for v in variants}
         shaped = {n: _measure("fastapi_async", n) for n in PURCHASE_SHAPE}
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
