@@ -18,13 +18,16 @@ from prakerja.feedback.model import CHANNELS, OPEN_STATUSES, Incident, Ticket
 from prakerja.feedback.textnorm import mask_pii
 from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
-from prakerja.kit import audit
+from prakerja.kit import audit, consoles
 from prakerja.kit.clock import utc_now
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import RowId, csrf_protect, render
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-Agent = Annotated[Account, Depends(require_staff("agent", "operator"))]
+AGENTS = ("agent", "operator")
+Agent = Annotated[Account, Depends(require_staff(*AGENTS))]
+consoles.register("/desk", "Desk queue", AGENTS, rank=45)
+consoles.register("/desk/stats", "Desk statistics", ("operator",), rank=45)
 Operator = Annotated[Account, Depends(require_staff("operator"))]
 Text = Annotated[str, Form()]
 FILTERS = ("topic", "channel", "region", "partner")

@@ -12,7 +12,7 @@ from prakerja.identity import rules, service
 from prakerja.identity.deps import StaffAccount, require_staff
 from prakerja.identity.model import Account
 from prakerja.identity.views import client_ip, message, set_session_cookie
-from prakerja.kit import audit, jobs
+from prakerja.kit import audit, consoles, jobs
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.routing import DbSession, new_router
@@ -20,7 +20,9 @@ from prakerja.kit.web import RowId, csrf_protect, render
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-JobsStaff = Annotated[Account, Depends(require_staff("admin", "operator"))]
+JOBS_STAFF = ("admin", "operator")
+JobsStaff = Annotated[Account, Depends(require_staff(*JOBS_STAFF))]
+consoles.register("/admin/jobs", "Background jobs", JOBS_STAFF, rank=90)
 Text = Annotated[str, Form()]
 
 
@@ -67,7 +69,11 @@ def staff_login(
 
 @router.get("/staff", response_class=HTMLResponse)
 def staff_home(request: Request, staff: StaffAccount) -> HTMLResponse:
-    return render(request, "identity/staff_home.html", {"staff": staff})
+    return render(
+        request,
+        "identity/staff_home.html",
+        {"staff": staff, "consoles": consoles.for_staff(staff.has_role)},
+    )
 
 
 @router.get("/admin/jobs", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from prakerja.identity.deps import CurrentCitizen, require_staff
 from prakerja.identity.model import Account
+from prakerja.kit import consoles
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound, http_status
 from prakerja.kit.i18n import gettext
@@ -34,7 +35,9 @@ from prakerja.settings import get_settings
 from prakerja.wallet import service_card
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-QualityReader = Annotated[Account, Depends(require_staff("operator", "analyst"))]
+QUALITY_READERS = ("operator", "analyst")
+QualityReader = Annotated[Account, Depends(require_staff(*QUALITY_READERS))]
+consoles.register("/admin/quality", "Course quality", QUALITY_READERS, rank=40)
 FACE_REASONS = {
     "no_blink": "Blink while the photo is taken and tick the box.",
     "face_not_matching": "The face does not match the one we have on record.",

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from prakerja.identity.deps import CurrentCitizen, OptionalAccount, require_staff
 from prakerja.identity.model import Account
 from prakerja.identity.service import settle
+from prakerja.kit import consoles
 from prakerja.kit.clock import JAKARTA, utc_now
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
@@ -31,7 +32,10 @@ curator = require_staff("operator")
 Curator = Annotated[Account, Depends(curator)]
 # Courses are judged by assessors (admins always may); operators and assessors see the board.
 Assessor = Annotated[Account, Depends(require_staff("assessor"))]
-CourseBoard = Annotated[Account, Depends(require_staff("operator", "assessor"))]
+COURSE_BOARD = ("operator", "assessor")
+CourseBoard = Annotated[Account, Depends(require_staff(*COURSE_BOARD))]
+consoles.register("/admin/partners", "Partner curation", ("operator",), rank=30)
+consoles.register("/admin/courses", "Course assessment", COURSE_BOARD, rank=30)
 
 
 async def _form(request: Request) -> FormData:

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
-from prakerja.kit import jobs
+from prakerja.kit import consoles, jobs
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, Invalid, http_status
 from prakerja.kit.routing import DbSession, new_router
@@ -25,10 +25,13 @@ from prakerja.registration import service_policy_diff as diffs
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 # Module-level dependencies so tests (and the app) can override them by identity.
-policy_reader = require_staff("operator", "analyst", "auditor")
+READERS = ("operator", "analyst", "auditor")
+policy_reader = require_staff(*READERS)
 policy_writer = require_staff("operator")
 Reader = Annotated[Account, Depends(policy_reader)]
 Writer = Annotated[Account, Depends(policy_writer)]
+consoles.register("/admin/policy", "Programme policy", READERS, rank=10)
+consoles.register("/admin/lists", "Exclusion and priority lists", READERS, rank=10)
 LIST_FILE_MAX_BYTES = 200 * 1024 * 1024  # ~12 million rows of nik,reason
 allow_large_body("/admin/lists/import", LIST_FILE_MAX_BYTES + 64 * 1024)  # + the form around it
 

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from prakerja.identity.deps import CurrentCitizen, require_staff
 from prakerja.identity.model import Account
-from prakerja.kit import i18n
+from prakerja.kit import consoles, i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound
 from prakerja.kit.routing import DbSession, new_router
@@ -23,7 +23,9 @@ from prakerja.registration.service_eligibility import current_policy
 from prakerja.selection import queries, service, service_draw, service_ops, service_review
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-Operator = Annotated[Account, Depends(require_staff("operator"))]
+OPERATORS = ("operator",)
+Operator = Annotated[Account, Depends(require_staff(*OPERATORS))]
+consoles.register("/admin/waves", "Waves", OPERATORS, rank=20)
 FILES = {"pool.bin": "application/octet-stream", "params.json": "application/json"}
 
 

@@ -1,0 +1,73 @@
+"""/staff lists every console a staff member may open, and only those: each listed page opens
+for the role, each unlisted one is refused, so the list and the routes' roles cannot drift."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from prakerja.identity.model import ROLES
+from prakerja.kit import consoles
+from tests.registration.factories_eligibility import staff_client
+
+
+def _listed(page: str) -> list[str]:
+    block = re.search(r'<ul id="consoles">(.*?)</ul>', page, re.S)
+    return re.findall(r'<a href="([^"]+)">', block.group(1)) if block else []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_exactly_the_consoles_it_may_open(app, db, role):
+    every = [c.path for c in consoles.for_staff(lambda *roles: True)]
+    with TestClient(app, base_url="http://testserver") as client:
+        staff_client(client, db, role)
+        listed = _listed(client.get("/staff").text)
+        assert len(set(listed)) == len(listed)
+        for path in every:
+            status = client.get(path).status_code
+            assert status == (200 if path in listed else 403), (role, path, status)
+    expected = {
+        "admin": set(every),
+        "operator": set(every),
+        "assessor": {"/admin/courses"},
+        "agent": {"/desk"},
+        "analyst": {"/admin/policy", "/admin/lists", "/admin/quality"},
+        "auditor": {"/admin/policy", "/admin/lists"},
+        "finance": set(),
+    }[role]
+    assert set(listed) == expected
+
+
+def test_the_list_covers_the_staff_pages_in_journey_order_and_speaks_both_languages(app, db):
+    with TestClient(app, base_url="http://testserver") as client:
+        staff_client(client, db, "operator")
+        page = client.get("/staff").text
+        english = client.get("/staff?lang=en").text
+    assert _listed(page) == [
+        "/admin/policy",
+        "/admin/lists",
+        "/admin/waves",
+        "/admin/partners",
+        "/admin/courses",
+        "/admin/quality",
+        "/desk",
+        "/desk/stats",
+        "/admin/jobs",
+    ]
+    assert ">Gelombang</a>" in page
+    assert ">Waves</a>" in english
+    assert ">Background jobs</a>" in english
+
+
+def test_every_staff_page_is_listed_or_reached_from_a_listed_one(app):
+    listed = {c.path for c in consoles.for_staff(lambda *roles: True)}
+    pages = {
+        route.path
+        for route in app.routes
+        if getattr(route, "methods", None)
+        and "GET" in route.methods
+        and route.path.startswith(("/admin", "/desk"))
+        and "{" not in route.path
+    }
+    orphans = {p for p in pages - listed if p.rsplit("/", 1)[0] not in listed}
+    assert not orphans, f"staff pages no one can find from /staff: {sorted(orphans)}"
