@@ -59,6 +59,7 @@ def test_a_citizen_buys_through_the_pages(client, db, market):
     assert done.status_code == 303
     orders = client.get("/orders")
     assert market.course.title in orders.text
+    assert '<li class="card order" data-status="pending">' in orders.text  # a card, not a table
     with db.sessions() as s:
         assert s.scalar(select(Order.status)) == "pending"
 
