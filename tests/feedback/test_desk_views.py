@@ -116,3 +116,23 @@ def test_incident_notes_are_audited_and_open_ones_show_on_the_public_page(db, cl
             now=utc_now() + dt.timedelta(seconds=1),
         )
     assert "OTP terlambat" in client.get("/kamu-bilang-kami-perbaiki").text
+
+
+def test_time_left_reads_in_minutes_hours_or_days(db, client):
+    """An SLA a day overdue reads '1 hari', not '1441 min'."""
+    import re
+
+    ids = _seed(db)
+    with db.transaction() as s:
+        late = s.get(Ticket, ids["mau k"])
+        late.first_response_due = utc_now() - dt.timedelta(hours=30)
+        soon = s.get(Ticket, ids["serti"])
+        soon.first_response_due = utc_now() + dt.timedelta(minutes=45, seconds=30)
+    make_account(db, roles="agent").login(client)
+    page = client.get("/desk").text
+    cells = dict(re.findall(r'<td data-minutes="(-?\d+)">(.*?)</td>', page))
+    assert any(int(m) < -1700 and "30 jam" in text for m, text in cells.items()), cells
+    assert any(text == "45 menit" for text in cells.values()), cells
+    english = client.get("/desk?lang=en").text
+    assert "30 h" in english
+    assert "45 min" in english

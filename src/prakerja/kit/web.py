@@ -53,6 +53,17 @@ def _gettext(message: str, **params: Any) -> str:
     return text % params if params else text
 
 
+def duration(minutes: int) -> str:
+    """A span people read at a glance: minutes up to two hours, then hours up to two days,
+    then days ("45 menit", "26 jam", "3 hari"); the sign is the caller's to show."""
+    n = abs(int(minutes))
+    if n < 120:
+        return _gettext("%(n)s min", n=n)
+    if n < 48 * 60:
+        return _gettext("%(n)s h", n=n // 60)
+    return _gettext("%(n)s days", n=n // (24 * 60))
+
+
 def _ngettext(singular: str, plural: str, n: int) -> str:
     return i18n.translations(_lang.get()).ngettext(singular, plural, n)
 
@@ -72,6 +83,7 @@ def _make_templates() -> Jinja2Blocks:
     env.globals["lang"] = current_language
     env.filters["wib"] = clock.wib  # every time shown to people: Jakarta time, labelled
     env.filters["wib_date"] = clock.wib_date
+    env.globals["duration"] = duration
     return templates
 
 
