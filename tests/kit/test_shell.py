@@ -16,6 +16,13 @@ def test_english_on_request_is_remembered(client):
     assert "Register" in client.get("/").text
 
 
+def test_the_language_switch_keeps_the_pages_own_query(client):
+    page = client.get("/courses", params={"q": "kopi", "lang": "id"}).text
+    assert 'href="?q=kopi&amp;lang=en"' in page
+    assert 'href="?q=kopi&amp;lang=id"' in page
+    assert 'href="?lang=en"' in client.get("/").text
+
+
 def test_unknown_api_route_is_a_problem_json(client):
     resp = client.get("/api/v1/nothing-here")
     assert resp.status_code == 404

@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import structlog
 from fastapi import FastAPI, Path, Request
@@ -53,6 +53,12 @@ def _gettext(message: str, **params: Any) -> str:
     return text % params if params else text
 
 
+def with_lang(request: Request, code: str) -> str:
+    """This page's own query with `lang` set: switching language keeps a search or filter."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return "?" + urlencode([*params, ("lang", code)])
+
+
 def duration(minutes: int) -> str:
     """A span people read at a glance: minutes up to two hours, then hours up to two days,
     then days ("45 menit", "26 jam", "3 hari"); the sign is the caller's to show."""
@@ -84,6 +90,7 @@ def _make_templates() -> Jinja2Blocks:
     env.filters["wib"] = clock.wib  # every time shown to people: Jakarta time, labelled
     env.filters["wib_date"] = clock.wib_date
     env.globals["duration"] = duration
+    env.globals["with_lang"] = with_lang
     return templates
 
 
