@@ -11,6 +11,13 @@ def test_home_page_speaks_indonesian_by_default(client):
     assert resp.headers["x-request-id"]
 
 
+def test_every_page_leads_to_help_and_complaints(client):
+    home = client.get("/").text
+    assert '<a href="/complaints" id="link-help">Bantuan dan pengaduan</a>' in home
+    assert client.get("/kamu-bilang-kami-perbaiki").status_code == 200
+    assert client.get("/complaints", follow_redirects=False).status_code == 303  # log in first
+
+
 def test_english_on_request_is_remembered(client):
     assert "Register" in client.get("/?lang=en").text
     assert "Register" in client.get("/").text
