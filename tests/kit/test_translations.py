@@ -158,3 +158,16 @@ def test_a_msgid_in_several_catalogues_is_translated_the_same_way():
 )
 def test_the_allow_lists_hold_no_stale_entries(allowed, still_needed):
     assert [m for m in allowed if not still_needed(m)] == []
+
+
+def test_every_code_shown_on_a_page_reads_as_words_in_english():
+    """Statuses, topics and flags are translated from their codes (`_(order_status)`); the
+    Indonesian catalogue has words for each, and so must English, or an English page shows
+    'order_pending'. A code is a msgid of lower-case words joined by underscores."""
+    from prakerja.kit import i18n
+
+    code = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+    english = i18n.translations("en")
+    raw = sorted(m for m in catalogue() if code.fullmatch(m) and english.gettext(m) == m)
+    assert raw == []
+    assert i18n.gettext("en", "order_pending") == "awaiting the platform's confirmation"
