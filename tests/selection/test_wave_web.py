@@ -110,3 +110,36 @@ def test_the_api_joins_draws_and_answers_outcomes_with_problem_json_errors(db, c
     missing = anonymous.get(f"/api/v1/waves/{code}/outcome", params={"receipt": "NOPE-NOPE"})
     assert missing.status_code == 404
     assert code in [w["code"] for w in anonymous.get("/api/v1/waves").json()]
+
+
+def test_an_operator_plans_a_wave_in_jakarta_time_and_a_bad_date_changes_nothing(db, client):
+    from prakerja.selection import service
+
+    staff_client(client, db, "operator")
+    token = csrf(client, "/admin/waves")
+    form = {
+        "csrf_token": token,
+        "code": "G9-WIB",
+        "name": "Gelombang 9",
+        "opens_at": "2031-03-01T08:00",  # 08:00 WIB, as the operator's clock reads
+        "closes_at": "2031-03-05T23:59",
+        "places": "1.000",
+        "minimum": "0",
+        "priority_quota": "0",
+        "regions": "",
+    }
+    bad = client.post("/admin/waves", data={**form, "closes_at": "5 Maret"})
+    assert bad.status_code == 422
+    assert "2026-03-01T08:00 (WIB)" in bad.text
+    assert 'value="2031-03-01T08:00"' in bad.text  # the form keeps what was typed
+    with db.sessions() as s:
+        assert all(w.code != "G9-WIB" for w in service.list_waves(s))
+
+    made = client.post("/admin/waves", data=form, follow_redirects=False)
+    assert made.status_code == 303
+    with db.sessions() as s:
+        wave = service.wave_by_code(s, "G9-WIB")
+        assert wave.opens_at == dt.datetime(2031, 3, 1, 1, 0, tzinfo=dt.UTC)
+        assert wave.closes_at == dt.datetime(2031, 3, 5, 16, 59, tzinfo=dt.UTC)
+    page = client.get("/admin/waves/G9-WIB").text
+    assert "01-03-2031 08:00 WIB" in page

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from prakerja.identity.deps import CurrentCitizen, require_staff
 from prakerja.identity.model import Account
 from prakerja.kit import consoles, i18n
-from prakerja.kit.clock import utc_now
+from prakerja.kit.clock import JAKARTA, utc_now
 from prakerja.kit.errors import DomainError, NotFound
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import RowId, csrf_protect, current_language, render
@@ -167,12 +167,16 @@ def admin_waves(request: Request, session: DbSession, staff: Operator) -> HTMLRe
 
 def _plan_from(form: FormData) -> service.WavePlan:
     def when(name: str) -> dt.datetime:
+        """The form's instant: Jakarta time (WIB) as operators read their clocks, unless the
+        value carries its own offset; stored in UTC."""
         try:
-            return dt.datetime.fromisoformat(str(form.get(name, ""))).replace(tzinfo=dt.UTC)
+            value = dt.datetime.fromisoformat(str(form.get(name, "")))
         except ValueError:
             raise service.WaveInvalid(
-                f"{name}: use a date and time like 2026-03-01T08:00"
+                f"{name}: use a date and time like 2026-03-01T08:00 (WIB)"
             ) from None
+        local = value if value.tzinfo is not None else value.replace(tzinfo=JAKARTA)
+        return local.astimezone(dt.UTC)
 
     places = str(form.get("places", "")).replace(".", "").strip()
     regions = [
