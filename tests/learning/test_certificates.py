@@ -467,3 +467,16 @@ def test_badges_issued_before_naming_the_key_set_fragment_still_verify() -> None
     )
     old_style["proofValue"] = "z" + jcs.b58encode(sig)
     assert certificates.verify_badge(jcs.canonical(doc | {"proof": [old_style]}))
+
+
+def test_the_completion_day_is_the_jakarta_day_on_paper_and_online() -> None:
+    """20:00 UTC on 28 November is 03:00 on the 29th in Jakarta: the certificate says the 29th."""
+    import pypdfium2
+
+    late = {**FACTS, "completed_at": "2026-11-28T20:00:00Z"}
+    assert certificates.completed_day(late) == "2026-11-29"
+    assert certificates.completed_day(FACTS) == "2026-11-28"
+    assert certificates.completed_day({**FACTS, "completed_at": "kemarin"}) is None
+    _data, kid, sig = certificates.sign_facts(late)
+    page = pypdfium2.PdfDocument(certificates.render_pdf(late, kid, sig))[0]
+    assert "Tanggal / Date: 2026-11-29" in page.get_textpage().get_text_range()

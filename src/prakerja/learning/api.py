@@ -106,7 +106,7 @@ def verification(session: DbSession, public_id: str) -> VerificationRead:
         key_id=cert.key_id,
         course=(facts.get("course") or {}).get("title"),
         provider=(facts.get("provider") or {}).get("name"),
-        completed_on=str(facts.get("completed_at", ""))[:10] or None,
+        completed_on=certificates.completed_day(facts),
         recipient=rules.mask_name((facts.get("recipient") or {}).get("name")),
     )
 

@@ -11,6 +11,7 @@ makes verification fail. The PDF is rebuilt from the signed facts whenever it is
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import io
 import json
@@ -19,6 +20,7 @@ from typing import Any
 import segno
 from fpdf import FPDF
 
+from prakerja.kit.clock import jakarta_date
 from prakerja.learning import jcs, signing
 
 OB_CONTEXT = [
@@ -162,6 +164,19 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+def completed_day(facts: dict[str, Any]) -> str | None:
+    """The day the course was completed, as the Jakarta calendar has it (ISO 8601): a completion
+    at 20:00 UTC falls on the next day there, and programme dates are Jakarta dates. None when
+    the facts hold no readable instant."""
+    try:
+        instant = dt.datetime.fromisoformat(str(facts.get("completed_at") or ""))
+    except ValueError:
+        return None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.UTC)
+    return jakarta_date(instant).isoformat()
+
+
 def render_pdf(facts: dict[str, Any], kid: str, signature: str) -> bytes:
     """An A4 landscape certificate with a QR code to the public verification page."""
     pdf = FPDF(orientation="L", format="A4")
@@ -189,7 +204,7 @@ def render_pdf(facts: dict[str, Any], kid: str, signature: str) -> bytes:
         f"{course['hours']} jam / hours - {facts['provider']['name']} "
         f"via {facts['platform']['name']}",
         f"Pre-test {facts['scores']['pre']} - Post-test {facts['scores']['post']}",
-        f"Tanggal / Date: {facts['completed_at'][:10]}",
+        f"Tanggal / Date: {completed_day(facts) or ''}",
     ):
         pdf.cell(0, 9, _latin1(line), align="C", new_x="LMARGIN", new_y="NEXT")
     qr = io.BytesIO()
