@@ -13,7 +13,7 @@ def test_home_page_speaks_indonesian_by_default(client):
 
 def test_every_page_leads_to_help_and_complaints(client):
     home = client.get("/").text
-    assert '<a href="/complaints" id="link-help">Bantuan dan pengaduan</a>' in home
+    assert '<a href="/complaints" id="footer-help">Bantuan dan pengaduan</a>' in home
     assert client.get("/kamu-bilang-kami-perbaiki").status_code == 200
     assert client.get("/complaints", follow_redirects=False).status_code == 303  # log in first
 
