@@ -69,6 +69,8 @@ def test_citizens_join_on_the_web_and_read_their_result_after_the_draw(db, clien
     assert sorted(outcomes) == ["not_selected", "selected"]
     public = client.get(f"/waves/{code}", params={"receipt": receipts[0]})
     assert f'data-status="{outcomes[0]}"' in public.text
+    assert '<details id="regions">' in public.text  # the long per-region table is folded
+    assert "<td>32.01</td>" in public.text
     pool = client.get(f"/waves/{code}/files/pool.bin")
     params = client.get(f"/waves/{code}/files/params.json")
     assert pool.status_code == 200
