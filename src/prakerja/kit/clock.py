@@ -30,15 +30,15 @@ def wib(instant: dt.datetime | None, fmt: str = "%d-%m-%Y %H:%M", label: bool = 
     None. Naive values are UTC (SQLite)."""
     if instant is None:
         return ""
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.UTC)
-    return f"{instant.astimezone(JAKARTA):{fmt}}" + (" WIB" if label else "")
+    return f"{as_utc(instant).astimezone(JAKARTA):{fmt}}" + (" WIB" if label else "")
 
 
 def wib_date(instant: dt.datetime | None) -> str:
     """The Jakarta calendar day of an instant, as a page shows it ("15-12-2026")."""
-    if instant is None:
-        return ""
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.UTC)
-    return f"{jakarta_date(instant):%d-%m-%Y}"
+    return "" if instant is None else f"{jakarta_date(as_utc(instant)):%d-%m-%Y}"
+
+
+def as_utc(instant: dt.datetime) -> dt.datetime:
+    """An aware instant as is; a naive one read as UTC (how SQLite and ISO strings without an
+    offset hold them)."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=dt.UTC)

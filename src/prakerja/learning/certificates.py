@@ -20,7 +20,7 @@ from typing import Any
 import segno
 from fpdf import FPDF
 
-from prakerja.kit.clock import jakarta_date
+from prakerja.kit.clock import as_utc, jakarta_date
 from prakerja.learning import jcs, signing
 
 OB_CONTEXT = [
@@ -172,9 +172,7 @@ def completed_day(facts: dict[str, Any]) -> str | None:
         instant = dt.datetime.fromisoformat(str(facts.get("completed_at") or ""))
     except ValueError:
         return None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.UTC)
-    return jakarta_date(instant).isoformat()
+    return jakarta_date(as_utc(instant)).isoformat()
 
 
 def render_pdf(facts: dict[str, Any], kid: str, signature: str) -> bytes:

@@ -17,7 +17,7 @@ from prakerja.identity.deps import CurrentCitizen, OptionalAccount, require_staf
 from prakerja.identity.model import Account
 from prakerja.identity.service import settle
 from prakerja.kit import consoles
-from prakerja.kit.clock import JAKARTA, utc_now
+from prakerja.kit.clock import utc_now, wib
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
@@ -121,7 +121,7 @@ def _batches(sessions: list[CourseSession], now: dt.datetime) -> list[BatchView]
     return [
         BatchView(
             name,
-            [(f"{r.starts_at.astimezone(JAKARTA):%d-%m-%Y %H:%M} WIB", r.venue) for r in rows],
+            [(wib(r.starts_at), r.venue) for r in rows],
             name in joinable,
         )
         for name, rows in grouped.items()

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.model import Account
 from prakerja.kit import i18n
-from prakerja.kit.clock import JAKARTA, utc_now
+from prakerja.kit.clock import utc_now, wib
 from prakerja.kit.errors import DomainError
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import csrf_protect, current_language, render
@@ -54,10 +54,6 @@ def _page(
 
 def _to_dashboard() -> RedirectResponse:
     return RedirectResponse("/dashboard", status_code=303)
-
-
-def _jakarta(instant: dt.datetime | None) -> str:
-    return "" if instant is None else instant.astimezone(JAKARTA).strftime("%d-%m-%Y %H:%M WIB")
 
 
 def _statement_options() -> dict[str, Any]:
@@ -139,8 +135,7 @@ def _intro(
             "policy": view.policy,
             "grace": int(assessment.GRACE.total_seconds()),
             "refusal": _tr(refusal.title) if refusal else "",
-            "retry_on": _jakarta(_retry_at(refusal)),
-            "jakarta": _jakarta,
+            "retry_on": wib(_retry_at(refusal)),
         },
         status_code=409 if error else 200,
     )
@@ -198,7 +193,7 @@ def _attempt_page(
                 "attempt": attempt,
                 "questions": svc.questions_of(attempt),
                 "qlang": lang,
-                "deadline": _jakarta(attempt.deadline_at),
+                "deadline": wib(attempt.deadline_at),
                 "errors": errors or {},
                 "chosen": chosen or {},
             },
@@ -213,8 +208,8 @@ def _attempt_page(
             "attempt": attempt,
             "total": total,
             "percent": assessment.percent(attempt.score or 0, total),
-            "retry_on": _jakarta(svc.retry_opens_at(attempt, rules)),
-            "submitted": _jakarta(attempt.submitted_at),
+            "retry_on": wib(svc.retry_opens_at(attempt, rules)),
+            "submitted": wib(attempt.submitted_at),
         },
     )
 
