@@ -16,11 +16,12 @@ import os
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import scratch
+
 NAME = "prakerja_bench_cards"
-URL = f"postgresql://postgres@127.0.0.1:5432/{NAME}"
+URL = scratch.url_of(NAME)
 WAVE = 1
 SEED = (
     """INSERT INTO account (id, public_id, email, password_hash, kind, roles, status, phone,
@@ -44,21 +45,6 @@ SEED = (
     "SELECT setval(pg_get_serial_sequence('account', 'id'), :n)",
     "SELECT setval(pg_get_serial_sequence('person', 'id'), :n)",
 )
-
-
-def _recreate() -> None:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{NAME}"'))
-    admin.dispose()
-
-
-def _drop() -> None:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _statement_timer(engine: Any) -> list[tuple[float, str]]:
@@ -99,7 +85,7 @@ def run(winners: int = 800_000, keep: bool = False, workers: int = 2) -> dict[st
     from prakerja.wallet.check import check_ledger
     from prakerja.wallet.model_card import Card
 
-    _recreate()
+    scratch.recreate(NAME)
     migrate.upgrade(URL)
     db = Database(URL)
     seconds: dict[str, float] = {}
@@ -125,7 +111,7 @@ def run(winners: int = 800_000, keep: bool = False, workers: int = 2) -> dict[st
     finally:
         db.dispose()
         if not keep:
-            _drop()
+            scratch.drop(NAME)
     return {
         "winners": winners,
         "workers": workers,

@@ -31,11 +31,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, insert, text
 
-from bench import rawhttp
+from bench import rawhttp, scratch
 
-PG_ADMIN = os.environ.get(
-    "PRAKERJA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 DB_NAME = "prakerja_bench_learning"
 TARGET_PER_S = 1000
 N_ORDERS = int(os.environ.get("BENCH_COMPLETIONS", "6000"))
@@ -47,13 +44,6 @@ CONCURRENCY = 32
 SINGLE_PATH = "/api/partner/v1/completions"
 BATCH_PATH = "/api/partner/v1/completions/batch"
 PORT = 8931
-
-
-def _admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
 
 
 def _seed(url: str, n: int) -> dict[str, Any]:
@@ -258,7 +248,7 @@ def _cpu_snapshot(server: int) -> dict[str, dict[int, float]]:
                 continue
             if int(stat[1]) == server:
                 children.append(int(entry))
-    engine = create_engine(PG_ADMIN)
+    engine = create_engine(scratch.ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         backends = conn.scalars(
             text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": DB_NAME}
@@ -349,10 +339,8 @@ def _vault_roundtrip() -> Any:
 
 
 def run() -> dict[str, Any]:
-    url_admin = PG_ADMIN.rsplit("/", 1)[0]
-    url = f"{url_admin}/{DB_NAME}".replace("postgresql+psycopg://", "postgresql://")
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
+    url = scratch.url_of(DB_NAME)
+    scratch.recreate(DB_NAME)
     var = tempfile.mkdtemp(prefix="bench-learning-")
     env = {
         **os.environ,
@@ -415,7 +403,7 @@ def run() -> dict[str, Any]:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=20)
-        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        scratch.drop(DB_NAME)
 
 
 if __name__ == "__main__":

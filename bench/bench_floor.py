@@ -38,14 +38,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import create_engine, text
 
-from bench import rawhttp
-from bench.bench_purchase import _admin, _free_port
+from bench import rawhttp, scratch
+from bench.bench_purchase import _free_port
 from bench.bench_registration import cpu_ns, stop
 from bench.spy import children
 
-ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "prakerja_bench_floor"
-DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+DB_URL = scratch.url_of(DB_NAME)
 # Statements per call, set for the worker processes by `_serve`.
 STATEMENTS = int(os.environ.get("BENCH_FLOOR_STATEMENTS", "3"))
 # A purchase's worth: its start and confirm calls run 11 and 18 statements on PostgreSQL
@@ -173,7 +172,7 @@ def _serve(variant: str, port: int, statements: int) -> subprocess.Popen[bytes]:
 
 
 def _backends() -> list[int]:
-    engine = create_engine(ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
+    engine = create_engine(scratch.ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         pids = conn.scalars(
             text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": DB_NAME}
@@ -237,8 +236,7 @@ def _measure(variant: str, statements: int = 3) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
+    scratch.recreate(DB_NAME)
     try:
         engine = create_engine(DB_URL.replace("postgresql://", "postgresql+psycopg://"))
         with engine.begin() as conn:
@@ -248,7 +246,7 @@ def run() -> dict[str, Any]:
         results = {v: _measure(v) for v in variants}
         shaped = {n: _measure("fastapi_async", n) for n in PURCHASE_SHAPE}
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        scratch.drop(DB_NAME)
     per_purchase = {
         part: round(sum(r["cpu_ms_per_call"][part] for r in shaped.values()), 3)
         for part in ("server", "postgres", "load_generator")

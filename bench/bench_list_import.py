@@ -17,19 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from bench import scratch
 
-URL = "postgresql://postgres@127.0.0.1:5432/prakerja_bench_lists"
-ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+URL = scratch.url_of("prakerja_bench_lists")
 NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
 BORN = dt.date(1962, 1, 1)
-
-
-def _admin(sql: str) -> None:
-    engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
 
 
 def write_file(path: Path, n: int) -> None:
@@ -51,8 +43,7 @@ def run(n: int | None = None) -> dict[str, Any]:
     from prakerja.registration import service_lists
 
     n = n or int(os.environ.get("BENCH_LIST_N", "1000000"))
-    _admin("DROP DATABASE IF EXISTS prakerja_bench_lists WITH (FORCE)")
-    _admin("CREATE DATABASE prakerja_bench_lists")
+    scratch.recreate("prakerja_bench_lists")
     out: dict[str, Any] = {"rows": n}
     try:
         migrate.upgrade(URL)
@@ -87,7 +78,7 @@ def run(n: int | None = None) -> dict[str, Any]:
         db.dispose()
         return out
     finally:
-        _admin("DROP DATABASE IF EXISTS prakerja_bench_lists WITH (FORCE)")
+        scratch.drop("prakerja_bench_lists")
 
 
 if __name__ == "__main__":

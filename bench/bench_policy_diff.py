@@ -18,10 +18,11 @@ import sys
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-URL = "postgresql://postgres@127.0.0.1:5432/prakerja_bench_diff"
-ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import scratch
+
+URL = scratch.url_of("prakerja_bench_diff")
 NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
 ACTOR = "bench"
 
@@ -34,13 +35,6 @@ ANALYZE person
 """
 
 
-def _admin(sql: str) -> None:
-    engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
-
-
 def run(n: int | None = None) -> dict[str, Any]:
     """Generate N people, then time one diff preview; people per second and its counts."""
     import prakerja.models  # noqa: F401
@@ -50,8 +44,7 @@ def run(n: int | None = None) -> dict[str, Any]:
     from prakerja.registration import service_eligibility as policies
 
     n = n or int(os.environ.get("BENCH_DIFF_N", "1000000"))
-    _admin("DROP DATABASE IF EXISTS prakerja_bench_diff WITH (FORCE)")
-    _admin("CREATE DATABASE prakerja_bench_diff")
+    scratch.recreate("prakerja_bench_diff")
     try:
         migrate.upgrade(URL)
         db = Database(URL)
@@ -89,7 +82,7 @@ def run(n: int | None = None) -> dict[str, Any]:
         }
     finally:
         if not os.environ.get("BENCH_KEEP"):
-            _admin("DROP DATABASE IF EXISTS prakerja_bench_diff WITH (FORCE)")
+            scratch.drop("prakerja_bench_diff")
 
 
 if __name__ == "__main__":

@@ -26,25 +26,15 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, select, text
 
-from bench import rawhttp
+from bench import rawhttp, scratch
 from bench.spy import read_profiles, start_profiles, workers_of
 
-ADMIN_URL = os.environ.get("PRAKERJA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "prakerja_bench_purchase"
 BUYERS = int(os.environ.get("PRAKERJA_BENCH_BUYERS", "3000"))
 PROBE_SHARE = 10  # every 10th buyer also tries a second course at the same time
 CONCURRENCY = 64
 WORKERS = int(os.environ.get("PRAKERJA_BENCH_WORKERS", "2"))
 NOW = dt.datetime.now(dt.UTC)
-
-
-def _admin(sql: str) -> None:
-    engine = create_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
 
 
 def _seed_market(db: Any) -> list[str]:
@@ -332,9 +322,8 @@ def _confirms(
 def run() -> dict[str, Any]:
     from prakerja.kit import migrate
 
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+    scratch.recreate(DB_NAME)
+    url = scratch.url_of(DB_NAME)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         migrate.upgrade(url)
@@ -358,7 +347,7 @@ def run() -> dict[str, Any]:
             proc.terminate()
             proc.wait(timeout=30)
     verified = _verify(url, BUYERS)
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    scratch.drop(DB_NAME)
     wall = started["seconds"] + confirmed["seconds"]
     for phase in (started, confirmed):
         phase.pop("answers")

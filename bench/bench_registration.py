@@ -30,11 +30,9 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench import scratch
 from bench.spy import children, read_profiles, start_profiles, workers_of
 
-PG_ADMIN = os.environ.get(
-    "PRAKERJA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 DB_NAME = "prakerja_bench_reg"
 TARGET = {"signups_per_s": 1333, "p99_ms": 300, "errors": 0}
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,26 +76,18 @@ def serve(port: int, workers: int) -> None:
 # --- database ----------------------------------------------------------------------------------
 
 
-def _admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
-
-
 @contextmanager
 def bench_database() -> Iterator[str]:
     """A fresh, migrated prakerja_bench_reg; dropped afterwards."""
     from prakerja.kit import migrate
 
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("+psycopg", "") + "/" + DB_NAME
+    scratch.recreate(DB_NAME)
+    url = scratch.url_of(DB_NAME)
     try:
         migrate.upgrade(url)
         yield url
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        scratch.drop(DB_NAME)
 
 
 def precreate_sessions(url: str, count: int) -> list[str]:

@@ -15,10 +15,11 @@ import sys
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-URL = "postgresql://postgres@127.0.0.1:5432/prakerja_bench_wave"
-ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench import scratch
+
+URL = scratch.url_of("prakerja_bench_wave")
 NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
 ACTOR = "bench"
 
@@ -58,13 +59,6 @@ SELECT :wave, p.id, p.regency_code, 'R' || lpad(p.id::text, 10, '0'), :now, :now
        substring(hmac(convert_to('kk:' || p.kk_bidx, 'UTF8'), :key, 'sha256') FROM 1 FOR 16)
 FROM person p;
 """
-
-
-def _admin(sql: str) -> None:
-    engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
 
 
 def _generate(db: Any, n: int, places: int) -> int:
@@ -132,8 +126,7 @@ def run(n: int | None = None) -> dict[str, Any]:
 
     n = n or int(os.environ.get("BENCH_WAVE_N", "6700000"))
     places = 800_000 if n >= 6_700_000 else max(1000, n * 8 // 67)
-    _admin("DROP DATABASE IF EXISTS prakerja_bench_wave WITH (FORCE)")
-    _admin("CREATE DATABASE prakerja_bench_wave")
+    scratch.recreate("prakerja_bench_wave")
     try:
         migrate.upgrade(URL)
         db = Database(URL)
@@ -165,7 +158,7 @@ def run(n: int | None = None) -> dict[str, Any]:
         }
     finally:
         if not os.environ.get("BENCH_KEEP"):  # keep the database to inspect plans
-            _admin("DROP DATABASE IF EXISTS prakerja_bench_wave WITH (FORCE)")
+            scratch.drop("prakerja_bench_wave")
 
 
 if __name__ == "__main__":
