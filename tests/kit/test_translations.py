@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import pytest
 from babel.messages.pofile import read_po
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "prakerja"
@@ -27,12 +26,6 @@ TEMPLATE_QUOTED = re.compile(_STRING)
 PY_WRAPPERS = frozenset({"_", "_t", "_tr"})
 # `_("order_" ~ status)`: a dynamic msgid; catalogue entries with this prefix count as used.
 TEMPLATE_PREFIX = re.compile(r"\b_\(\s*" + _STRING + r"\s*~")
-
-# Gaps allowed while an area is being built: each entry names its area, and one no longer
-# needed fails `test_the_allow_lists_hold_no_stale_entries`. All are cleared (11-29).
-MISSING_ALLOWED: dict[str, str] = {}
-UNUSED_ALLOWED: dict[str, str] = {}
-CONFLICTS_ALLOWED: dict[str, str] = {}
 
 
 def _literal(match: re.Match[str]) -> str:
@@ -127,14 +120,12 @@ def test_the_scanner_finds_msgids_in_templates_and_python():
 
 
 def test_every_msgid_has_an_indonesian_translation():
-    missing = {m: sorted(files) for m, files in used_msgids().items()
-               if not translated(m) and m not in MISSING_ALLOWED}  # fmt: skip
+    missing = {m: sorted(files) for m, files in used_msgids().items() if not translated(m)}
     assert missing == {}
 
 
 def test_every_catalogue_entry_is_used():
-    unused = {m: [f for f, _, _ in entries] for m, entries in catalogue().items()
-              if not is_used(m) and m not in UNUSED_ALLOWED}  # fmt: skip
+    unused = {m: [f for f, _, _ in entries] for m, entries in catalogue().items() if not is_used(m)}
     assert unused == {}
 
 
@@ -142,22 +133,9 @@ def test_a_msgid_in_several_catalogues_is_translated_the_same_way():
     conflicts = {
         m: sorted({(f, text) for f, text, _ in entries})
         for m, entries in catalogue().items()
-        if len({text for _, text, _ in entries if text}) > 1 and m not in CONFLICTS_ALLOWED
+        if len({text for _, text, _ in entries if text}) > 1
     }
     assert conflicts == {}
-
-
-@pytest.mark.parametrize(
-    ("allowed", "still_needed"),
-    [
-        (MISSING_ALLOWED, lambda m: m in used_msgids() and not translated(m)),
-        (UNUSED_ALLOWED, lambda m: m in catalogue() and not is_used(m)),
-        (CONFLICTS_ALLOWED, lambda m: len({t for _, t, _ in catalogue().get(m, ()) if t}) > 1),
-    ],
-    ids=["missing", "unused", "conflicts"],
-)
-def test_the_allow_lists_hold_no_stale_entries(allowed, still_needed):
-    assert [m for m in allowed if not still_needed(m)] == []
 
 
 def test_every_code_shown_on_a_page_reads_as_words_in_english():
