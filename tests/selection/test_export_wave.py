@@ -111,3 +111,36 @@ def test_age_bands_are_five_years_wide():
     assert export.age_band(dt.date(2003, 3, 1), on) == "23-27"
     assert export.age_band(dt.date(2010, 1, 1), on) == "under-18"
     assert export.age_band(None, on) == "unknown"
+
+
+def test_waves_plan_reads_times_without_an_offset_as_wib_like_the_planning_page(db):
+    _cli(
+        "waves", "plan", "--code", "WIB-1", "--name", "Gelombang WIB",
+        "--opens", "2027-01-04T09:00", "--closes", "2027-01-06T08:00:00+00:00",
+        "--places", "2",
+    )  # fmt: skip
+    from prakerja.selection import service
+
+    with db.transaction() as s:
+        wave = service.wave_by_code(s, "WIB-1")
+        opens, closes = wave.opens_at, wave.closes_at
+    as_utc = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in (opens, closes)]
+    assert as_utc == [
+        dt.datetime(2027, 1, 4, 2, 0, tzinfo=dt.UTC),  # 09:00 WIB
+        dt.datetime(2027, 1, 6, 8, 0, tzinfo=dt.UTC),  # an explicit offset is kept
+    ]
+
+
+def test_waves_plan_refuses_a_time_it_cannot_read_and_plans_nothing(db):
+    result = runner.invoke(
+        cli,
+        ["waves", "plan", "--code", "BAD-1", "--name", "x", "--opens", "besok pagi",
+         "--closes", "2027-01-06T08:00", "--places", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "not an ISO time" in result.output
+    from prakerja.kit.errors import DomainError
+    from prakerja.selection import service
+
+    with db.transaction() as s, pytest.raises(DomainError):
+        service.wave_by_code(s, "BAD-1")

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from prakerja.kit.clock import utc_now
+from prakerja.kit.clock import JAKARTA, utc_now
 from prakerja.kit.db import Database
 from prakerja.kit.errors import DomainError
 
@@ -35,8 +35,16 @@ def _db() -> Database:
 
 
 def _when(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    """An ISO time as operators type it: Jakarta time (WIB) unless it carries an offset, the
+    same reading as the wave planning page."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO time; write e.g. 2026-12-15T09:00 (WIB) or "
+            "2026-12-15T02:00+00:00"
+        ) from None
+    return (value if value.tzinfo else value.replace(tzinfo=JAKARTA)).astimezone(dt.UTC)
 
 
 def _fail(exc: DomainError) -> None:
@@ -48,8 +56,14 @@ def _fail(exc: DomainError) -> None:
 def plan(
     code: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
-    opens: Annotated[str, typer.Option(help="ISO time, UTC if no offset")],
-    closes: Annotated[str, typer.Option()],
+    opens: Annotated[
+        dt.datetime,
+        typer.Option(parser=_when, metavar="TIME", help="ISO time; WIB unless it has an offset"),
+    ],
+    closes: Annotated[
+        dt.datetime,
+        typer.Option(parser=_when, metavar="TIME", help="ISO time; WIB unless it has an offset"),
+    ],
     places: Annotated[int, typer.Option(min=1)],
     regions: Annotated[str, typer.Option(help="Comma-separated codes; empty = all")] = "",
     minimum: Annotated[int, typer.Option(min=0)] = 0,
@@ -72,8 +86,8 @@ def plan(
                 plan=service.WavePlan(
                     code=code,
                     name=name,
-                    opens_at=_when(opens),
-                    closes_at=_when(closes),
+                    opens_at=opens,
+                    closes_at=closes,
                     total_quota=places,
                     quota=quota,
                     regions_open=[c.strip() for c in regions.split(",") if c.strip()] or None,
