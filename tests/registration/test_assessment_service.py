@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from prakerja.identity.model import Account
-from prakerja.kit.db import new_id
+from prakerja.kit.db import is_postgres, new_id
 from prakerja.kit.errors import Invalid
 from prakerja.registration import assessment
 from prakerja.registration import service as registration
@@ -272,3 +273,26 @@ def test_a_lapsed_attempt_is_closed_and_the_attempt_limit_holds(db, rules):
         assert isinstance(view.refusal, assessment.NoAttemptsLeft)
         with pytest.raises(assessment.NoAttemptsLeft):
             svc.start_test(s, person_id=pid, now=now, rules=rules)
+
+
+def test_the_overview_reads_without_locking_the_person_unless_an_attempt_lapsed(db, rules):
+    """The dashboard shows the test step on every visit: it must not queue behind (or block)
+    a write on the person, and still closes an attempt whose time is up."""
+    if not is_postgres(db.engine):
+        pytest.skip("row locks are PostgreSQL's")
+    with db.transaction() as s:
+        pid = make_person(s).id
+        deadline = svc.start_test(s, person_id=pid, now=T0, rules=rules).deadline_at
+    with db.engine.connect() as holder:
+        holder.execute(text("SELECT id FROM person WHERE id = :id FOR UPDATE"), {"id": pid})
+        with db.transaction() as s:
+            s.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            view = svc.overview(s, person_id=pid, now=T0, rules=rules)
+            assert view.open_attempt is not None
+            with pytest.raises(OperationalError, match="lock timeout"):
+                svc.overview(s, person_id=pid, now=deadline + dt.timedelta(hours=1), rules=rules)
+        holder.rollback()
+    with db.transaction() as s:
+        view = svc.overview(s, person_id=pid, now=deadline + dt.timedelta(hours=1), rules=rules)
+        assert view.open_attempt is None
+        assert [a.closed_reason for a in view.attempts] == ["time_up"]

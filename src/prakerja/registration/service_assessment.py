@@ -53,18 +53,19 @@ class TestOverview:
 
 def _locked_person(session: Session, person_id: int) -> Person:
     stmt = lock_for_update(session, select(Person).where(Person.id == person_id))
+    stmt = stmt.execution_options(populate_existing=True)  # the locked row, not a stale copy
     person: Person | None = session.scalar(stmt)
     if person is None:
         raise NotFound("No such person")
     return person
 
 
-def _attempts(session: Session, person_id: int) -> list[Attempt]:
-    return list(
-        session.scalars(
-            select(Attempt).where(Attempt.person_id == person_id).order_by(Attempt.attempt_no)
-        )
-    )
+def _attempts(session: Session, person_id: int, *, fresh: bool = False) -> list[Attempt]:
+    """The person's attempts in order; `fresh` overwrites rows already loaded (after a lock)."""
+    stmt = select(Attempt).where(Attempt.person_id == person_id).order_by(Attempt.attempt_no)
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    return list(session.scalars(stmt))
 
 
 def _close_if_lapsed(attempt: Attempt, now: dt.datetime) -> bool:
@@ -108,11 +109,18 @@ def save_statement(
 def overview(
     session: Session, *, person_id: int, now: dt.datetime, rules: AssessmentRules
 ) -> TestOverview:
-    """The person's attempts (lapsed ones closed) and whether a new one may start now."""
-    person = _locked_person(session, person_id)
+    """The person's attempts (lapsed ones closed) and whether a new one may start now. Read
+    without a lock (the dashboard calls this on every visit); only when an open attempt has
+    run out of time is the person locked and the attempts read again to close it."""
+    person = session.scalar(select(Person).where(Person.id == person_id))
+    if person is None:
+        raise NotFound("No such person")
     attempts = _attempts(session, person_id)
-    if [a for a in attempts if _close_if_lapsed(a, now)]:
-        session.flush()
+    if any(a.is_open and rules_.is_late(a.deadline_at, now) for a in attempts):
+        person = _locked_person(session, person_id)
+        attempts = _attempts(session, person_id, fresh=True)
+        if [a for a in attempts if _close_if_lapsed(a, now)]:
+            session.flush()
     policy = AssessmentPolicy.from_rules(rules)
     open_attempt = next((a for a in attempts if a.is_open), None)
     refusal: DomainError | None = None

@@ -38,7 +38,7 @@ from prakerja.registration.service_eligibility import current_policy
 from prakerja.selection import service as selection
 from prakerja.settings import get_settings
 from prakerja.wallet import cards, service_card
-from prakerja.wallet.model_card import Card
+from prakerja.wallet.model_card import ACTIVE, Card
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -90,7 +90,7 @@ def _next_places(session: Session, card: Card | None) -> dict[str, bool]:
 
 def _card_in_use(card: Card | None) -> bool:
     """A card issued and neither revoked nor closed."""
-    return card is not None and card.status not in ("revoked", "closed")
+    return card is not None and card.status == ACTIVE
 
 
 def _day_text(day: dt.date) -> str:
