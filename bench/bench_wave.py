@@ -77,7 +77,9 @@ def _generate(db: Any, n: int, places: int) -> int:
                 total_quota=places,
                 quota={
                     "priority_quota": places // 100,
-                    "minimum": 10,
+                    # 10 per kabupaten/kota at full size; less when the places cannot
+                    # cover 514 minimums twice over (the plan refuses minimums above places)
+                    "minimum": min(10, places // 1028),
                     "inclusion_tickets": {"0": 1, "1": 1},
                 },
             ),
