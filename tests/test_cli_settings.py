@@ -14,7 +14,7 @@ import pytest
     [
         ("PRAKERJA_DEFAULT_LANGUAGE", "fr", "error: PRAKERJA_DEFAULT_LANGUAGE: "),
         ("PRAKERJA_WEB_THREADS", "banyak", "error: PRAKERJA_WEB_THREADS: "),
-        ("PRAKERJA_ADAPTER_MAX_IN_FLIGHT", "20", "must be below the 9 route threads"),
+        ("PRAKERJA_ADAPTER_MAX_IN_FLIGHT", "20", "must be below the 12 route threads"),
     ],
 )
 def test_a_wrong_setting_is_named_and_nothing_runs(tmp_path, variable, value, said):

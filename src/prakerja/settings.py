@@ -27,9 +27,10 @@ class Settings(BaseSettings):
     var_dir: Path = Path("./var")
     # Threads per web process for sync routes, and as many pooled database connections. More
     # threads let more requests wait on outside systems (the civil registry) at once, but cost
-    # CPU per call in GIL contention: 12 served the sign-up burst as well as 24 and purchases
-    # better (docs/benchmarks.md, 11-29 c).
-    web_threads: int = Field(12, ge=4)
+    # CPU per call in GIL contention. 16 threads with 8 registry calls at once served the
+    # sign-up burst 15-25 % faster than 12 with 6, purchases alike; 24 and more cost CPU
+    # (docs/benchmarks.md, 11-29 i).
+    web_threads: int = Field(16, ge=4)
     # Web requests never wait without bound: for a row lock (PostgreSQL lock_timeout) or for a
     # pooled connection. Either way the request answers 503 + Retry-After and changes nothing;
     # an unbounded wait can stall every route thread behind a request that cannot finish.
@@ -55,7 +56,9 @@ class Settings(BaseSettings):
     # Per partner and process (kit.partner_http): calls at once and how long one more waits
     # for a slot, then failed calls in a row that open the circuit, and how long it stays open
     # before one trial call.
-    adapter_max_in_flight: int = Field(6, ge=1)
+    # A process calls a partner at most adapter_max_in_flight / latency times a second (8 at
+    # 20-80 ms: about 160/s); 6 bound the sign-up burst below the CPU on a fast machine.
+    adapter_max_in_flight: int = Field(8, ge=1)
     adapter_slot_wait_s: float = Field(0.5, ge=0)
     adapter_breaker_failures: int = Field(5, ge=1)
     adapter_breaker_reset_s: float = Field(30.0, ge=0)
