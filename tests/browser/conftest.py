@@ -46,14 +46,17 @@ def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def phone_page(browser: Any, base_url: str, *, javascript: bool = True) -> Iterator[Any]:
+def phone_page(
+    browser: Any, base_url: str, *, javascript: bool = True, bypass_csp: bool = False
+) -> Iterator[Any]:
     """A 390 px wide page in Indonesian on `base_url`; `javascript=False` for the pages that
-    must work without it."""
+    must work without it, `bypass_csp` for a test that injects its own script (axe-core)."""
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
         locale="id-ID",
         base_url=base_url,
         java_script_enabled=javascript,
+        bypass_csp=bypass_csp,
     )
     pg = context.new_page()
     pg.set_default_timeout(15000)
