@@ -6,6 +6,7 @@ import pytest
 
 from prakerja.feedback import registry
 from prakerja.feedback.classifier import Record, train
+from prakerja.settings import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +85,23 @@ def test_train_and_register_activates_a_better_model(tmp_path, small, scrambled_
     assert registry.active_version(tmp_path) == 2
 
 
-def test_the_seed_model_is_kept_on_disk_and_reloads_identically(seed_model, seed):
-    path = registry.models_dir() / f"seed-{registry._seed_digest()}.joblib"
-    assert path.is_file()
-    texts = [r.text for r in seed[:30]]
-    reloaded = registry.joblib.load(path)
-    assert reloaded.predict(texts) == seed_model.predict(texts)
+def test_the_seed_model_is_kept_on_disk_and_reloads_identically(seed, tmp_path, monkeypatch):
+    # Built afresh under a var dir of its own: the in-process cache may hold a model another
+    # test built under its own (temporary) var dir.
+    monkeypatch.setattr(get_settings(), "var_dir", tmp_path)
+    registry.seed_model.cache_clear()
+    try:
+        built = registry.seed_model()
+        path = registry.models_dir() / f"seed-{registry._seed_digest()}.joblib"
+        assert path.parent == tmp_path / "models"
+        assert path.is_file()
+        texts = [r.text for r in seed[:30]]
+        reloaded = registry.joblib.load(path)
+        assert reloaded.predict(texts) == built.predict(texts)
+        registry.seed_model.cache_clear()
+        assert registry.seed_model().predict(texts) == built.predict(texts)  # read from disk
+    finally:
+        registry.seed_model.cache_clear()
 
 
 def test_a_model_without_a_topic_head_never_replaces_one_with_it(good_model, seed):
