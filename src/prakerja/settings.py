@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     # Threads per web process for sync routes, and as many pooled database connections. More
     # threads let more requests wait on outside systems (the civil registry) at once, but cost
     # CPU per call in GIL contention. 16 threads with 8 registry calls at once served the
-    # sign-up burst 15-25 % faster than 12 with 6, purchases alike; 24 and more cost CPU
-    # (docs/benchmarks.md, 11-29 i).
+    # sign-up burst about 12 % faster than 12 with 6 (alternating runs), purchases alike; 24
+    # and more cost CPU (docs/benchmarks.md, 11-29 i).
     web_threads: int = Field(16, ge=4)
     # Web requests never wait without bound: for a row lock (PostgreSQL lock_timeout) or for a
     # pooled connection. Either way the request answers 503 + Retry-After and changes nothing;
