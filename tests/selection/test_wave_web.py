@@ -70,7 +70,7 @@ def test_citizens_join_on_the_web_and_read_their_result_after_the_draw(db, clien
     public = client.get(f"/waves/{code}", params={"receipt": receipts[0]})
     assert f'data-status="{outcomes[0]}"' in public.text
     assert '<details id="regions">' in public.text  # the long per-region table is folded
-    assert "<td>32.01</td>" in public.text
+    assert '<td>Kabupaten Bogor <small class="mono">32.01</small></td>' in public.text
     pool = client.get(f"/waves/{code}/files/pool.bin")
     params = client.get(f"/waves/{code}/files/params.json")
     assert pool.status_code == 200

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from prakerja.region import service as region
 from prakerja.registration.model import Person
 from prakerja.selection.model import Application, Wave, WaveQuota
 
@@ -51,7 +52,8 @@ def status_counts(session: Session, wave_id: int) -> dict[str, int]:
 
 
 def region_counts(session: Session, wave_id: int) -> list[dict[str, Any]]:
-    """Per kabupaten/kota: quota, places filled by the draw, applicants, eligible."""
+    """Per kabupaten/kota: code and name, quota, places filled by the draw, applicants,
+    eligible."""
     apps = dict(
         session.execute(
             select(Application.regency_code, func.count())
@@ -75,6 +77,7 @@ def region_counts(session: Session, wave_id: int) -> list[dict[str, Any]]:
     return [
         {
             "code": q.regency_code,
+            "name": region.name_of(q.regency_code) or "",
             "quota": q.quota,
             "filled": q.filled,
             "applicants": int(apps.get(q.regency_code, 0)),
