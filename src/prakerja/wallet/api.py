@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import jakarta_date, utc_now
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.wallet import service_card
+from prakerja.wallet import history, service_card
 
 router = new_router(prefix="/api/v1", tags=["wallet"])
 
@@ -70,3 +70,26 @@ def my_card(session: DbSession, account: CurrentCitizen) -> CardRead:
         spend_rest_deadline=card.spend_rest_deadline,
         next_step=s.next_step,
     )
+
+
+class MovementRead(BaseModel):
+    """One posted movement of the card's balance: `amount` in whole rupiah, positive into the
+    card, negative out of it; `kind` one of issue, purchase, refund, correction, sweep,
+    other."""
+
+    at: dt.datetime
+    kind: str
+    amount: int
+
+
+@router.get("/card/movements", responses=_problems(401, 403, 404))
+def my_card_movements(session: DbSession, account: CurrentCitizen) -> list[MovementRead]:
+    """The newest 50 posted movements of the citizen's card, newest first (a purchase awaiting
+    the platform is a hold, not a movement: `balance - available` on GET /card)."""
+    card = service_card.card_for_account(session, account.id)
+    if card is None:
+        raise service_card.CardNotFound()
+    return [
+        MovementRead(at=m.at, kind=m.kind, amount=m.amount)
+        for m in history.movements(session, card.ledger_account_id)
+    ]

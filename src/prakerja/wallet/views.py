@@ -1,6 +1,9 @@
-"""Citizen card page: number, balance, deadlines and what to do next (works without JS)."""
+"""Citizen card page: number, balance, deadlines, what to do next and the balance's history
+(works without JS)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -9,7 +12,7 @@ from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import jakarta_date, utc_now
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import csrf_protect, current_language, render
-from prakerja.wallet import service_card
+from prakerja.wallet import history, service_card
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -19,6 +22,14 @@ NEXT_STEP_TEXT = {
     "keep_learning": "Finish your course and give your review.",
     "revoked": "This card was revoked and its balance returned to the state.",
     "closed": "This card is closed; the remaining balance returned to the state.",
+}
+MOVEMENT_TEXT = {
+    "issue": "Training balance received",
+    "purchase": "Course bought",
+    "refund": "Refund of a cancelled course",
+    "correction": "Correction",
+    "sweep": "Balance returned to the state",
+    "other": "Other",
 }
 
 
@@ -44,5 +55,11 @@ def card_page(request: Request, session: DbSession, account: CurrentCitizen) -> 
                 if card.spend_rest_deadline
                 else None
             ),
+            # the year-end cut-off closes the card at the end of the year it was issued in
+            "year_end": service_card.sms_date(
+                dt.date(jakarta_date(card.issued_at).year, 12, 31), lang
+            ),
+            "movements": history.movements(session, card.ledger_account_id),
+            "movement_text": MOVEMENT_TEXT,
         },
     )
