@@ -256,6 +256,13 @@ def test_the_seeded_pages_answer_in_indonesian(seeded: Seeded) -> None:
         assert client.get(f"/waves/{later['wave.drawn']}").status_code == 200
         _log_in(client, later["recipient.fresh"], read)
         assert "Rp3.500.000" in client.get("/card").text
+    with TestClient(app, base_url="http://testserver") as client:
+        # the partner reported the course complete: the dashboard's one next step is the review
+        _log_in(client, later["recipient.to_review"], read)
+        dashboard = client.get("/dashboard").text
+        assert (
+            "Pelatihan Dasar Pemrograman Python sudah selesai. Beri nilai dan ulasan" in dashboard
+        )
 
 
 # --- `prakerja demo --serve` as a newcomer runs it ---------------------------------------------

@@ -18,7 +18,11 @@ from prakerja.learning import (
     service_review,
 )
 from prakerja.learning.model import Certificate, RedeemCode
-from prakerja.learning.service_enrolment import enrolments, issue_redeem_codes
+from prakerja.learning.service_enrolment import (
+    course_under_way,
+    enrolments,
+    issue_redeem_codes,
+)
 from prakerja.wallet import service_card
 from tests.learning.conftest import (
     NOW,
@@ -254,6 +258,8 @@ def test_review_is_required_before_the_order_completes_and_the_incentive_is_queu
     db: Database, world: tuple[Setup, Learner]
 ) -> None:
     setup, learner = world
+    with db.transaction() as s:
+        assert course_under_way(s, learner.card_id)[0] == "attend"
     with db.transaction() as s, pytest.raises(rules.NotCompleted):
         service_review.submit_review(
             s,
@@ -276,6 +282,8 @@ def test_review_is_required_before_the_order_completes_and_the_incentive_is_queu
         )
     assert order_status(db, learner.order_id) == "confirmed"
     with db.transaction() as s:
+        # the dashboard asks for the review as soon as the partner reports the completion
+        assert course_under_way(s, learner.card_id)[0] == "review"
         assert _incentive_jobs(s) == []
         assert service_card.get_card(s, learner.card_id).first_course_done_at is None
     for _ in range(2):  # a repeated review changes nothing
@@ -290,6 +298,7 @@ def test_review_is_required_before_the_order_completes_and_the_incentive_is_queu
             )
     assert order_status(db, learner.order_id) == "completed"
     with db.transaction() as s:
+        assert course_under_way(s, learner.card_id) is None
         assert _incentive_jobs(s) == [
             {
                 "person_id": learner.person_id,

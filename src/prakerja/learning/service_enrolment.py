@@ -64,10 +64,16 @@ def has_enrolment(session: Session, card_id: int) -> bool:
 
 def course_under_way(session: Session, card_id: int) -> tuple[str, str] | None:
     """(step, course title) of the card's newest course still asking something of the citizen:
-    'awaiting' the platform's confirmation, 'attend' it, or 'review' it once completed; None
-    when every course is reviewed (or none was bought). Reads only, for the dashboard."""
+    'awaiting' the platform's confirmation, 'attend' it, or 'review' it once the partner has
+    reported it completed (the order itself completes only with the review); None when every
+    course is reviewed (or none was bought). Reads only, for the dashboard."""
     row = session.execute(
-        select(Order.status, Course.title, exists().where(Review.order_id == Order.id))
+        select(
+            Order.status,
+            Course.title,
+            exists().where(Completion.order_id == Order.id),
+            exists().where(Review.order_id == Order.id),
+        )
         .join(Course, Course.id == Order.course_id)
         .where(Order.card_id == card_id, Order.status.in_((PENDING, *ENROLLED)))
         .order_by(Order.id.desc())
@@ -75,9 +81,11 @@ def course_under_way(session: Session, card_id: int) -> tuple[str, str] | None:
     ).first()
     if row is None:
         return None
-    status, title, reviewed = row
-    if status == COMPLETED:
-        return None if reviewed else ("review", title)
+    status, title, completed, reviewed = row
+    if reviewed or status == COMPLETED:
+        return None
+    if completed:
+        return ("review", title)
     return ("awaiting" if status == PENDING else "attend", title)
 
 
