@@ -145,3 +145,27 @@ def test_an_operator_plans_a_wave_in_jakarta_time_and_a_bad_date_changes_nothing
         assert wave.closes_at == dt.datetime(2031, 3, 5, 16, 59, tzinfo=dt.UTC)
     page = client.get("/admin/waves/G9-WIB").text
     assert "01-03-2031 08:00 WIB" in page
+
+
+def test_the_operators_wave_page_offers_only_the_steps_that_apply_now(db, client, app):
+    code, _ = _wave(db, places=1, people=0)  # open, commitment published
+    staff_client(client, db, "operator")
+
+    def buttons() -> list[str]:
+        return re.findall(r'id="do-(\w+)"', client.get(f"/admin/waves/{code}").text)
+
+    assert buttons() == ["close"]
+    assert "Tutup gelombang" in client.get(f"/admin/waves/{code}").text
+    steps = [("close", ["screen", "run"]), ("run", ["announce"]), ("announce", ["purchase_window"])]
+    for action, then in steps:
+        assert _staff_post(client, code, action).status_code == 303, action
+        assert buttons() == then, action
+    assert _staff_post(client, code, "purchase_window").status_code == 303
+    assert _staff_post(client, code, "settle").status_code == 303
+    page = client.get(f"/admin/waves/{code}").text
+    assert buttons() == []
+    assert 'id="no-actions"' in page
+    # an action that does not apply, posted anyway, is still refused and changes nothing
+    refused = _staff_post(client, code, "open")
+    assert refused.status_code == 409
+    assert 'id="wave-status">selesai<' in refused.text

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from prakerja.kit.errors import NotFound
 from prakerja.selection import service, service_announce, service_draw, service_screen
+from prakerja.selection.model import Wave
 
 ACTIONS = (
     "commit",
@@ -22,6 +23,28 @@ ACTIONS = (
     "purchase_window",
     "settle",
 )
+
+
+# What each status lets an operator do next (a recovery wave is drawn straight from planned).
+_NEXT = {
+    "closed": ("screen", "run"),
+    "screening": ("draw",),
+    "drawn": ("announce",),
+    "announced": ("purchase_window",),
+    "purchase_window": ("settle",),
+}
+
+
+def actions_for(wave: Wave) -> tuple[str, ...]:
+    """The actions that apply to the wave as it stands, in ACTIONS order: what a page offers.
+    Every action still checks the wave's state itself (the API and the CLI offer all)."""
+    if wave.status == "planned":
+        if wave.is_recovery:
+            return ("draw",)
+        return ("open",) if wave.seed_commitment else ("commit", "open")
+    if wave.status == "open":
+        return ("close",) if wave.seed_commitment else ("commit",)
+    return _NEXT.get(wave.status, ())
 
 
 def _draw(session: Session, wave_id: int, actor: str, now: dt.datetime) -> dict[str, Any]:

@@ -26,6 +26,19 @@ router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=Fals
 OPERATORS = ("operator",)
 Operator = Annotated[Account, Depends(require_staff(*OPERATORS))]
 consoles.register("/admin/waves", "Waves", OPERATORS, rank=20)
+# Button labels: the action codes double as status names ("open"), so a button needs words of
+# its own ("Open the wave", not the status "open").
+ACTION_TEXT = {
+    "commit": "Publish the seed commitment",
+    "open": "Open the wave",
+    "close": "Close the wave",
+    "screen": "Screen the applicants",
+    "draw": "Draw",
+    "run": "Screen and draw",
+    "announce": "Announce the results",
+    "purchase_window": "Open the purchase window",
+    "settle": "Settle the wave",
+}
 FILES = {"pool.bin": "application/octet-stream", "params.json": "application/json"}
 
 
@@ -230,7 +243,8 @@ def admin_wave(
         {
             "wave": wave,
             "counts": queries.status_counts(session, wave.id),
-            "actions": service_ops.ACTIONS,
+            "actions": service_ops.actions_for(wave),
+            "action_text": ACTION_TEXT,
             "error": error,
         },
     )
@@ -253,7 +267,8 @@ def admin_action(
             {
                 "wave": wave,
                 "counts": queries.status_counts(session, wave.id),
-                "actions": service_ops.ACTIONS,
+                "actions": service_ops.actions_for(wave),
+                "action_text": ACTION_TEXT,
                 "error": exc.detail,
             },
             status_code=409,
