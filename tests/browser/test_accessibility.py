@@ -1,4 +1,5 @@
-"""Every page people use, checked for accessibility by axe-core in Chromium on a phone.
+"""Every page people use, checked for accessibility by axe-core in Chromium on a phone, and for
+fitting the phone's width (no sideways scrolling of the page itself).
 
 axe-core (npm, pinned in package.json, installed by `make test` into node_modules) is injected
 from disk into each page of a seeded demo programme and run with the WCAG 2.0/2.1 A and AA
@@ -151,7 +152,11 @@ def test_the_page_has_no_accessibility_violations(site: Site, browser: Any, who:
         assert response is not None
         assert response.status == 200, (path, response.status)
         assert not who or not page.url.endswith("/login"), f"{who} was sent to log in"
+        wide = page.evaluate(
+            "() => [document.documentElement.scrollWidth, window.innerWidth]"
+        )  # a page wider than the phone makes its reader scroll sideways (tables scroll inside)
         violations = _violations(page)
+    assert wide[0] <= wide[1], f"{path} as {who or 'a visitor'} is {wide[0]} px wide on {wide[1]}"
     assert not violations, f"{path} as {who or 'a visitor'}:\n{_report(violations)}"
 
 

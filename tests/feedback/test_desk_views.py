@@ -72,9 +72,21 @@ def test_operators_see_charts_as_inline_svg_and_publish_a_fix(db, client):
                 status="open",
             )
         )
+    _seed(db)
     page = operator.login(client).get("/desk/stats")
     assert page.status_code == 200
     assert page.text.count("data:image/svg+xml;base64,") == 6
+    # keys read as words in the page's language: in the data lists and in the charts
+    assert "chat: " in page.text
+    assert "Laporan penipuan: " in page.text
+    assert "fraud_report" not in page.text
+    import base64
+    import re
+
+    first_svg = re.search(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", page.text).group(1)
+    assert "Laporan penipuan" in base64.b64decode(first_svg).decode()
+    english = client.get("/desk/stats", params={"lang": "en"}).text
+    assert "Fraud reports: " in english
     assert "<script" not in page.text
     incident_id = db.sessions().scalar(select(Incident.id))
     token = form_token(client, "/desk/stats")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ def _svg(spec: Any) -> str:
 
 def _bar(rows: list[dict[str, Any]], x: str, y: str, color: str | None, title: str) -> Chart:
     import altair as alt
+
+    rows = [r | {"value": r[y]} for r in rows]  # the page's data list shows `value`
 
     enc: dict[str, Any] = {"x": alt.X(f"{x}:O", title=None), "y": alt.Y(f"{y}:Q", title=None)}
     if color:
@@ -106,14 +109,25 @@ def _partners(session: Session, since: dt.datetime) -> list[dict[str, Any]]:
     return [{"key": p, "n": int(n)} for p, n in session.execute(stmt)]
 
 
-def stats(session: Session, *, now: dt.datetime, days: int = 14) -> list[Chart]:
-    """Every chart of the operators' page over the last `days` days."""
+def stats(
+    session: Session,
+    *,
+    now: dt.datetime,
+    days: int = 14,
+    label: Callable[[str], str] = str,
+) -> list[Chart]:
+    """Every chart of the operators' page over the last `days` days; `label` turns a key (a
+    topic, channel, sentiment or team code) into the words the chart shows."""
     since = now - dt.timedelta(days=days)
+    specs = [  # rows, x, y, colour, title
+        (_daily(session, Message.topic, since), "day", "n", "label", "Volume by topic"),
+        (_daily(session, Message.channel, since), "day", "n", "label", "Volume by channel"),
+        (_sentiment(session, since), "day", "share", "label", "Sentiment trend"),
+        (_resolution_hours(session, since), "label", "hours", None, "Median hours to resolve"),
+        (_sla(session, since, now), "label", "share", None, "First response within SLA"),
+        (_partners(session, since), "label", "n", None, "Partners with most complaints"),
+    ]
     return [
-        _bar(_daily(session, Message.topic, since), "day", "n", "key", "Volume by topic"),
-        _bar(_daily(session, Message.channel, since), "day", "n", "key", "Volume by channel"),
-        _bar(_sentiment(session, since), "day", "share", "key", "Sentiment trend"),
-        _bar(_resolution_hours(session, since), "key", "hours", None, "Median hours to resolve"),
-        _bar(_sla(session, since, now), "key", "share", None, "First response within SLA"),
-        _bar(_partners(session, since), "key", "n", None, "Partners with most complaints"),
+        _bar([r | {"label": label(r["key"])} for r in rows], x, y, colour, title)
+        for rows, x, y, colour, title in specs
     ]
