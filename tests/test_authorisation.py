@@ -484,6 +484,7 @@ def params_of(c: Citizen, w: World, extra: dict[str, str]) -> dict[str, dict[str
         "public_id": {
             "/courses/": shared(w.setup.course_public_id),
             "/orders/": mine(c.order_public_id),
+            "/complaints/": mine(c.ticket_public_id),
             "/learning/certificates/": certificate,
             "/certificates/": certificate,
             "/api/v1/certificates/": certificate,

@@ -86,7 +86,10 @@ PAGES: dict[str, tuple[str, ...]] = {
     ),
     "walker": ("/dashboard", "/journey/identity", "/complaints/new"),
     "ready": ("/dashboard", "/journey/statement", "/journey/test", "/waves"),
-    "recipient.learning": ("/card", "/orders", "/learning", "/complaints", "/dashboard?lang=en"),
+    "recipient.learning": (
+        "/card", "/orders", "/learning", "/complaints", "/complaints/{complaint}",
+        "/dashboard?lang=en",
+    ),
     "admin": (
         "/staff", "/admin/waves", "/admin/waves/{wave}", "/admin/policy", "/admin/partners",
         "/admin/lists",
@@ -100,6 +103,15 @@ CASES = [(who, path) for who, paths in PAGES.items() for path in paths]
 def _ticket(site: Site) -> int:
     with site.db.transaction() as s:
         return s.scalars(select(Ticket.id).order_by(Ticket.id)).first()
+
+
+def _complaint(site: Site, email: str) -> str:
+    """The public id of a complaint the demo filed for this citizen."""
+    with site.db.transaction() as s:
+        account = s.scalars(select(Account.id).where(Account.email == email)).one()
+        found = s.scalars(select(Ticket.public_id).where(Ticket.account_id == account)).first()
+    assert found, f"the demo filed no complaint for {email}"
+    return found
 
 
 def _email(site: Site, who: str) -> str:
@@ -145,6 +157,7 @@ def test_the_page_has_no_accessibility_violations(site: Site, browser: Any, who:
         wave=later["wave.drawn"],
         certificate=later["certificate"],
         ticket=_ticket(site) if "{ticket}" in path else "",
+        complaint=_complaint(site, _email(site, who)) if "{complaint}" in path else "",
     )
     with phone_page(browser, site.url, bypass_csp=True) as page:
         _sign_in(site, page, who)

@@ -186,9 +186,13 @@ def test_when_the_record_heals_the_ticket_is_resolved_and_the_citizen_told(db):
     with db.transaction() as s:
         t = s.get(Ticket, ticket_id)
         assert (t.status, t.resolution_code) == ("resolved", "fixed_at_source")
-        assert s.scalar(
+        told = s.scalar(
             select(Notification.body).where(Notification.recipient == "heal@example.id")
-        ).startswith("Kabar baik")
+        )
+        assert told.startswith(
+            "Kabar baik: masalah pada pemeriksaan data kependudukan Anda sudah diperbaiki."
+        )
+        assert "registration.registry" not in told
 
 
 def test_a_blocked_account_is_linked_by_the_email_it_wrote_from(db):

@@ -279,3 +279,36 @@ def test_logged_in_citizens_see_their_complaints(db, client):
     page = client.get("/complaints")
     assert page.status_code == 200
     assert "Insentif belum cair" in page.text
+
+
+def test_a_citizen_reads_the_desks_answer_on_their_complaint_and_nobody_else_can(db, client):
+    import re
+
+    from prakerja.feedback import service_ticket
+    from prakerja.kit.clock import utc_now
+
+    citizen, stranger = make_account(db), make_account(db)
+    citizen.login(client)
+    token = form_token(client, "/complaints/new")
+    client.post(
+        "/complaints/new",
+        data={"csrf_token": token, "subject": "Kode OTP", "text": "kode OTP tidak masuk ke HP"},
+    )
+    listing = client.get("/complaints").text
+    link = re.search(r'href="(/complaints/[0-9a-f]+)">Kode OTP<', listing).group(1)
+    waiting = client.get(link).text
+    assert "kode OTP tidak masuk ke HP" in waiting
+    assert 'id="no-reply"' in waiting
+    with db.transaction() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.account_id == citizen.id)).one()
+        service_ticket.reply(
+            s, ticket_id=ticket.id, agent_id=1, body="Silakan coba kirim ulang kode.", now=utc_now()
+        )
+    answered = client.get(link).text
+    assert answered.index("kode OTP tidak masuk ke HP") < answered.index("Silakan coba kirim")
+    assert 'id="no-reply"' not in answered
+    stranger.login(client)
+    assert client.get(link).status_code == 404
+    assert "kode OTP" not in client.get(link).text
+    client.cookies.clear()
+    assert client.get(link, follow_redirects=False).status_code == 303  # to the login page

@@ -12,16 +12,30 @@ from sqlalchemy.orm import Session
 from prakerja.feedback import grouping, linking, routing, service_ticket
 from prakerja.feedback.model import OPEN_STATUSES, Ticket
 from prakerja.kit import jobs
+from prakerja.kit.i18n import gettext
 
 DETECT_SPIKES = "feedback.detect_spikes"
 SCAN_SLA = "feedback.scan_sla"
 REGROUP = "feedback.regroup"
 RECHECK_LINKS = "feedback.recheck_links"
 
+# Sent to the citizen in Bahasa Indonesia, like the desk's other answers; the record is named
+# in words, never by its code ("marketplace.order").
 HEALED_TEXT = (
-    "Kabar baik: masalah pada data Anda ({kind}) sudah diperbaiki. Silakan coba lagi. "
-    "Terima kasih sudah melapor."
+    "Good news: the problem with %(what)s is fixed. Please try again. Thank you for reporting it."
 )
+HEALED_WHAT = {
+    "registration.registry": "your identity check with the civil registry",
+    "identity.account": "your account",
+    "marketplace.order": "your course order",
+}
+HEALED_WHAT_ELSE = "your data"
+
+
+def healed_text(kind: str, lang: str = "id") -> str:
+    """The message that tells the citizen the record behind their report is healthy again."""
+    what = gettext(lang, HEALED_WHAT.get(kind, HEALED_WHAT_ELSE))
+    return gettext(lang, HEALED_TEXT) % {"what": what}
 
 
 @jobs.handler(linking.HEALED_JOB)
@@ -49,7 +63,7 @@ def record_healed(session: Session, payload: dict[str, Any], now: dt.datetime) -
             agent_id=None,
             code="fixed_at_source",
             now=now,
-            message=HEALED_TEXT.format(kind=kind),
+            message=healed_text(kind),
         )
 
 

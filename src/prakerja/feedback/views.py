@@ -17,7 +17,7 @@ from prakerja.feedback.service_intake import ingest
 from prakerja.identity.deps import CurrentCitizen, OptionalAccount
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import new_id
-from prakerja.kit.errors import DomainError, Invalid
+from prakerja.kit.errors import DomainError, Invalid, NotFound
 from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import csrf_protect, current_language, render
@@ -131,6 +131,34 @@ def my_complaints(request: Request, session: DbSession, citizen: CurrentCitizen)
         .limit(100)
     ).all()
     return render(request, "feedback/complaints.html", {"tickets": tickets})
+
+
+@router.get("/complaints/{public_id}", response_class=HTMLResponse)
+def my_complaint(
+    request: Request, public_id: str, session: DbSession, citizen: CurrentCitizen
+) -> HTMLResponse:
+    """One of the citizen's own reports: what they wrote and what the desk answered, in order.
+    Another citizen's ticket is not found (404), as if it did not exist."""
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.public_id == public_id, Ticket.account_id == citizen.id)
+    )
+    if ticket is None:
+        raise NotFound("No such complaint")
+    said = [
+        ("citizen", m.received_at, m.body)
+        for m in service_ticket.messages_of(session, ticket.id)
+        if m.account_id == citizen.id  # a merged ticket may hold other people's messages
+    ]
+    answered = [("desk", r.sent_at, r.body) for r in service_ticket.replies_of(session, ticket.id)]
+    return render(
+        request,
+        "feedback/complaint.html",
+        {
+            "ticket": ticket,
+            "thread": sorted(said + answered, key=lambda item: item[1]),
+            "replied": bool(answered),
+        },
+    )
 
 
 @router.get("/complaints/survey/{token}", response_class=HTMLResponse)
