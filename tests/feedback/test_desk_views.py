@@ -148,3 +148,34 @@ def test_time_left_reads_in_minutes_hours_or_days(db, client):
     english = client.get("/desk?lang=en").text
     assert "30 h" in english
     assert "45 min" in english
+
+
+def test_the_sla_chart_counts_answered_and_overdue_tickets_and_skips_those_still_in_time(db):
+    from prakerja.feedback import charts
+
+    now = utc_now()
+    hour = dt.timedelta(hours=1)
+    with db.transaction() as s:
+        for i, (team, due, answered) in enumerate(
+            [
+                ("payments", now - hour, now - 2 * hour),  # answered in time: met
+                ("payments", now - 2 * hour, now - hour),  # answered late: missed
+                ("payments", now - hour, None),  # overdue, unanswered: missed
+                ("payments", now + hour, None),  # still in time: not counted
+                ("product", now + hour, None),  # a team with nothing counted yet: no bar
+            ]
+        ):
+            s.add(
+                Ticket(
+                    public_id=f"sla{i}",
+                    channel="web",
+                    owner_team=team,
+                    created_at=now - 3 * hour,
+                    updated_at=now - 3 * hour,
+                    first_response_due=due,
+                    resolve_due=now + 10 * hour,
+                    first_response_at=answered,
+                )
+            )
+    with db.transaction() as s:
+        assert charts._sla(s, now - 4 * hour, now) == [{"key": "payments", "share": 0.333}]
