@@ -155,3 +155,28 @@ def test_only_an_assessor_judges_a_course_and_an_operator_only_sees_the_board(cl
             .limit(1)
         )
         assert actor == f"staff:{assessor.public_id}"
+
+
+def test_a_course_page_names_its_provider_and_platform_and_shows_its_rating(client, db, market):
+    from prakerja.learning.model import CourseQuality
+
+    url = f"/courses/{market.course.public_id}"
+    page = client.get(url).text
+    assert f"Lembaga pelatihan: <strong>{market.provider.name}</strong>" in page
+    assert f"Dijual di: <strong>{market.platform.name}</strong>" in page
+    assert "Belum ada ulasan." in page
+    with db.transaction() as s:
+        s.add(
+            CourseQuality(
+                course_id=market.course.id,
+                provider_id=market.provider.id,
+                enrolments=20,
+                completions=15,
+                reviews=12,
+                rating_x100=450,
+                computed_at=utc_now(),
+            )
+        )
+    assert "★ <strong>4,5</strong> / 5 · 12 ulasan peserta" in client.get(url).text
+    english = client.get(url, params={"lang": "en"}).text
+    assert "★ <strong>4.5</strong> / 5 · 12 reviews by participants" in english

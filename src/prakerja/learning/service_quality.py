@@ -166,3 +166,16 @@ def provider_ranking(session: Session) -> list[ProviderRank]:
             )
         )
     return sorted(ranks, key=lambda r: (-r.score, r.name))
+
+
+def public_rating(session: Session, course_id: int) -> tuple[int, int] | None:
+    """(average stars x 100, number of reviews) of a course from the last rollup, for its page
+    in the catalogue; None until its first review is counted."""
+    row = session.execute(
+        select(CourseQuality.rating_x100, CourseQuality.reviews).where(
+            CourseQuality.course_id == course_id
+        )
+    ).first()
+    if row is None or not row.reviews or row.rating_x100 is None:
+        return None
+    return int(row.rating_x100), int(row.reviews)

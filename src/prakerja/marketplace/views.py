@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from babel.numbers import format_decimal
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import RowId, csrf_protect, current_language, render
+from prakerja.learning import service_quality  # a course's rating: see _course_page
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
 from prakerja.marketplace.model import Course, CourseSession
 from prakerja.wallet import service as ledger
@@ -128,6 +130,12 @@ def _batches(sessions: list[CourseSession], now: dt.datetime) -> list[BatchView]
     ]
 
 
+def _stars(rating_x100: int) -> str:
+    """An average rating as people read it: "4,5" in Indonesian, "4.5" in English."""
+    locale = "id_ID" if current_language() == "id" else "en_US"
+    return format_decimal(rating_x100 / 100, format="0.0", locale=locale)
+
+
 def _course_page(
     request: Request,
     session: DbSession,
@@ -136,11 +144,17 @@ def _course_page(
     error: str = "",
     status: int = 200,
 ) -> HTMLResponse:
+    provider, platform = service_catalogue.partner_names(session, course)
+    rating = service_quality.public_rating(session, course.id)
     return render(
         request,
         "marketplace/course.html",
         {
             "course": course,
+            "provider": provider,
+            "platform": platform,
+            "stars": _stars(rating[0]) if rating else None,
+            "reviews": rating[1] if rating else 0,
             "batches": _batches(service_catalogue.sessions_of(session, course.id), utc_now()),
             "available": _available(session, account),
             "error": error,
