@@ -178,5 +178,6 @@ def test_a_course_page_names_its_provider_and_platform_and_shows_its_rating(clie
             )
         )
     assert "★ <strong>4,5</strong> / 5 · 12 ulasan peserta" in client.get(url).text
+    assert "★ 4,5 (12 ulasan peserta)" in client.get("/courses").text
     english = client.get(url, params={"lang": "en"}).text
     assert "★ <strong>4.5</strong> / 5 · 12 reviews by participants" in english

@@ -168,14 +168,21 @@ def provider_ranking(session: Session) -> list[ProviderRank]:
     return sorted(ranks, key=lambda r: (-r.score, r.name))
 
 
-def public_rating(session: Session, course_id: int) -> tuple[int, int] | None:
-    """(average stars x 100, number of reviews) of a course from the last rollup, for its page
-    in the catalogue; None until its first review is counted."""
-    row = session.execute(
-        select(CourseQuality.rating_x100, CourseQuality.reviews).where(
-            CourseQuality.course_id == course_id
+def public_ratings(session: Session, course_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """course id -> (average stars x 100, number of reviews) from the last rollup, for the
+    catalogue; a course without a counted review is left out."""
+    if not course_ids:
+        return {}
+    rows = session.execute(
+        select(CourseQuality.course_id, CourseQuality.rating_x100, CourseQuality.reviews).where(
+            CourseQuality.course_id.in_(course_ids),
+            CourseQuality.reviews > 0,
+            CourseQuality.rating_x100.is_not(None),
         )
-    ).first()
-    if row is None or not row.reviews or row.rating_x100 is None:
-        return None
-    return int(row.rating_x100), int(row.reviews)
+    )
+    return {int(c): (int(r or 0), int(n)) for c, r, n in rows}  # r is never NULL here
+
+
+def public_rating(session: Session, course_id: int) -> tuple[int, int] | None:
+    """The same for one course's page; None until its first review is counted."""
+    return public_ratings(session, [course_id]).get(course_id)

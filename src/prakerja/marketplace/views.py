@@ -86,11 +86,13 @@ def catalogue(
         max_price=cap,
         limit=50,
     )
+    ratings = service_quality.public_ratings(session, [c.id for c in courses])
     return render(
         request,
         "marketplace/catalogue.html",
         {
             "courses": courses,
+            "ratings": {i: (_stars(x100), n) for i, (x100, n) in ratings.items()},
             "categories": service_catalogue.categories(session),
             "modes": rules.MODES,
             "available": available,
