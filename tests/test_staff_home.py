@@ -71,3 +71,25 @@ def test_every_staff_page_is_listed_or_reached_from_a_listed_one(app):
     }
     orphans = {p for p in pages - listed if p.rsplit("/", 1)[0] not in listed}
     assert not orphans, f"staff pages no one can find from /staff: {sorted(orphans)}"
+
+
+def test_the_list_says_how_many_things_wait_on_each_page(app, db):
+    from prakerja.kit import jobs
+    from prakerja.kit.clock import utc_now
+    from prakerja.marketplace.model import Partner
+
+    with TestClient(app, base_url="http://testserver") as client:
+        staff_client(client, db, "operator")
+        assert 'class="waiting"' not in client.get("/staff").text  # nothing waits yet
+        with db.transaction() as s:
+            now = utc_now()
+            for i in range(2):
+                job_id = jobs.enqueue(s, "no.such_handler", {"i": i}, now=now)
+                s.get(jobs.Job, job_id).status = jobs.DEAD
+            s.add(Partner(code="lp-baru", name="LP Baru", kind="provider", status="applied",
+                          created_at=now, updated_at=now))  # fmt: skip
+        page = client.get("/staff").text
+        assert '<strong class="waiting" id="waiting-admin-jobs">2 menunggu</strong>' in page
+        assert 'id="waiting-admin-partners">1 menunggu<' in page
+        assert 'id="waiting-desk"' not in page
+        assert "2 waiting" in client.get("/staff?lang=en").text

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from prakerja.feedback import charts, grouping, linking, service_ticket
@@ -27,8 +27,18 @@ from prakerja.kit.web import RowId, csrf_protect, current_language, render
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 AGENTS = ("agent", "operator")
 Agent = Annotated[Account, Depends(require_staff(*AGENTS))]
-consoles.register("/desk", "Desk queue", AGENTS, rank=45)
-consoles.register("/desk/stats", "Desk statistics", ("operator",), rank=45)
+
+
+def _new_tickets(session: Session) -> int:
+    return int(session.scalar(select(func.count()).where(Ticket.status == "new")) or 0)
+
+
+def _open_incidents(session: Session) -> int:
+    return int(session.scalar(select(func.count()).where(Incident.status == "open")) or 0)
+
+
+consoles.register("/desk", "Desk queue", AGENTS, rank=45, waiting=_new_tickets)
+consoles.register("/desk/stats", "Desk statistics", ("operator",), rank=45, waiting=_open_incidents)
 Operator = Annotated[Account, Depends(require_staff("operator"))]
 Text = Annotated[str, Form()]
 FILTERS = ("topic", "channel", "region", "partner")

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from prakerja.identity import rules, service
 from prakerja.identity.deps import StaffAccount, require_staff
@@ -22,7 +23,13 @@ router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=Fals
 
 JOBS_STAFF = ("admin", "operator")
 JobsStaff = Annotated[Account, Depends(require_staff(*JOBS_STAFF))]
-consoles.register("/admin/jobs", "Background jobs", JOBS_STAFF, rank=90)
+
+
+def _dead_jobs(session: Session) -> int:
+    return int(session.scalar(select(func.count()).where(jobs.Job.status == jobs.DEAD)) or 0)
+
+
+consoles.register("/admin/jobs", "Background jobs", JOBS_STAFF, rank=90, waiting=_dead_jobs)
 Text = Annotated[str, Form()]
 
 
@@ -68,11 +75,12 @@ def staff_login(
 
 
 @router.get("/staff", response_class=HTMLResponse)
-def staff_home(request: Request, staff: StaffAccount) -> HTMLResponse:
+def staff_home(request: Request, session: DbSession, staff: StaffAccount) -> HTMLResponse:
+    listed = consoles.for_staff(staff.has_role)
     return render(
         request,
         "identity/staff_home.html",
-        {"staff": staff, "consoles": consoles.for_staff(staff.has_role)},
+        {"staff": staff, "consoles": listed, "waiting": consoles.waiting_counts(session, listed)},
     )
 
 

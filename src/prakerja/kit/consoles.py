@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,14 +17,30 @@ class Console:
     title: str  # an English msgid, the page's own heading
     roles: tuple[str, ...]
     rank: int
+    # How many things on that page wait for someone (session -> count; one indexed query):
+    # shown beside the link so the office sees at a glance what needs doing.
+    waiting: Callable[[Any], int] | None = None
 
 
 _CONSOLES: dict[str, Console] = {}
 
 
-def register(path: str, title: str, roles: tuple[str, ...], *, rank: int = 50) -> None:
-    """List a staff page on /staff (a context's views module, at import)."""
-    _CONSOLES[path] = Console(path, title, roles, rank)
+def register(
+    path: str,
+    title: str,
+    roles: tuple[str, ...],
+    *,
+    rank: int = 50,
+    waiting: Callable[[Any], int] | None = None,
+) -> None:
+    """List a staff page on /staff (a context's views module, at import); `waiting` counts
+    what waits there for someone."""
+    _CONSOLES[path] = Console(path, title, roles, rank, waiting)
+
+
+def waiting_counts(session: Any, listed: list[Console]) -> dict[str, int]:
+    """path -> how many things wait on that page, for the listed pages that count them."""
+    return {c.path: c.waiting(session) for c in listed if c.waiting is not None}
 
 
 def for_staff(may_open: Callable[..., bool]) -> list[Console]:

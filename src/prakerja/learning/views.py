@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from prakerja.identity.deps import CurrentCitizen, require_staff
@@ -28,7 +29,7 @@ from prakerja.learning import (
     service_quality,
     service_review,
 )
-from prakerja.learning.model import Certificate
+from prakerja.learning.model import Certificate, CourseQuality
 from prakerja.learning.service_enrolment import citizen_order, enrolments
 from prakerja.marketplace.model import CourseSession
 from prakerja.settings import get_settings
@@ -37,7 +38,16 @@ from prakerja.wallet import service_card
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 QUALITY_READERS = ("operator", "analyst")
 QualityReader = Annotated[Account, Depends(require_staff(*QUALITY_READERS))]
-consoles.register("/admin/quality", "Course quality", QUALITY_READERS, rank=40)
+
+
+def _flagged_courses(session: Session) -> int:
+    stmt = select(func.count()).where(CourseQuality.flags != "")
+    return int(session.scalar(stmt) or 0)
+
+
+consoles.register(
+    "/admin/quality", "Course quality", QUALITY_READERS, rank=40, waiting=_flagged_courses
+)
 FACE_REASONS = {
     "no_blink": "Blink while the photo is taken and tick the box.",
     "face_not_matching": "The face does not match the one we have on record.",

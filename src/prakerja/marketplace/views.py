@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from babel.numbers import format_decimal
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from prakerja.identity.deps import CurrentCitizen, OptionalAccount, require_staff
@@ -25,7 +26,7 @@ from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import RowId, csrf_protect, current_language, render
 from prakerja.learning import service_quality  # a course's rating: see _course_page
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
-from prakerja.marketplace.model import Course, CourseSession
+from prakerja.marketplace.model import Course, CourseSession, Partner
 from prakerja.wallet import service as ledger
 from prakerja.wallet import service_card
 
@@ -36,8 +37,23 @@ Curator = Annotated[Account, Depends(curator)]
 Assessor = Annotated[Account, Depends(require_staff("assessor"))]
 COURSE_BOARD = ("operator", "assessor")
 CourseBoard = Annotated[Account, Depends(require_staff(*COURSE_BOARD))]
-consoles.register("/admin/partners", "Partner curation", ("operator",), rank=30)
-consoles.register("/admin/courses", "Course assessment", COURSE_BOARD, rank=30)
+
+
+def _partners_waiting(session: Session) -> int:
+    stmt = select(func.count()).where(Partner.status.in_(("applied", "due_diligence")))
+    return int(session.scalar(stmt) or 0)
+
+
+def _courses_waiting(session: Session) -> int:
+    return int(session.scalar(select(func.count()).where(Course.status == "submitted")) or 0)
+
+
+consoles.register(
+    "/admin/partners", "Partner curation", ("operator",), rank=30, waiting=_partners_waiting
+)
+consoles.register(
+    "/admin/courses", "Course assessment", COURSE_BOARD, rank=30, waiting=_courses_waiting
+)
 
 
 async def _form(request: Request) -> FormData:

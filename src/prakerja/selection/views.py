@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from prakerja.identity.deps import CurrentCitizen, require_staff
@@ -21,11 +23,23 @@ from prakerja.registration import steps
 from prakerja.registration.eligibility import MESSAGES
 from prakerja.registration.service_eligibility import current_policy
 from prakerja.selection import queries, service, service_draw, service_ops, service_review
+from prakerja.selection.model import Wave
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 OPERATORS = ("operator",)
 Operator = Annotated[Account, Depends(require_staff(*OPERATORS))]
-consoles.register("/admin/waves", "Waves", OPERATORS, rank=20)
+
+
+def _waves_waiting(session: Session) -> int:
+    """Waves whose next step is the operators': closed, screened, drawn or announced, or open
+    past their closing time."""
+    due = Wave.status.in_(("closed", "screening", "drawn", "announced")) | (
+        (Wave.status == "open") & (Wave.closes_at <= utc_now())
+    )
+    return int(session.scalar(select(func.count()).where(due)) or 0)
+
+
+consoles.register("/admin/waves", "Waves", OPERATORS, rank=20, waiting=_waves_waiting)
 # Button labels: the action codes double as status names ("open"), so a button needs words of
 # its own ("Open the wave", not the status "open").
 ACTION_TEXT = {
