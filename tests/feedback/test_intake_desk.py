@@ -307,8 +307,40 @@ def test_a_citizen_reads_the_desks_answer_on_their_complaint_and_nobody_else_can
     answered = client.get(link).text
     assert answered.index("kode OTP tidak masuk ke HP") < answered.index("Silakan coba kirim")
     assert 'id="no-reply"' not in answered
+    # the citizen writes more: the same ticket, after the answer
+    token = form_token(client, link)
+    sent = client.post(link, data={"csrf_token": token, "text": "Sudah, tetap tidak masuk."})
+    assert sent.status_code == 200  # followed the redirect back to the page
+    assert sent.text.index("Silakan coba kirim") < sent.text.index("Sudah, tetap tidak masuk.")
+    refused = client.post(link, data={"csrf_token": token, "text": " "})
+    assert refused.status_code == 422
+    assert 'id="text-error"' in refused.text
+    with db.transaction() as s:
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Ticket).where(Ticket.account_id == citizen.id)
+            )
+            == 1
+        )
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
+            )
+            == 2
+        )
     stranger.login(client)
     assert client.get(link).status_code == 404
     assert "kode OTP" not in client.get(link).text
+    token = form_token(client, "/complaints/new")
+    assert (
+        client.post(link, data={"csrf_token": token, "text": "tiket orang lain"}).status_code == 404
+    )
+    with db.transaction() as s:
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Message).where(Message.body == "tiket orang lain")
+            )
+            == 0
+        )
     client.cookies.clear()
     assert client.get(link, follow_redirects=False).status_code == 303  # to the login page

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import Depends, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from prakerja.feedback import service_ticket
@@ -15,6 +15,7 @@ from prakerja.feedback.intake_rules import Incoming
 from prakerja.feedback.model import Incident, Message, Ticket
 from prakerja.feedback.service_intake import ingest
 from prakerja.identity.deps import CurrentCitizen, OptionalAccount
+from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import new_id
 from prakerja.kit.errors import DomainError, Invalid, NotFound
@@ -133,17 +134,32 @@ def my_complaints(request: Request, session: DbSession, citizen: CurrentCitizen)
     return render(request, "feedback/complaints.html", {"tickets": tickets})
 
 
+def _own_ticket(session: DbSession, public_id: str, account_id: int) -> Ticket:
+    """The citizen's own ticket; anyone else's is not found (404), as if it did not exist."""
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.public_id == public_id, Ticket.account_id == account_id)
+    )
+    if ticket is None:
+        raise NotFound("No such complaint")
+    return ticket
+
+
 @router.get("/complaints/{public_id}", response_class=HTMLResponse)
 def my_complaint(
     request: Request, public_id: str, session: DbSession, citizen: CurrentCitizen
 ) -> HTMLResponse:
-    """One of the citizen's own reports: what they wrote and what the desk answered, in order.
-    Another citizen's ticket is not found (404), as if it did not exist."""
-    ticket = session.scalar(
-        select(Ticket).where(Ticket.public_id == public_id, Ticket.account_id == citizen.id)
-    )
-    if ticket is None:
-        raise NotFound("No such complaint")
+    """One of the citizen's own reports: what they wrote and what the desk answered, in order,
+    and a form to add to it."""
+    return _complaint_page(request, session, citizen, _own_ticket(session, public_id, citizen.id))
+
+
+def _complaint_page(
+    request: Request,
+    session: DbSession,
+    citizen: Account,
+    ticket: Ticket,
+    error: str = "",
+) -> HTMLResponse:
     said = [
         ("citizen", m.received_at, m.body)
         for m in service_ticket.messages_of(session, ticket.id)
@@ -157,8 +173,37 @@ def my_complaint(
             "ticket": ticket,
             "thread": sorted(said + answered, key=lambda item: item[1]),
             "replied": bool(answered),
+            "error": error,
         },
+        status_code=422 if error else 200,
     )
+
+
+@router.post("/complaints/{public_id}", response_model=None)
+def add_to_complaint(
+    request: Request, public_id: str, session: DbSession, citizen: CurrentCitizen, text: Text
+) -> Response:
+    """The citizen writes more on their own report: a web message threaded onto the ticket by
+    its number (intake threads it only from the same account), which reopens it if resolved."""
+    ticket = _own_ticket(session, public_id, citizen.id)
+    if not 5 <= len(text.strip()) <= 20_000:
+        error = gettext(current_language(), "Describe the problem (5 to 20,000 characters).")
+        return _complaint_page(request, session, citizen, ticket, error)
+    now = utc_now()
+    ingest(
+        session,
+        Incoming(
+            channel="web",
+            source_id=f"web:{new_id()}",
+            received_at=now,
+            body=text,
+            subject=f"Re: [#{ticket.public_id}] {ticket.subject}"[:300],
+            author_email=citizen.email,
+            account_id=citizen.id,
+        ),
+        now=now,
+    )
+    return RedirectResponse(f"/complaints/{public_id}#thread", status_code=303)
 
 
 @router.get("/complaints/survey/{token}", response_class=HTMLResponse)
