@@ -169,3 +169,25 @@ def test_the_operators_wave_page_offers_only_the_steps_that_apply_now(db, client
     refused = _staff_post(client, code, "open")
     assert refused.status_code == 409
     assert 'id="wave-status">selesai<' in refused.text
+
+
+def test_the_public_page_computes_its_figures_once_a_minute_and_again_after_each_step(
+    db, client, monkeypatch
+):
+    from prakerja.selection import queries
+
+    code, _ = _wave(db, places=1, people=0)
+    calls = []
+    real = queries.group_counts
+    monkeypatch.setattr(queries, "group_counts", lambda s, w: calls.append(w) or real(s, w))
+    for _ in range(3):
+        assert client.get(f"/waves/{code}").status_code == 200
+    assert len(calls) == 1  # three citizens, one computation
+    staff_client(client, db, "operator")
+    assert _staff_post(client, code, "close").status_code == 303
+    client.cookies.clear()
+    assert client.get(f"/waves/{code}").status_code == 200
+    assert len(calls) == 2  # the step changed the wave: computed again at once
+    monkeypatch.setattr(queries, "PUBLIC_TTL_S", 0.0)
+    client.get(f"/waves/{code}")
+    assert len(calls) == 3  # and again once the minute is over

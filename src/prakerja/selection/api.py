@@ -73,7 +73,7 @@ def detail(session: DbSession, wave: Wave) -> WaveDetail:
         winners_sha256=wave.winners_sha256,
         pool_count=wave.pool_count,
         winners=wave.winners,
-        counts=queries.status_counts(session, wave.id),
+        counts=queries.public_figures(session, wave).counts,
         files=files,
     )
 

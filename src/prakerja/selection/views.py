@@ -157,14 +157,15 @@ def public_wave(request: Request, code: str, session: DbSession, receipt: str = 
             outcome = queries.public_outcome(app, wave)
         except NotFound:
             outcome = ("unknown", [])
+    figures = queries.public_figures(session, wave)
     return render(
         request,
         "selection/wave_public.html",
         {
             "wave": wave,
-            "counts": queries.status_counts(session, wave.id),
-            "regions": queries.region_counts(session, wave.id),
-            "groups": queries.group_counts(session, wave.id),
+            "counts": figures.counts,
+            "regions": figures.regions,
+            "groups": figures.groups,
             "outcome": outcome,
             "receipt": receipt,
             "texts": queries.STATUS_TEXTS,
