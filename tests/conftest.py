@@ -28,6 +28,18 @@ import_all("jobs")
 
 pytest_plugins = ["tests.fixtures_sim"]
 
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    """Per-process copies keyed by database ids (the public wave figures) must not outlive the
+    test whose database made them: the next test's database reuses the ids."""
+    from prakerja.selection import queries
+
+    queries.forget_public_figures()
+    yield
+    queries.forget_public_figures()
+
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PG_URL = os.environ.get("PRAKERJA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"

@@ -167,3 +167,10 @@ def public_figures(session: Session, wave: Wave) -> PublicFigures:
         while len(_PUBLIC) > 64:
             _PUBLIC.popitem(last=False)
         return figures
+
+
+def forget_public_figures() -> None:
+    """Drop every kept copy: the key trusts a wave's id and `updated_at` to name one state of
+    one database, which holds until a database is emptied and filled again (tests do that)."""
+    with _PUBLIC_LOCK:
+        _PUBLIC.clear()
