@@ -191,3 +191,16 @@ def test_the_public_page_computes_its_figures_once_a_minute_and_again_after_each
     monkeypatch.setattr(queries, "PUBLIC_TTL_S", 0.0)
     client.get(f"/waves/{code}")
     assert len(calls) == 3  # and again once the minute is over
+
+
+def test_while_one_request_refreshes_the_figures_the_others_take_the_last_copy(monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    from prakerja.selection import queries
+
+    wave = SimpleNamespace(id=7, updated_at=NOW)
+    old = queries.PublicFigures(counts={"joined": 1}, regions=[], groups={})
+    queries._PUBLIC[(7, NOW)] = (time.monotonic() - 2 * queries.PUBLIC_TTL_S, old)
+    with queries._PUBLIC_LOCK:  # another request is computing them
+        assert queries.public_figures(None, wave) is old  # no wait, no query (no session)
