@@ -60,8 +60,20 @@ def test_a_citizen_buys_through_the_pages(client, db, market):
     orders = client.get("/orders")
     assert market.course.title in orders.text
     assert '<li class="card order" data-status="pending">' in orders.text  # a card, not a table
+    assert f'<dd class="platform">{market.platform.name}</dd>' in orders.text
+    assert " WIB</dd>" in orders.text  # when it was ordered, in Jakarta time
     with db.sessions() as s:
         assert s.scalar(select(Order.status)) == "pending"
+    from prakerja.marketplace import service_order
+
+    with db.transaction() as s:  # the platform confirms: the voucher and where to enter it
+        order = s.scalars(select(Order)).one()
+        platform = s.get(Partner, market.platform.id)
+        service_order.confirm_order(
+            s, partner=platform, order_public_id=order.public_id, now=utc_now()
+        )
+    confirmed = client.get("/orders").text
+    assert f"Masukkan voucher ini di {market.platform.name} untuk memulai pelatihan." in confirmed
 
 
 def test_a_wrong_card_number_shows_a_form_error(client, db, market):

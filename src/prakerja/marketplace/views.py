@@ -262,8 +262,15 @@ def my_orders(request: Request, session: DbSession, account: CurrentCitizen) -> 
     orders = service_purchase.orders_of_account(session, account.id)
     ids = [o.course_id for o in orders]
     rows = session.execute(select(Course.id, Course.title).where(Course.id.in_(ids))).tuples().all()
-    titles = dict(rows)
-    return render(request, "marketplace/orders.html", {"orders": orders, "titles": titles})
+    platform_ids = sorted({o.platform_id for o in orders})
+    platforms = session.execute(
+        select(Partner.id, Partner.name).where(Partner.id.in_(platform_ids))
+    ).tuples()
+    return render(
+        request,
+        "marketplace/orders.html",
+        {"orders": orders, "titles": dict(rows), "platforms": dict(platforms.all())},
+    )
 
 
 # --- operators -------------------------------------------------------------------------------
