@@ -156,6 +156,8 @@ def test_the_operators_wave_page_offers_only_the_steps_that_apply_now(db, client
 
     assert buttons() == ["close"]
     assert "Tutup gelombang" in client.get(f"/admin/waves/{code}").text
+    listing = client.get("/admin/waves").text  # the list says each wave's next step too
+    assert re.search(rf'{code}</a>.*?<td class="next-step">Tutup gelombang</td>', listing, re.S)
     steps = [("close", ["screen", "run"]), ("run", ["announce"]), ("announce", ["purchase_window"])]
     for action, then in steps:
         assert _staff_post(client, code, action).status_code == 303, action

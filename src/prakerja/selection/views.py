@@ -186,11 +186,18 @@ def wave_file(code: str, name: str, session: DbSession) -> Response:
 
 @router.get("/admin/waves", response_class=HTMLResponse)
 def admin_waves(request: Request, session: DbSession, staff: Operator) -> HTMLResponse:
-    return render(
-        request,
-        "selection/admin_waves.html",
-        {"waves": service.list_waves(session), "reviews": service_review.pending_reviews(session)},
-    )
+    return render(request, "selection/admin_waves.html", _waves_context(session))
+
+
+def _waves_context(session: Session) -> dict[str, Any]:
+    """Every wave with the step that is the operators' next (none when nothing is left)."""
+    waves = service.list_waves(session)
+    return {
+        "waves": waves,
+        "next_step": {w.code: next(iter(service_ops.actions_for(w)), "") for w in waves},
+        "action_text": ACTION_TEXT,
+        "reviews": service_review.pending_reviews(session),
+    }
 
 
 def _plan_from(form: FormData) -> service.WavePlan:
@@ -236,12 +243,7 @@ def plan(request: Request, session: DbSession, staff: Operator, form: Form) -> R
         return render(
             request,
             "selection/admin_waves.html",
-            {
-                "waves": service.list_waves(session),
-                "error": exc.detail,
-                "reviews": service_review.pending_reviews(session),
-                "form": form,
-            },
+            {**_waves_context(session), "error": exc.detail, "form": form},
             status_code=422,
         )
     return RedirectResponse(f"/admin/waves/{wave.code}", status_code=303)
