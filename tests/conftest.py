@@ -31,13 +31,13 @@ pytest_plugins = ["tests.fixtures_sim"]
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
-    """Per-process copies keyed by database ids (the public wave figures) must not outlive the
-    test whose database made them: the next test's database reuses the ids."""
-    from prakerja.selection import queries
+    """Per-process copies keyed by database ids (kit.kept: the public wave figures) must not
+    outlive the test whose database made them: the next test's database reuses the ids."""
+    from prakerja.kit import kept
 
-    queries.forget_public_figures()
+    kept.forget_all()
     yield
-    queries.forget_public_figures()
+    kept.forget_all()
 
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

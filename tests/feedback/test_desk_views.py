@@ -179,3 +179,30 @@ def test_the_sla_chart_counts_answered_and_overdue_tickets_and_skips_those_still
             )
     with db.transaction() as s:
         assert charts._sla(s, now - 4 * hour, now) == [{"key": "payments", "share": 0.333}]
+
+
+def test_the_public_page_counts_topics_once_per_period_but_shows_new_notes_at_once(
+    db, client, monkeypatch
+):
+    from prakerja.feedback import views
+
+    _seed(db)
+    counted = []
+    real = views.top_topics
+    monkeypatch.setattr(views, "top_topics", lambda s, now: counted.append(now) or real(s, now))
+    first = client.get("/kamu-bilang-kami-perbaiki").text
+    assert "Laporan penipuan (1)" in first
+    with db.transaction() as s:
+        s.add(
+            Incident(
+                topic="login_otp", dimension="all", value="", window_start=utc_now(),
+                opened_at=utc_now(), baseline_count=0, current_count=25,
+                sample_message_ids=[], status="open", public_note="Sedang kami perbaiki",
+            )
+        )  # fmt: skip
+    again = client.get("/kamu-bilang-kami-perbaiki").text
+    assert "Sedang kami perbaiki" in again  # an operator's note shows at once
+    assert len(counted) == 1  # the 30-day counts were not read again
+    monkeypatch.setattr(views._TOP_TOPICS, "ttl_s", 0.0)
+    client.get("/kamu-bilang-kami-perbaiki")
+    assert len(counted) == 2

@@ -190,19 +190,20 @@ def test_the_public_page_computes_its_figures_once_a_minute_and_again_after_each
     client.cookies.clear()
     assert client.get(f"/waves/{code}").status_code == 200
     assert len(calls) == 2  # the step changed the wave: computed again at once
-    monkeypatch.setattr(queries, "PUBLIC_TTL_S", 0.0)
+    monkeypatch.setattr(queries._PUBLIC, "ttl_s", 0.0)
     client.get(f"/waves/{code}")
     assert len(calls) == 3  # and again once the minute is over
 
 
-def test_while_one_request_refreshes_the_figures_the_others_take_the_last_copy(monkeypatch):
-    import time
+def test_while_one_request_refreshes_the_figures_the_others_take_the_last_copy():
     from types import SimpleNamespace
 
     from prakerja.selection import queries
 
     wave = SimpleNamespace(id=7, updated_at=NOW)
     old = queries.PublicFigures(counts={"joined": 1}, regions=[], groups={})
-    queries._PUBLIC[(7, NOW)] = (time.monotonic() - 2 * queries.PUBLIC_TTL_S, old)
-    with queries._PUBLIC_LOCK:  # another request is computing them
+    queries._PUBLIC.put_stale((7, NOW), old)
+    with queries._PUBLIC._lock:  # another request is computing them
         assert queries.public_figures(None, wave) is old  # no wait, no query (no session)
+    fresh = queries.PublicFigures(counts={"joined": 2}, regions=[], groups={})
+    assert queries._PUBLIC.get((7, NOW), lambda: fresh) is fresh  # lock free: computed anew

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from prakerja.kit.kept import Kept
 from prakerja.region import service as region
 from prakerja.registration.model import Person
 from prakerja.selection.model import Application, Wave, WaveQuota
@@ -127,7 +125,7 @@ def is_open_now(wave: Wave, now: dt.datetime) -> bool:
     return wave.status == "open" and wave.opens_at <= now < wave.closes_at
 
 
-# --- the public wave page's figures, computed once a minute per process -----------------------
+# --- the public wave page's figures, computed once a minute per process (kit.kept) ------------
 
 
 @dataclass(frozen=True)
@@ -137,9 +135,7 @@ class PublicFigures:
     groups: dict[str, dict[str, int]]
 
 
-PUBLIC_TTL_S = 60.0
-_PUBLIC: OrderedDict[tuple[int, dt.datetime], tuple[float, PublicFigures]] = OrderedDict()
-_PUBLIC_LOCK = threading.Lock()
+_PUBLIC: Kept[PublicFigures] = Kept(ttl_s=60.0)
 
 
 def public_figures(session: Session, wave: Wave) -> PublicFigures:
@@ -149,35 +145,11 @@ def public_figures(session: Session, wave: Wave) -> PublicFigures:
     seconds at a national wave), so each process computes them at most once a minute per wave,
     and again at once after any step of the wave (the key holds `updated_at`, which every
     transition sets). Joins while a wave is open show within the minute."""
-    key = (wave.id, wave.updated_at)
-    hit = _PUBLIC.get(key)
-    if hit is not None and time.monotonic() - hit[0] < PUBLIC_TTL_S:
-        return hit[1]
-    # One computation at a time. While it runs, a request that has an older copy of the same
-    # state takes that copy rather than queue behind it; one with none waits and finds it done.
-    if hit is not None and not _PUBLIC_LOCK.acquire(blocking=False):
-        return hit[1]
-    if hit is None:
-        _PUBLIC_LOCK.acquire()
-    try:
-        hit = _PUBLIC.get(key)
-        if hit is not None and time.monotonic() - hit[0] < PUBLIC_TTL_S:
-            return hit[1]
-        figures = PublicFigures(
+    return _PUBLIC.get(
+        (wave.id, wave.updated_at),
+        lambda: PublicFigures(
             counts=status_counts(session, wave.id),
             regions=region_counts(session, wave.id),
             groups=group_counts(session, wave.id),
-        )
-        _PUBLIC[key] = (time.monotonic(), figures)
-        while len(_PUBLIC) > 64:
-            _PUBLIC.popitem(last=False)
-        return figures
-    finally:
-        _PUBLIC_LOCK.release()
-
-
-def forget_public_figures() -> None:
-    """Drop every kept copy: the key trusts a wave's id and `updated_at` to name one state of
-    one database, which holds until a database is emptied and filled again (tests do that)."""
-    with _PUBLIC_LOCK:
-        _PUBLIC.clear()
+        ),
+    )
