@@ -301,3 +301,24 @@ def test_a_preview_whose_job_died_says_so_and_can_be_asked_for_again(db, client,
         assert diffs.latest(s, draft_id).id != first
     jobs.run_until_idle(db)
     assert 'data-status="done"' in client.get(url).text
+
+
+def test_a_new_draft_starts_from_the_policy_in_force_unless_the_operator_picks_another(db, client):
+    import re
+
+    staff_client(client, db, "operator")
+    page = client.get("/admin/policy").text
+    chosen = re.findall(r'<option value="([^"]+)" selected>', page)
+    assert chosen == []  # nothing published yet: the built-in presets only, the first chosen
+    token = csrf(client, "/admin/policy")
+    made = client.post(
+        "/admin/policy",
+        data={"csrf_token": token, "code": "2023.1", "source": "preset:2023+"},
+        follow_redirects=False,
+    )
+    version_id = made.headers["location"].rsplit("/", 1)[-1]
+    with db.transaction() as s:
+        service.publish(s, version_id=int(version_id), actor="t", now=dt.datetime.now(dt.UTC))
+    page = client.get("/admin/policy").text
+    assert re.findall(r'<option value="([^"]+)" selected>', page) == [f"copy:{version_id}"]
+    assert "Salinan dari 2023.1 (berlaku)" in page
