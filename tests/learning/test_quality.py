@@ -113,3 +113,11 @@ def test_the_board_is_for_operators_only(client: TestClient, db: Database) -> No
     done = client.post("/admin/quality/refresh", data={"csrf_token": token})
     assert done.status_code == 200
     assert "⚑" in done.text
+    import re
+
+    # numbers as the page's language writes them: a decimal comma in Indonesian
+    assert re.search(r"<td>\d,\d\d</td>", done.text)
+    assert re.search(r"<td>\d+,\d%</td>", done.text)
+    assert not re.search(r"<td>\d\.\d\d</td>", done.text)
+    english = client.get("/admin/quality", params={"lang": "en"}).text
+    assert re.search(r"<td>\d\.\d\d</td>", english)

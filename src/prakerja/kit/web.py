@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import structlog
+from babel.numbers import format_decimal
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -91,7 +92,15 @@ def _make_templates() -> Jinja2Blocks:
     env.filters["wib_date"] = clock.wib_date
     env.globals["duration"] = duration
     env.globals["with_lang"] = with_lang
+    env.filters["decimal"] = decimal
     return templates
+
+
+def decimal(value: float, pattern: str = "0.00") -> str:
+    """A number as the page's language writes it: "4,50" in Indonesian, "4.50" in English
+    (`pattern` is Babel's: "0.0", "+0.00;-0.00")."""
+    locale = "id_ID" if _lang.get() == "id" else "en_US"
+    return format_decimal(value, format=pattern, locale=locale)
 
 
 templates: Jinja2Templates = _make_templates()

@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from babel.numbers import format_decimal
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
@@ -23,7 +22,7 @@ from prakerja.kit.clock import utc_now, wib
 from prakerja.kit.errors import DomainError, http_status
 from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import RowId, csrf_protect, current_language, render
+from prakerja.kit.web import RowId, csrf_protect, current_language, decimal, render
 from prakerja.learning import service_quality  # a course's rating: see _course_page
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
 from prakerja.marketplace.model import Course, CourseSession, Partner
@@ -150,8 +149,7 @@ def _batches(sessions: list[CourseSession], now: dt.datetime) -> list[BatchView]
 
 def _stars(rating_x100: int) -> str:
     """An average rating as people read it: "4,5" in Indonesian, "4.5" in English."""
-    locale = "id_ID" if current_language() == "id" else "en_US"
-    return format_decimal(rating_x100 / 100, format="0.0", locale=locale)
+    return decimal(rating_x100 / 100, "0.0")
 
 
 def _course_page(
