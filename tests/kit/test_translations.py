@@ -23,7 +23,7 @@ CATALOGUES = SRC / "translations" / "id" / "LC_MESSAGES"
 _STRING = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')"""
 TEMPLATE_MSGID = re.compile(r"\b(?:_|tr)\(\s*" + _STRING + r"\s*[),]")
 TEMPLATE_QUOTED = re.compile(_STRING)
-PY_WRAPPERS = frozenset({"_", "_t", "_tr"})
+PY_WRAPPERS = frozenset({"_", "_t", "_tr", "translate"})
 # `_("order_" ~ status)`: a dynamic msgid; catalogue entries with this prefix count as used.
 TEMPLATE_PREFIX = re.compile(r"\b_\(\s*" + _STRING + r"\s*~")
 

@@ -20,10 +20,9 @@ from prakerja.identity.model import Account
 from prakerja.kit.clock import utc_now
 from prakerja.kit.db import new_id
 from prakerja.kit.errors import DomainError, Invalid, NotFound
-from prakerja.kit.i18n import gettext
 from prakerja.kit.kept import Kept
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import csrf_protect, current_language, render
+from prakerja.kit.web import csrf_protect, render, translate
 from prakerja.settings import get_settings
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -59,15 +58,11 @@ async def _photo(upload: UploadFile | None) -> tuple[bytes | None, str | None]:
 
 def _check(subject: str, text: str, email: str, phone: str, signed_in: bool) -> None:
     if not 3 <= len(subject.strip()) <= 200:
-        raise Invalid(gettext(current_language(), "Write a short subject (3 to 200 characters)."))
+        raise Invalid(translate("Write a short subject (3 to 200 characters)."))
     if not 5 <= len(text.strip()) <= 20_000:
-        raise Invalid(gettext(current_language(), "Describe the problem (5 to 20,000 characters)."))
+        raise Invalid(translate("Describe the problem (5 to 20,000 characters)."))
     if not signed_in and not (email.strip() or phone.strip()):
-        raise Invalid(
-            gettext(
-                current_language(), "Give an email address or a phone number so we can answer you."
-            )
-        )
+        raise Invalid(translate("Give an email address or a phone number so we can answer you."))
 
 
 def _take(session: DbSession, now: dt.datetime, **fields: Any) -> tuple[Message, bool]:
@@ -190,7 +185,7 @@ def add_to_complaint(
     its number (intake threads it only from the same account), which reopens it if resolved."""
     ticket = _own_ticket(session, public_id, citizen.id)
     if not 5 <= len(text.strip()) <= 20_000:
-        error = gettext(current_language(), "Describe the problem (5 to 20,000 characters).")
+        error = translate("Describe the problem (5 to 20,000 characters).")
         return _complaint_page(request, session, citizen, ticket, error)
     _take(
         session,

@@ -20,9 +20,8 @@ from prakerja.identity.deps import require_staff
 from prakerja.identity.model import Account
 from prakerja.kit import audit, consoles
 from prakerja.kit.clock import utc_now
-from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import RowId, csrf_protect, current_language, render
+from prakerja.kit.web import RowId, csrf_protect, render, translate
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 AGENTS = ("agent", "operator")
@@ -208,11 +207,6 @@ def desk_correct(
     return _back(ticket_id)
 
 
-def _words(code: str) -> str:
-    """A chart's key (topic, channel, sentiment, team) in the page's language."""
-    return gettext(current_language(), code)
-
-
 @router.get("/desk/stats", response_class=HTMLResponse)
 def desk_stats(request: Request, session: DbSession, operator: Operator) -> HTMLResponse:
     incidents = session.scalars(
@@ -221,7 +215,7 @@ def desk_stats(request: Request, session: DbSession, operator: Operator) -> HTML
     return render(
         request,
         "feedback/desk_stats.html",
-        {"charts": charts.stats(session, now=utc_now(), label=_words), "incidents": incidents},
+        {"charts": charts.stats(session, now=utc_now(), label=translate), "incidents": incidents},
     )
 
 

@@ -42,3 +42,10 @@ def as_utc(instant: dt.datetime) -> dt.datetime:
     """An aware instant as is; a naive one read as UTC (how SQLite and ISO strings without an
     offset hold them)."""
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=dt.UTC)
+
+
+def from_wib(instant: dt.datetime) -> dt.datetime:
+    """An instant an operator typed, in UTC: a naive one is Jakarta time (WIB), as they read
+    their clocks; one with an offset keeps it."""
+    local = instant if instant.tzinfo is not None else instant.replace(tzinfo=JAKARTA)
+    return local.astimezone(dt.UTC)

@@ -49,7 +49,9 @@ def current_language() -> str:
     return _lang.get()
 
 
-def _gettext(message: str, **params: Any) -> str:
+def translate(message: str, **params: Any) -> str:
+    """A msgid in the page's language, with %(name)s parameters: what `_` does in templates,
+    for views that word a message in Python."""
     text = i18n.translations(_lang.get()).gettext(message)
     return text % params if params else text
 
@@ -65,10 +67,10 @@ def duration(minutes: int) -> str:
     then days ("45 menit", "26 jam", "3 hari"); the sign is the caller's to show."""
     n = abs(int(minutes))
     if n < 120:
-        return _gettext("%(n)s min", n=n)
+        return translate("%(n)s min", n=n)
     if n < 48 * 60:
-        return _gettext("%(n)s h", n=n // 60)
-    return _gettext("%(n)s days", n=n // (24 * 60))
+        return translate("%(n)s h", n=n // 60)
+    return translate("%(n)s days", n=n // (24 * 60))
 
 
 def _ngettext(singular: str, plural: str, n: int) -> str:
@@ -85,7 +87,7 @@ def _make_templates() -> Jinja2Blocks:
         loader=jinja2.FileSystemLoader(directory), autoescape=True, extensions=["jinja2.ext.i18n"]
     )
     templates = Jinja2Blocks(env=env)
-    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(translate, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["rupiah"] = lambda amount: format_rupiah(int(amount), _lang.get())
     env.globals["lang"] = current_language
     env.filters["wib"] = clock.wib  # every time shown to people: Jakarta time, labelled
@@ -141,7 +143,7 @@ def render(
     ctx = {
         "request": request,
         "csrf_token": csrf_token(request),
-        "_": _gettext,
+        "_": translate,
         "lang_code": _lang.get(),
         "user": getattr(request.state, "user", None),
         "settings": get_settings(),
@@ -338,7 +340,7 @@ def _page(request: Request, status: int, title: str, detail: str) -> HTMLRespons
 
 async def _domain_error(request: Request, exc: DomainError) -> Response:
     status = http_status(exc)
-    title = _gettext(exc.title)
+    title = translate(exc.title)
     detail = exc.detail if exc.detail != exc.title else ""
     if wants_json(request):
         return problem(
@@ -368,7 +370,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     if wants_json(request):
         return problem(
             422,
-            _gettext("Invalid input"),
+            translate("Invalid input"),
             type_="/problems/invalid",
             request=request,
             code="invalid",
@@ -377,7 +379,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     return _page(
         request,
         422,
-        _gettext("Invalid input"),
+        translate("Invalid input"),
         "; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in errors),
     )
 
@@ -396,12 +398,12 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if wants_json(request):
         response = problem(
             exc.status_code,
-            _gettext(title),
+            translate(title),
             request=request,
             detail=str(exc.detail) if exc.detail else "",
         )
     else:
-        response = _page(request, exc.status_code, _gettext(title), "")
+        response = _page(request, exc.status_code, translate(title), "")
     response.headers.update(exc.headers or {})
     if exc.status_code == 405:
         response.headers["Allow"] = _allowed_methods(request)
@@ -430,7 +432,7 @@ async def _busy(request: Request, exc: OperationalError | PoolTimeout) -> Respon
     500 would say the request itself broke something."""
     reason = type(getattr(exc, "orig", None) or exc).__name__
     log.warning("database_busy", error=reason, path=request.url.path)
-    title = _gettext("The service is busy; please try again in a moment")
+    title = translate("The service is busy; please try again in a moment")
     response: Response
     if wants_json(request):
         response = problem(503, title, type_="/problems/busy", request=request, code="busy")

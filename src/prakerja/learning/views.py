@@ -17,9 +17,8 @@ from prakerja.identity.model import Account
 from prakerja.kit import consoles
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, NotFound, http_status
-from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import RowId, csrf_protect, current_language, render
+from prakerja.kit.web import RowId, csrf_protect, render, translate
 from prakerja.learning import (
     api,
     certificates,
@@ -60,10 +59,6 @@ async def _form(request: Request) -> FormData:
 
 
 Form = Annotated[FormData, Depends(_form)]
-
-
-def _t(message: str) -> str:
-    return gettext(current_language(), message)
 
 
 def _learning_page(
@@ -150,7 +145,7 @@ async def face_submit(
             account,
             order_id,
             session_id,
-            _t("Choose a JPEG or PNG photo of at most 2 MB."),
+            translate("Choose a JPEG or PNG photo of at most 2 MB."),
             422,
         )
     try:
@@ -166,7 +161,7 @@ async def face_submit(
     except DomainError as exc:
         session.rollback()
         return _face_page(
-            request, session, account, order_id, session_id, _t(exc.title), http_status(exc)
+            request, session, account, order_id, session_id, translate(exc.title), http_status(exc)
         )
     return _face_page(request, session, account, order_id, session_id)
 
@@ -188,7 +183,7 @@ def review_submit(
         )
     except DomainError as exc:
         session.rollback()
-        return _learning_page(request, session, account, _t(exc.title), http_status(exc))
+        return _learning_page(request, session, account, translate(exc.title), http_status(exc))
     return RedirectResponse("/learning", status_code=303)
 
 

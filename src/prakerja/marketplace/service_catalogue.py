@@ -314,18 +314,6 @@ def course_on_sale(session: Session, public_id: str) -> Course:
     return course
 
 
-def partner_names(session: Session, course: Course) -> tuple[str, str]:
-    """(training provider, digital platform) names of a course, for its catalogue page."""
-    names = dict(
-        session.execute(
-            select(Partner.id, Partner.name).where(
-                Partner.id.in_((course.provider_id, course.platform_id))
-            )
-        ).all()
-    )
-    return names.get(course.provider_id, ""), names.get(course.platform_id, "")
-
-
 def list_courses(session: Session, status: str | None = None) -> list[Course]:
     stmt = select(Course).order_by(Course.id.desc()).limit(200)
     if status:

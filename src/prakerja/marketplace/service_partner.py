@@ -171,6 +171,14 @@ def history(session: Session, partner_id: int) -> list[PartnerStatusChange]:
     )
 
 
+def names_of(session: Session, partner_ids: list[int]) -> dict[int, str]:
+    """partner id -> name, for pages that name a course's provider or an order's platform."""
+    if not partner_ids:
+        return {}
+    stmt = select(Partner.id, Partner.name).where(Partner.id.in_(sorted(set(partner_ids))))
+    return {int(i): str(n) for i, n in session.execute(stmt)}
+
+
 def list_partners(session: Session) -> list[Partner]:
     return list(session.scalars(select(Partner).order_by(Partner.kind, Partner.code)))
 

@@ -20,9 +20,8 @@ from prakerja.identity.service import settle
 from prakerja.kit import consoles
 from prakerja.kit.clock import utc_now, wib
 from prakerja.kit.errors import DomainError, http_status
-from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import RowId, csrf_protect, current_language, decimal, render
+from prakerja.kit.web import RowId, csrf_protect, render, translate
 from prakerja.learning import service_quality  # a course's rating: see _course_page
 from prakerja.marketplace import rules, service_catalogue, service_partner, service_purchase
 from prakerja.marketplace.model import Course, CourseSession, Partner
@@ -60,10 +59,6 @@ async def _form(request: Request) -> FormData:
 
 
 Form = Annotated[FormData, Depends(_form)]
-
-
-def _t(message: str) -> str:
-    return gettext(current_language(), message)
 
 
 def _available(session: DbSession, account: Account | None) -> int | None:
@@ -107,7 +102,7 @@ def catalogue(
         "marketplace/catalogue.html",
         {
             "courses": courses,
-            "ratings": {i: (_stars(x100), n) for i, (x100, n) in ratings.items()},
+            "ratings": ratings,
             "categories": service_catalogue.categories(session),
             "modes": rules.MODES,
             "available": available,
@@ -147,11 +142,6 @@ def _batches(sessions: list[CourseSession], now: dt.datetime) -> list[BatchView]
     ]
 
 
-def _stars(rating_x100: int) -> str:
-    """An average rating as people read it: "4,5" in Indonesian, "4.5" in English."""
-    return decimal(rating_x100 / 100, "0.0")
-
-
 def _course_page(
     request: Request,
     session: DbSession,
@@ -160,17 +150,16 @@ def _course_page(
     error: str = "",
     status: int = 200,
 ) -> HTMLResponse:
-    provider, platform = service_catalogue.partner_names(session, course)
+    names = service_partner.names_of(session, [course.provider_id, course.platform_id])
     rating = service_quality.public_rating(session, course.id)
     return render(
         request,
         "marketplace/course.html",
         {
             "course": course,
-            "provider": provider,
-            "platform": platform,
-            "stars": _stars(rating[0]) if rating else None,
-            "reviews": rating[1] if rating else 0,
+            "provider": names.get(course.provider_id, ""),
+            "platform": names.get(course.platform_id, ""),
+            "rating": rating,
             "batches": _batches(service_catalogue.sessions_of(session, course.id), utc_now()),
             "available": _available(session, account),
             "error": error,
@@ -207,7 +196,9 @@ def buy(
     except DomainError as exc:
         session.rollback()
         course = service_catalogue.course_on_sale(session, public_id)
-        return _course_page(request, session, account, course, _t(exc.title), http_status(exc))
+        return _course_page(
+            request, session, account, course, translate(exc.title), http_status(exc)
+        )
     return RedirectResponse(f"/orders/{order.public_id}/code", status_code=303)
 
 
@@ -251,7 +242,9 @@ def code_submit(
         )
     except DomainError as exc:
         settle(session, exc)
-        return _code_page(request, session, account, public_id, _t(exc.title), http_status(exc))
+        return _code_page(
+            request, session, account, public_id, translate(exc.title), http_status(exc)
+        )
     return RedirectResponse("/orders", status_code=303)
 
 
@@ -260,14 +253,11 @@ def my_orders(request: Request, session: DbSession, account: CurrentCitizen) -> 
     orders = service_purchase.orders_of_account(session, account.id)
     ids = [o.course_id for o in orders]
     rows = session.execute(select(Course.id, Course.title).where(Course.id.in_(ids))).tuples().all()
-    platform_ids = sorted({o.platform_id for o in orders})
-    platforms = session.execute(
-        select(Partner.id, Partner.name).where(Partner.id.in_(platform_ids))
-    ).tuples()
+    platforms = service_partner.names_of(session, [o.platform_id for o in orders])
     return render(
         request,
         "marketplace/orders.html",
-        {"orders": orders, "titles": dict(rows), "platforms": dict(platforms.all())},
+        {"orders": orders, "titles": dict(rows), "platforms": platforms},
     )
 
 
@@ -296,7 +286,7 @@ def _staff_action(request: Request, session: DbSession, call: Any) -> Response:
         call()
     except DomainError as exc:
         session.rollback()
-        return _board(request, session, f"{_t(exc.title)} ({exc.detail})", http_status(exc))
+        return _board(request, session, f"{translate(exc.title)} ({exc.detail})", http_status(exc))
     return RedirectResponse("/admin/partners", status_code=303)
 
 

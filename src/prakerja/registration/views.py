@@ -18,11 +18,10 @@ from starlette.datastructures import FormData, UploadFile
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import settle
-from prakerja.kit import i18n
 from prakerja.kit.clock import jakarta_date, utc_now
 from prakerja.kit.errors import DomainError
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import csrf_protect, current_language, render
+from prakerja.kit.web import csrf_protect, current_language, render, translate
 from prakerja.learning import service_enrolment
 from prakerja.registration import forms as vs
 from prakerja.registration import (
@@ -41,10 +40,6 @@ from prakerja.wallet import cards, service_card
 from prakerja.wallet.model_card import ACTIVE, Card
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-
-
-def _t(message: str) -> str:
-    return i18n.gettext(current_language(), message)
 
 
 def _reasons(person: Person | None) -> list[str]:
@@ -206,7 +201,7 @@ async def identity_submit(
     values = {k: str(form.get(k, ""))[:40] for k in ("nik", "kk", "birth_date")}
     birth = vs.parse_date(values["birth_date"])
     if birth is None:
-        errors = {"birth_date": [_t("Enter your date of birth (day, month, year).")]}
+        errors = {"birth_date": [translate("Enter your date of birth (day, month, year).")]}
         person = None
     else:
         person, errors = await _attempt(

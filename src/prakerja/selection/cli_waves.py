@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from prakerja.kit.clock import JAKARTA, utc_now
+from prakerja.kit.clock import from_wib, utc_now
 from prakerja.kit.db import Database
 from prakerja.kit.errors import DomainError
 
@@ -44,7 +44,7 @@ def _when(text: str) -> dt.datetime:
             f"{text!r} is not an ISO time; write e.g. 2026-12-15T09:00 (WIB) or "
             "2026-12-15T02:00+00:00"
         ) from None
-    return (value if value.tzinfo else value.replace(tzinfo=JAKARTA)).astimezone(dt.UTC)
+    return from_wib(value)
 
 
 def _fail(exc: DomainError) -> None:

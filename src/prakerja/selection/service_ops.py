@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from prakerja.kit.errors import NotFound
@@ -33,6 +34,17 @@ _NEXT = {
     "announced": ("purchase_window",),
     "purchase_window": ("settle",),
 }
+
+
+# Statuses where the next step is due now (a purchase window's settling waits for its end).
+_DUE = ("closed", "screening", "drawn", "announced")
+
+
+def count_waiting(session: Session, now: dt.datetime) -> int:
+    """Waves whose next step is the operators' now: the statuses of `_DUE`, or open past their
+    closing time (the staff home's count)."""
+    due = Wave.status.in_(_DUE) | ((Wave.status == "open") & (Wave.closes_at <= now))
+    return int(session.scalar(select(func.count()).where(due)) or 0)
 
 
 def actions_for(wave: Wave) -> tuple[str, ...]:

@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from prakerja.identity.deps import CurrentCitizen, require_staff
 from prakerja.identity.model import Account
 from prakerja.kit import consoles, i18n
-from prakerja.kit.clock import JAKARTA, utc_now
+from prakerja.kit.clock import from_wib, utc_now
 from prakerja.kit.errors import DomainError, NotFound
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import RowId, csrf_protect, current_language, render
@@ -23,23 +22,19 @@ from prakerja.registration import steps
 from prakerja.registration.eligibility import MESSAGES
 from prakerja.registration.service_eligibility import current_policy
 from prakerja.selection import queries, service, service_draw, service_ops, service_review
-from prakerja.selection.model import Wave
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 OPERATORS = ("operator",)
 Operator = Annotated[Account, Depends(require_staff(*OPERATORS))]
 
 
-def _waves_waiting(session: Session) -> int:
-    """Waves whose next step is the operators': closed, screened, drawn or announced, or open
-    past their closing time."""
-    due = Wave.status.in_(("closed", "screening", "drawn", "announced")) | (
-        (Wave.status == "open") & (Wave.closes_at <= utc_now())
-    )
-    return int(session.scalar(select(func.count()).where(due)) or 0)
-
-
-consoles.register("/admin/waves", "Waves", OPERATORS, rank=20, waiting=_waves_waiting)
+consoles.register(
+    "/admin/waves",
+    "Waves",
+    OPERATORS,
+    rank=20,
+    waiting=lambda session: service_ops.count_waiting(session, utc_now()),
+)
 # Button labels: the action codes double as status names ("open"), so a button needs words of
 # its own ("Open the wave", not the status "open").
 ACTION_TEXT = {
@@ -210,8 +205,7 @@ def _plan_from(form: FormData) -> service.WavePlan:
             raise service.WaveInvalid(
                 f"{name}: use a date and time like 2026-03-01T08:00 (WIB)"
             ) from None
-        local = value if value.tzinfo is not None else value.replace(tzinfo=JAKARTA)
-        return local.astimezone(dt.UTC)
+        return from_wib(value)
 
     places = str(form.get("places", "")).replace(".", "").strip()
     regions = [

@@ -156,6 +156,12 @@ def year_end_due(card: CardState, year: int) -> bool:
     return card.status == "active" and card.issued_year <= year
 
 
+def valid_until(issued_at: dt.datetime) -> dt.date:
+    """The last day a card's balance can be spent: the year-end cut-off of the Jakarta year it
+    was issued in (`year_end_due`)."""
+    return dt.date(jakarta_date(issued_at).year, 12, 31)
+
+
 def year_end_instant(year: int) -> dt.datetime:
     """The first instant after the cut-off year (Jakarta new year), in UTC."""
     return dt.datetime(year + 1, 1, 1, tzinfo=JAKARTA).astimezone(dt.UTC)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
@@ -12,7 +10,7 @@ from prakerja.identity.deps import CurrentCitizen
 from prakerja.kit.clock import jakarta_date, utc_now
 from prakerja.kit.routing import DbSession, new_router
 from prakerja.kit.web import csrf_protect, current_language, render
-from prakerja.wallet import history, service_card
+from prakerja.wallet import cards, history, service_card
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -55,10 +53,7 @@ def card_page(request: Request, session: DbSession, account: CurrentCitizen) -> 
                 if card.spend_rest_deadline
                 else None
             ),
-            # the year-end cut-off closes the card at the end of the year it was issued in
-            "year_end": service_card.sms_date(
-                dt.date(jakarta_date(card.issued_at).year, 12, 31), lang
-            ),
+            "year_end": service_card.sms_date(cards.valid_until(card.issued_at), lang),
             "movements": history.movements(session, card.ledger_account_id),
             "movement_text": MOVEMENT_TEXT,
         },
