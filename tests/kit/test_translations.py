@@ -3,8 +3,8 @@
 Every literal msgid in a template (`_("...")`, `tr("...", n=...)`) or in Python (`_("...")`,
 `kit.web.translate`, the `_tr` wrapper, `gettext(lang, "...")`, `translations(...).gettext("...")`)
 has a non-empty, non-fuzzy Indonesian msgstr in some translations/id/LC_MESSAGES/*.po; every
-catalogue entry is used somewhere (a string in Python or a quoted string in a template: labels, error
-titles and macro arguments are msgids too); and a msgid that several catalogues define is
+catalogue entry is used somewhere (a string in Python or a quoted string in a template: labels,
+error titles and macro arguments are msgids too); and a msgid that several catalogues define is
 translated the same way in each (the merged catalogue keeps only one of them).
 """
 
