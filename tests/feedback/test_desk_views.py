@@ -181,6 +181,66 @@ def test_the_sla_chart_counts_answered_and_overdue_tickets_and_skips_those_still
         assert charts._sla(s, now - 4 * hour, now) == [{"key": "payments", "share": 0.333}]
 
 
+def test_the_resolution_chart_takes_each_topics_median_in_the_database(db):
+    from prakerja.feedback import charts
+
+    now = utc_now()
+    hour = dt.timedelta(hours=1)
+    spans = {  # topic: hours from opening to resolution
+        "payment": [5.0, 1.0, 3.0],  # odd count: the middle one
+        "login": [2.0, 8.0, 0.5, 4.0],  # even count: the upper middle one
+        "course": [1.5],
+    }
+    with db.transaction() as s:
+        for topic, hours in spans.items():
+            for i, h in enumerate(hours):
+                opened = now - 20 * hour + i * dt.timedelta(minutes=7)
+                s.add(
+                    Ticket(
+                        public_id=f"res-{topic}-{i}",
+                        channel="web",
+                        topic=topic,
+                        status="resolved",
+                        created_at=opened,
+                        updated_at=opened,
+                        first_response_due=opened + hour,
+                        resolve_due=opened + 48 * hour,
+                        resolved_at=opened + dt.timedelta(hours=h),
+                    )
+                )
+        # not counted: still open, and resolved but opened before the period
+        s.add(
+            Ticket(
+                public_id="res-open",
+                channel="web",
+                topic="payment",
+                created_at=now,
+                updated_at=now,
+                first_response_due=now,
+                resolve_due=now,
+            )
+        )
+        old = now - 30 * hour
+        s.add(
+            Ticket(
+                public_id="res-old",
+                channel="web",
+                topic="course",
+                created_at=old,
+                updated_at=old,
+                first_response_due=old,
+                resolve_due=old,
+                resolved_at=old + 99 * hour,
+            )
+        )
+    with db.transaction() as s:
+        assert charts._resolution_hours(s, now - 24 * hour) == [
+            {"key": "course", "hours": 1.5},
+            {"key": "login", "hours": 4.0},
+            {"key": "payment", "hours": 3.0},
+        ]
+
+
 def test_the_public_page_counts_topics_once_per_period_but_shows_new_notes_at_once(
     db, client, monkeypatch
 ):

@@ -1,7 +1,7 @@
 """The Indonesian catalogue is complete, used and consistent across every context.
 
 Every literal msgid in a template (`_("...")`, `tr("...", n=...)`) or in Python (`_("...")`,
-`kit.web.translate`, the `_tr` wrapper, `gettext(lang, "...")`, `translations(...).gettext("...")`)
+`kit.web.translate`, `gettext(lang, "...")`, `translations(...).gettext("...")`)
 has a non-empty, non-fuzzy Indonesian msgstr in some translations/id/LC_MESSAGES/*.po; every
 catalogue entry is used somewhere (a string in Python or a quoted string in a template: labels,
 error titles and macro arguments are msgids too); and a msgid that several catalogues define is
@@ -23,7 +23,7 @@ CATALOGUES = SRC / "translations" / "id" / "LC_MESSAGES"
 _STRING = r"""(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')"""
 TEMPLATE_MSGID = re.compile(r"\b(?:_|tr)\(\s*" + _STRING + r"\s*[),]")
 TEMPLATE_QUOTED = re.compile(_STRING)
-PY_WRAPPERS = frozenset({"_", "_tr", "translate"})
+PY_WRAPPERS = frozenset({"_", "translate"})
 # `_("order_" ~ status)`: a dynamic msgid; catalogue entries with this prefix count as used.
 TEMPLATE_PREFIX = re.compile(r"\b_\(\s*" + _STRING + r"\s*~")
 

@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from prakerja.feedback.model import Message, Ticket
+from prakerja.kit.db import is_postgres
 
 
 @dataclass(frozen=True)
@@ -70,18 +71,34 @@ def _sentiment(session: Session, since: dt.datetime) -> list[dict[str, Any]]:
     return [r | {"share": round(r["n"] / totals[r["day"]], 3)} for r in rows]
 
 
+def _hours_between(session: Session, start: Any, end: Any) -> Any:
+    """SQL for the hours from `start` to `end` (SQLite keeps naive UTC text: `julianday`)."""
+    if is_postgres(session):
+        return func.extract("epoch", end - start) / 3600.0
+    return (func.julianday(end) - func.julianday(start)) * 24.0
+
+
 def _resolution_hours(session: Session, since: dt.datetime) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Ticket.topic, Ticket.created_at, Ticket.resolved_at).where(
-            Ticket.resolved_at.is_not(None), Ticket.created_at >= since
+    """Per topic, the median hours from a ticket's opening to its resolution (of an even count,
+    the upper middle one), found by the database: a national desk resolves a million tickets
+    in two weeks, too many rows to bring to Python for a chart."""
+    hours = _hours_between(session, Ticket.created_at, Ticket.resolved_at)
+    ranked = (
+        select(
+            Ticket.topic.label("topic"),
+            hours.label("hours"),
+            func.row_number().over(partition_by=Ticket.topic, order_by=hours).label("rank"),
+            func.count().over(partition_by=Ticket.topic).label("n"),
         )
+        .where(Ticket.resolved_at.is_not(None), Ticket.created_at >= since)
+        .subquery()
     )
-    spans: dict[str, list[float]] = {}
-    for topic, created, resolved in rows:
-        if resolved is None:
-            continue
-        spans.setdefault(topic, []).append((resolved - created).total_seconds() / 3600)
-    return [{"key": t, "hours": round(sorted(v)[len(v) // 2], 1)} for t, v in sorted(spans.items())]
+    rows = session.execute(
+        select(ranked.c.topic, ranked.c.hours)
+        .where(ranked.c.rank == ranked.c.n // 2 + 1)
+        .order_by(ranked.c.topic)
+    )
+    return [{"key": t, "hours": round(float(h), 1)} for t, h in rows]
 
 
 def _sla(session: Session, since: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:

@@ -12,9 +12,8 @@ from prakerja.identity import rules, service
 from prakerja.identity.errors import CodeExpired, LoginLocked
 from prakerja.kit.clock import utc_now
 from prakerja.kit.errors import DomainError, http_status
-from prakerja.kit.i18n import gettext
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import csrf_protect, current_language, render
+from prakerja.kit.web import csrf_protect, current_language, render, translate
 
 router = new_router(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -29,7 +28,7 @@ def client_ip(request: Request) -> str:
 
 def message(exc: DomainError) -> str:
     """The error's title in the page's language."""
-    return gettext(current_language(), exc.title)
+    return translate(exc.title)
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:

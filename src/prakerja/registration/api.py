@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.service import counting_refusals
-from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import current_language
+from prakerja.kit.web import translate
 from prakerja.registration import service, service_media, service_profile, steps
 from prakerja.registration.model import Person
 from prakerja.registration.schemas import (
@@ -28,7 +27,7 @@ _WRITE_ERRORS = problems(400, 401, 403, 409, 422, 429, 503)
 def me_read(person: Person | None, account: object) -> MeRead:
     """The API view of a person (a missing person reads as 'not started')."""
     return MeRead(
-        status=i18n.gettext(current_language(), steps.status_text(person, account)),
+        status=translate(steps.status_text(person, account)),
         next_step=steps.next_step(person, account),
         completed_steps=steps.completed(person, account),
         nik_masked=person.nik_masked if person is not None else None,

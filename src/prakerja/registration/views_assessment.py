@@ -17,11 +17,10 @@ from starlette.datastructures import FormData
 
 from prakerja.identity.deps import CurrentCitizen
 from prakerja.identity.model import Account
-from prakerja.kit import i18n
 from prakerja.kit.clock import utc_now, wib
 from prakerja.kit.errors import DomainError
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import csrf_protect, current_language, render
+from prakerja.kit.web import csrf_protect, current_language, render, translate
 from prakerja.registration import assessment, steps
 from prakerja.registration import service as registration
 from prakerja.registration import service_assessment as svc
@@ -41,15 +40,12 @@ _STATEMENT_FIELDS = (
 )
 
 
-def _tr(message: str, **params: Any) -> str:
-    """Translate and fill %(name)s placeholders (templates call it as `tr`)."""
-    return i18n.gettext(current_language(), message, **params)
-
-
 def _page(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
-    return render(request, f"assessment/{name}", {"tr": _tr, **context}, status_code=status_code)
+    return render(
+        request, f"assessment/{name}", {"tr": translate, **context}, status_code=status_code
+    )
 
 
 def _to_dashboard() -> RedirectResponse:
@@ -134,7 +130,7 @@ def _intro(
             "view": view,
             "policy": view.policy,
             "grace": int(assessment.GRACE.total_seconds()),
-            "refusal": _tr(refusal.title) if refusal else "",
+            "refusal": translate(refusal.title) if refusal else "",
             "retry_on": wib(_retry_at(refusal)),
         },
         status_code=409 if error else 200,
@@ -230,7 +226,7 @@ def _not_found(request: Request) -> HTMLResponse:
     return render(
         request,
         "error.html",
-        {"status": 404, "title": _tr("No such test attempt"), "detail": ""},
+        {"status": 404, "title": translate("No such test attempt"), "detail": ""},
         status_code=404,
     )
 

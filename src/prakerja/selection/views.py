@@ -12,11 +12,11 @@ from starlette.datastructures import FormData
 
 from prakerja.identity.deps import CurrentCitizen, require_staff
 from prakerja.identity.model import Account
-from prakerja.kit import consoles, i18n
+from prakerja.kit import consoles
 from prakerja.kit.clock import from_wib, utc_now
 from prakerja.kit.errors import DomainError, NotFound
 from prakerja.kit.routing import DbSession, new_router
-from prakerja.kit.web import RowId, csrf_protect, current_language, render
+from prakerja.kit.web import RowId, csrf_protect, render, translate
 from prakerja.registration import service as registration
 from prakerja.registration import steps
 from prakerja.registration.eligibility import MESSAGES
@@ -56,7 +56,7 @@ def _reasons(session: DbSession) -> Any:
     values = {"kk_cap": rules.kk_cap, "age_min": rules.age_min, "age_max": rules.age_max or ""}
 
     def text(code: str) -> str:
-        message = i18n.gettext(current_language(), MESSAGES.get(code, code))
+        message = translate(MESSAGES.get(code, code))
         try:
             return message % values
         except (KeyError, ValueError, TypeError):
