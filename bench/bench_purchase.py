@@ -329,6 +329,7 @@ def run() -> dict[str, Any]:
         migrate.upgrade(url)
         t0 = time.perf_counter()
         seed = _seed(url)
+        analyzed = scratch.analyze_unless_autovacuum(url)
         seed_s = time.perf_counter() - t0
         port = _free_port()
         procs = [_serve(url, port)]  # one server, WORKERS processes (one per core)
@@ -357,6 +358,7 @@ def run() -> dict[str, Any]:
         "server_workers": WORKERS,
         "concurrency": CONCURRENCY,
         "seed_seconds": round(seed_s, 1),
+        "analyzed_after_seed (autovacuum off)": analyzed,
         "purchases_per_second": int(verified["orders_placed"] / wall),
         "target_per_second": 500,
         "start": started,

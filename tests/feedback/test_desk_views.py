@@ -104,6 +104,39 @@ def test_agents_cannot_open_the_operator_stats(db, client):
     assert client.get("/desk/stats").status_code == 403
 
 
+def test_the_operator_charts_are_drawn_once_per_period_and_language_and_say_as_of_when(
+    db, client, monkeypatch
+):
+    from prakerja.feedback import charts, views_desk
+
+    _seed(db)
+    drawn = []
+    real = charts.stats
+    monkeypatch.setattr(charts, "stats", lambda s, **kw: drawn.append(kw) or real(s, **kw))
+    make_account(db, roles="operator").login(client)
+    first = client.get("/desk/stats").text
+    assert "14 hari terakhir, per " in first
+    assert " WIB; grafik digambar ulang setiap 2 menit." in first
+    assert "Tidak ada insiden." in first
+    with db.transaction() as s:
+        s.add(
+            Incident(
+                topic="login_otp", dimension="all", value="", window_start=utc_now(),
+                opened_at=utc_now(), baseline_count=0, current_count=25,
+                sample_message_ids=[], status="open",
+            )
+        )  # fmt: skip
+    again = client.get("/desk/stats").text
+    assert "Tidak ada insiden." not in again  # incidents are read on every view
+    assert len(drawn) == 1  # the charts were not drawn again
+    english = client.get("/desk/stats?lang=en").text
+    assert "The last 14 days, as of " in english
+    assert len(drawn) == 2  # drawn again with its own labels
+    monkeypatch.setattr(views_desk._STATS, "ttl_s", 0.0)
+    client.get("/desk/stats")
+    assert len(drawn) == 3
+
+
 def test_incident_notes_are_audited_and_open_ones_show_on_the_public_page(db, client):
     with db.transaction() as s:
         s.add(
