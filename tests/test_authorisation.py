@@ -165,6 +165,7 @@ SHARED_TABLES = frozenset(
         "partner_status_change",
         "policy_diff_run",
         "list_upload",
+        "list_upload_part",
         "policy_version",
         "region",
         "region_population",

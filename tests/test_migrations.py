@@ -97,3 +97,36 @@ def test_the_drift_check_notices_a_model_the_migrations_do_not_build(empty_sqlit
         Base.metadata.remove(extra)
     assert [d[0] for d in diff] == ["add_table"]
     assert diff[0][1].name == extra.name
+
+
+@pytest.mark.parametrize(
+    "backend", ["empty_sqlite", pytest.param("empty_postgres", marks=pytest.mark.postgres)]
+)
+def test_a_queued_upload_keeps_its_file_across_0003_both_ways(request, backend):
+    """0003 moves a still-queued upload's `content` into its one part; downgrading puts the
+    parts back together."""
+    url = request.getfixturevalue(backend)
+    file = b"nik,reason\n" + bytes(range(256))  # any bytes survive, NUL included
+    command.upgrade(migrate.config(url), "0002")
+    engine = make_engine(url, poolclass=pool.NullPool)
+    row = (
+        "INSERT INTO list_upload (kind, source, file_name, content, status, requested_by, "
+        "requested_at) VALUES ('exclusion', 'BKN', 'a.csv', :c, 'queued', 'op', :at)"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(row), {"c": file, "at": "2026-11-29 12:00:00+00"})
+            conn.execute(text(row), {"c": b"", "at": "2026-11-29 12:00:00+00"})  # a done one
+        command.upgrade(migrate.config(url), "head")
+        with engine.connect() as conn:
+            parts = conn.execute(text("SELECT upload_id, seq, data FROM list_upload_part"))
+            assert [(s, bytes(d)) for _, s, d in parts] == [(0, file)]
+            assert "content" not in {c["name"] for c in inspect(conn).get_columns("list_upload")}
+        with engine.begin() as conn:  # a second part, as a new upload would have
+            conn.execute(text("INSERT INTO list_upload_part VALUES (1, 1, :d)"), {"d": b"tail"})
+        command.downgrade(migrate.config(url), "0002")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT content FROM list_upload ORDER BY id")).scalars()
+            assert [bytes(c) for c in kept] == [file + b"tail", b""]
+    finally:
+        engine.dispose()

@@ -9,7 +9,12 @@ from prakerja.kit.audit import AuditEntry
 from prakerja.kit.errors import Invalid
 from prakerja.registration import service_eligibility as service
 from prakerja.registration import service_lists
-from prakerja.registration.model_policy import ListedPerson, ListImport, ListUpload
+from prakerja.registration.model_policy import (
+    ListedPerson,
+    ListImport,
+    ListUpload,
+    ListUploadPart,
+)
 from tests.registration.factories_eligibility import (
     NOW,
     csrf,
@@ -217,8 +222,10 @@ def test_anonymous_visitors_are_sent_to_the_staff_login(client):
 
 def test_a_large_upload_is_imported_by_a_worker_and_the_page_follows_it(db, client, monkeypatch):
     """Above INLINE_MAX_BYTES the request only keeps the file (in the database, for any
-    worker); a job imports it and the upload's page, refreshing itself, leads to the report."""
+    worker, in parts of PART_BYTES); a job imports it whole and the upload's page, refreshing
+    itself, leads to the report."""
     monkeypatch.setattr(service_lists, "INLINE_MAX_BYTES", 10)
+    monkeypatch.setattr(service_lists, "PART_BYTES", 7)  # the file in 6 parts, cut mid-line
     staff_client(client, db, "operator")
     token = csrf(client, "/admin/lists")
     body = f"nik,reason\n{nik(1)},ASN\n123,bad\n".encode()
@@ -231,6 +238,9 @@ def test_a_large_upload_is_imported_by_a_worker_and_the_page_follows_it(db, clie
     assert '<meta http-equiv="refresh"' in waiting.text
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(ListImport)) == 0  # not yet
+        parts = s.scalars(select(ListUploadPart.data).order_by(ListUploadPart.seq)).all()
+        assert b"".join(parts) == body
+        assert len(parts) == 6
     jobs.run_until_idle(db)
     done = client.get(url, follow_redirects=False)
     assert done.status_code == 303
@@ -239,7 +249,8 @@ def test_a_large_upload_is_imported_by_a_worker_and_the_page_follows_it(db, clie
     assert 'id="rejected">1<' in page.text
     with db.transaction() as s:
         (upload,) = s.scalars(select(ListUpload)).all()
-        assert (upload.status, upload.content) == ("done", b"")  # the file is not kept
+        assert upload.status == "done"
+        assert s.scalar(select(func.count()).select_from(ListUploadPart)) == 0  # not kept
 
 
 def test_a_large_upload_unreadable_further_down_fails_and_loads_nothing(db, client, monkeypatch):

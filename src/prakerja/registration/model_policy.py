@@ -88,8 +88,9 @@ class PolicyDiffRun(Base):
 
 class ListUpload(Base):
     """A list file too large to import within the upload's request, kept here (not on one
-    web node's disk, so any worker can take it) until the job `registration.import_list`
-    imports it; then `content` is emptied and `import_id` names the import and its report."""
+    web node's disk, so any worker can take it) in `ListUploadPart`s until the job
+    `registration.import_list` imports it; then its parts are deleted and `import_id` names
+    the import and its report."""
 
     __tablename__ = "list_upload"
 
@@ -97,7 +98,6 @@ class ListUpload(Base):
     kind: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(120))
     file_name: Mapped[str] = mapped_column(String(200))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(8))  # queued | done | failed
     import_id: Mapped[int | None] = mapped_column(ForeignKey("list_import.id"), nullable=True)
     error: Mapped[str | None] = mapped_column(String(300), nullable=True)  # English msgid
@@ -105,3 +105,16 @@ class ListUpload(Base):
     requested_by: Mapped[str] = mapped_column(String(120))
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ListUploadPart(Base):
+    """One piece of a queued upload's file, in order of `seq`: a file of up to 200 MB is
+    written and read a piece at a time, never held whole by a web process or a worker."""
+
+    __tablename__ = "list_upload_part"
+
+    upload_id: Mapped[int] = mapped_column(
+        ForeignKey("list_upload.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

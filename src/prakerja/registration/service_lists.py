@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, table, text
+from sqlalchemy import bindparam, delete, func, insert, select, table, text
 from sqlalchemy.orm import Session
 
 from prakerja.identity import vault
@@ -25,7 +25,12 @@ from prakerja.kit.db import bulk_insert, is_postgres
 from prakerja.kit.errors import Invalid, NotFound
 from prakerja.registration import eligibility
 from prakerja.registration import nik as nik_rules
-from prakerja.registration.model_policy import ListedPerson, ListImport, ListUpload
+from prakerja.registration.model_policy import (
+    ListedPerson,
+    ListImport,
+    ListUpload,
+    ListUploadPart,
+)
 from prakerja.registration.nik import parse_nik
 
 _CHUNK = 5_000
@@ -266,48 +271,76 @@ UPLOAD_JOB = "registration.import_list"
 #: Files up to this size are imported within the upload's request (about 200,000 rows, a few
 #: seconds); larger ones by a worker (bench/bench_list_import.py: about 30 s per million rows).
 INLINE_MAX_BYTES = 8 * 1024 * 1024
+#: A queued upload is kept in parts of this size (`ListUploadPart`), written and read one at a
+#: time: neither the web process nor the worker holds a whole file of up to 200 MB.
+PART_BYTES = 4 * 1024 * 1024
+HEADER_MAX_BYTES = 64 * 1024  # what the header check reads of a queued file
+_ADD_PART = insert(ListUploadPart).values(
+    upload_id=bindparam("upload_id"), seq=bindparam("seq"), data=bindparam("data")
+)
+_PART = select(ListUploadPart.data).where(
+    ListUploadPart.upload_id == bindparam("upload_id"), ListUploadPart.seq == bindparam("seq")
+)
 
 
 def queue_upload(
     session: Session,
     *,
-    content: bytes,
+    path: Path,
     kind: str,
     source: str,
     file_name: str,
     actor: str,
     now: dt.datetime,
 ) -> ListUpload:
-    """Keep a large file for the job that imports it. What can be told at once is: a wrong
-    kind or source, a file that is not UTF-8 CSV or lacks the `nik` and `reason` columns."""
+    """Keep a large file for the job that imports it, copied from `path` a part at a time.
+    What can be told at once is: a wrong kind or source, a file that is not UTF-8 CSV or lacks
+    the `nik` and `reason` columns."""
     source = _check_import_args(kind, source)
-    _check_header(content)
-    upload = ListUpload(
-        kind=kind,
-        source=source,
-        file_name=file_name[:200],
-        content=content,
-        status="queued",
-        requested_by=actor,
-        requested_at=now,
-    )
-    session.add(upload)
-    session.flush()
+    with path.open("rb") as fh:
+        _check_header(fh.read(HEADER_MAX_BYTES))
+        upload = ListUpload(
+            kind=kind,
+            source=source,
+            file_name=file_name[:200],
+            status="queued",
+            requested_by=actor,
+            requested_at=now,
+        )
+        session.add(upload)
+        session.flush()
+        fh.seek(0)
+        seq = 0
+        while piece := fh.read(PART_BYTES):
+            session.execute(_ADD_PART, {"upload_id": upload.id, "seq": seq, "data": piece})
+            seq += 1
     upload.job_id = jobs.enqueue(
         session, UPLOAD_JOB, {"upload_id": upload.id}, key=f"list-upload:{upload.id}", now=now
     )
     return upload
 
 
+def _copy_parts(session: Session, upload_id: int, path: Path) -> None:
+    """Write an upload's file to `path`, reading one part at a time."""
+    seqs = session.scalars(
+        select(ListUploadPart.seq)
+        .where(ListUploadPart.upload_id == upload_id)
+        .order_by(ListUploadPart.seq)
+    ).all()
+    with path.open("wb") as out:
+        for seq in seqs:
+            out.write(session.execute(_PART, {"upload_id": upload_id, "seq": seq}).scalar_one())
+
+
 def run_upload(session: Session, *, upload_id: int, now: dt.datetime) -> ListUpload | None:
-    """The job's work: import a queued upload, then drop its content. A file that turns out
+    """The job's work: import a queued upload, then delete its parts. A file that turns out
     unreadable further down marks the upload failed (a retry would fail the same way)."""
     upload = session.get(ListUpload, upload_id)
     if upload is None or upload.status != "queued":
         return upload
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload.csv"
-        path.write_bytes(upload.content)
+        _copy_parts(session, upload.id, path)
         try:
             with session.begin_nested():
                 report = import_list(
@@ -323,7 +356,8 @@ def run_upload(session: Session, *, upload_id: int, now: dt.datetime) -> ListUpl
             upload.status, upload.error = "failed", (exc.detail or exc.title)[:300]
         else:
             upload.status, upload.import_id = "done", report.import_id
-    upload.content, upload.finished_at = b"", now
+    session.execute(delete(ListUploadPart).where(ListUploadPart.upload_id == upload.id))
+    upload.finished_at = now
     return upload
 
 

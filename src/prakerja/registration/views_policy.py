@@ -275,7 +275,7 @@ def lists_import(request: Request, session: DbSession, staff: Writer, form: Form
             actor, now, name = _actor(staff), utc_now(), Path(upload.filename).name
             if saved.stat().st_size > service_lists.INLINE_MAX_BYTES:  # a worker imports it
                 queued = service_lists.queue_upload(
-                    session, content=saved.read_bytes(), kind=kind, source=source,
+                    session, path=saved, kind=kind, source=source,
                     file_name=name, actor=actor, now=now,
                 )  # fmt: skip
                 return RedirectResponse(f"/admin/lists/uploads/{queued.id}", status_code=303)
