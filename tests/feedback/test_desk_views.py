@@ -214,6 +214,29 @@ def test_the_sla_chart_counts_answered_and_overdue_tickets_and_skips_those_still
         assert charts._sla(s, now - 4 * hour, now) == [{"key": "payments", "share": 0.333}]
 
 
+def test_the_daily_charts_count_jakarta_days(db):
+    """The office reads its days in WIB: 00:30 WIB is the next day, though still the previous
+    one in UTC."""
+    from prakerja.feedback import charts
+    from prakerja.feedback.model import Message
+
+    utc = dt.UTC
+    at = [
+        dt.datetime(2026, 3, 1, 16, 30, tzinfo=utc),  # 23:30 WIB, 1 March
+        dt.datetime(2026, 3, 1, 17, 30, tzinfo=utc),  # 00:30 WIB, 2 March
+        dt.datetime(2026, 3, 2, 10, 0, tzinfo=utc),  # 17:00 WIB, 2 March
+    ]
+    with db.transaction() as s:
+        rows = [chat(f"wib{i}", "sertifikat belum muncul", at=t) for i, t in enumerate(at)]
+        ingest_many(s, rows, now=at[-1])
+    with db.transaction() as s:
+        daily = charts._daily(s, Message.channel, at[0] - dt.timedelta(days=1))
+    assert [(r["day"], r["key"], r["n"]) for r in daily] == [
+        ("2026-03-01", "chat", 1),
+        ("2026-03-02", "chat", 2),
+    ]
+
+
 def test_the_resolution_chart_takes_each_topics_median_in_the_database(db):
     from prakerja.feedback import charts
 

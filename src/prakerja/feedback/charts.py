@@ -52,8 +52,17 @@ def _bar(rows: list[dict[str, Any]], x: str, y: str, color: str | None, title: s
     return Chart(title, _svg(spec), rows)
 
 
+def _jakarta_day(session: Session, instant: Any) -> Any:
+    """SQL for the Jakarta calendar day of a UTC instant (the office's day, as every page
+    shows times in WIB: a message at 20:00 UTC belongs to the next day). Jakarta keeps UTC+7
+    all year."""
+    if is_postgres(session):
+        return func.date(func.timezone("Asia/Jakarta", instant))
+    return func.date(instant, "+7 hours")
+
+
 def _daily(session: Session, column: Any, since: dt.datetime) -> list[dict[str, Any]]:
-    day = func.date(Message.received_at)
+    day = _jakarta_day(session, Message.received_at)
     stmt = (
         select(day, column, func.count())
         .where(Message.received_at >= since)
