@@ -14,6 +14,15 @@ from prakerja.kit.clock import utc_now
 from .desk_helpers import chat, form_token, make_account
 
 
+def _open_incident(**extra: str) -> Incident:
+    """An open login/OTP incident of 25 messages against none before."""
+    now = utc_now()
+    return Incident(
+        topic="login_otp", dimension="all", value="", window_start=now, opened_at=now,
+        baseline_count=0, current_count=25, sample_message_ids=[], status="open", **extra,
+    )  # fmt: skip
+
+
 def _seed(db):
     now = utc_now()
     rows = [
@@ -119,13 +128,7 @@ def test_the_operator_charts_are_drawn_once_per_period_and_language_and_say_as_o
     assert " WIB; grafik digambar ulang setiap 2 menit." in first
     assert "Tidak ada insiden." in first
     with db.transaction() as s:
-        s.add(
-            Incident(
-                topic="login_otp", dimension="all", value="", window_start=utc_now(),
-                opened_at=utc_now(), baseline_count=0, current_count=25,
-                sample_message_ids=[], status="open",
-            )
-        )  # fmt: skip
+        s.add(_open_incident())
     again = client.get("/desk/stats").text
     assert "Tidak ada insiden." not in again  # incidents are read on every view
     assert len(drawn) == 1  # the charts were not drawn again
@@ -237,6 +240,21 @@ def test_the_daily_charts_count_jakarta_days(db):
     ]
 
 
+def _ticket(public_id: str, topic: str, opened: dt.datetime, hours: float | None) -> Ticket:
+    """A ticket opened at `opened` and resolved `hours` later (None: still open)."""
+    return Ticket(
+        public_id=public_id,
+        channel="web",
+        topic=topic,
+        status="resolved" if hours is not None else "open",
+        created_at=opened,
+        updated_at=opened,
+        first_response_due=opened + dt.timedelta(hours=1),
+        resolve_due=opened + dt.timedelta(hours=48),
+        resolved_at=None if hours is None else opened + dt.timedelta(hours=hours),
+    )
+
+
 def test_the_resolution_chart_takes_each_topics_median_in_the_database(db):
     from prakerja.feedback import charts
 
@@ -251,44 +269,10 @@ def test_the_resolution_chart_takes_each_topics_median_in_the_database(db):
         for topic, hours in spans.items():
             for i, h in enumerate(hours):
                 opened = now - 20 * hour + i * dt.timedelta(minutes=7)
-                s.add(
-                    Ticket(
-                        public_id=f"res-{topic}-{i}",
-                        channel="web",
-                        topic=topic,
-                        status="resolved",
-                        created_at=opened,
-                        updated_at=opened,
-                        first_response_due=opened + hour,
-                        resolve_due=opened + 48 * hour,
-                        resolved_at=opened + dt.timedelta(hours=h),
-                    )
-                )
+                s.add(_ticket(f"res-{topic}-{i}", topic, opened, h))
         # not counted: still open, and resolved but opened before the period
-        s.add(
-            Ticket(
-                public_id="res-open",
-                channel="web",
-                topic="payment",
-                created_at=now,
-                updated_at=now,
-                first_response_due=now,
-                resolve_due=now,
-            )
-        )
-        old = now - 30 * hour
-        s.add(
-            Ticket(
-                public_id="res-old",
-                channel="web",
-                topic="course",
-                created_at=old,
-                updated_at=old,
-                first_response_due=old,
-                resolve_due=old,
-                resolved_at=old + 99 * hour,
-            )
-        )
+        s.add(_ticket("res-open", "payment", now, None))
+        s.add(_ticket("res-old", "course", now - 30 * hour, 99.0))
     with db.transaction() as s:
         assert charts._resolution_hours(s, now - 24 * hour) == [
             {"key": "course", "hours": 1.5},
@@ -309,13 +293,7 @@ def test_the_public_page_counts_topics_once_per_period_but_shows_new_notes_at_on
     first = client.get("/kamu-bilang-kami-perbaiki").text
     assert "Laporan penipuan (1)" in first
     with db.transaction() as s:
-        s.add(
-            Incident(
-                topic="login_otp", dimension="all", value="", window_start=utc_now(),
-                opened_at=utc_now(), baseline_count=0, current_count=25,
-                sample_message_ids=[], status="open", public_note="Sedang kami perbaiki",
-            )
-        )  # fmt: skip
+        s.add(_open_incident(public_note="Sedang kami perbaiki"))
     again = client.get("/kamu-bilang-kami-perbaiki").text
     assert "Sedang kami perbaiki" in again  # an operator's note shows at once
     assert len(counted) == 1  # the 30-day counts were not read again
