@@ -5,8 +5,9 @@ transaction. The job delivers it; a retry after a delivery whose result was lost
 so the message carries an id fixed when it was queued (SMTP Message-ID, gateway `client_ref`)
 for the receiving side to de-duplicate. An email may carry threading headers (In-Reply-To,
 References) so a reply lands in the recipient's conversation; only those names are accepted and
-only message ids as values, so no caller can inject a header. Every notification stays visible
-on the dev inbox page in demo.
+only message ids as values, so no caller can inject a header. A notification stays visible on
+the dev inbox page in demo until the daily `notify.purge_sent` deletes it, 30 days after it was
+sent: its body carries one-time codes, card numbers and names, its recipient an address.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from email.utils import make_msgid
 from typing import Any
 
 import httpx
-from sqlalchemy import JSON, String, Text, select
+import structlog
+from sqlalchemy import JSON, CursorResult, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from prakerja.kit import jobs
@@ -154,3 +156,29 @@ def deliver(session: Session, payload: dict[str, Any], now: dt.datetime) -> None
 def inbox(session: Session, limit: int = 100) -> list[Notification]:
     """The newest notifications, for the demo's dev inbox page."""
     return list(session.scalars(select(Notification).order_by(Notification.id.desc()).limit(limit)))
+
+
+PURGE = "notify.purge_sent"
+RETENTION = dt.timedelta(days=30)  # after sending; a notification never sent is kept
+_log = structlog.get_logger("prakerja.notify")
+
+
+def purge_sent(session: Session, *, now: dt.datetime) -> int:
+    """Delete every notification sent more than RETENTION before `now` (one set-based DELETE);
+    how many. Nothing reads a sent one again: its delivery job skips it if repeated."""
+    result = session.execute(
+        delete(Notification)
+        .where(Notification.status == "sent", Notification.sent_at < now - RETENTION)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
+@jobs.handler(PURGE)
+def purge_sent_job(session: Session, payload: dict[str, Any], now: dt.datetime) -> None:
+    """Scheduled daily: purge relative to the time the job runs."""
+    _log.info("notify_purge", deleted=purge_sent(session, now=now))
+
+
+# Daily at 03:00 Jakarta time, with the identity purge.
+jobs.every_day(PURGE, hour=3)
