@@ -278,9 +278,6 @@ HEADER_MAX_BYTES = 64 * 1024  # what the header check reads of a queued file
 _ADD_PART = insert(ListUploadPart).values(
     upload_id=bindparam("upload_id"), seq=bindparam("seq"), data=bindparam("data")
 )
-_PART = select(ListUploadPart.data).where(
-    ListUploadPart.upload_id == bindparam("upload_id"), ListUploadPart.seq == bindparam("seq")
-)
 
 
 def queue_upload(
@@ -321,15 +318,16 @@ def queue_upload(
 
 
 def _copy_parts(session: Session, upload_id: int, path: Path) -> None:
-    """Write an upload's file to `path`, reading one part at a time."""
-    seqs = session.scalars(
-        select(ListUploadPart.seq)
+    """Write an upload's file to `path`, fetching one part at a time."""
+    parts = session.execute(
+        select(ListUploadPart.data)
         .where(ListUploadPart.upload_id == upload_id)
         .order_by(ListUploadPart.seq)
-    ).all()
+        .execution_options(yield_per=1)
+    )
     with path.open("wb") as out:
-        for seq in seqs:
-            out.write(session.execute(_PART, {"upload_id": upload_id, "seq": seq}).scalar_one())
+        for (data,) in parts:
+            out.write(data)
 
 
 def run_upload(session: Session, *, upload_id: int, now: dt.datetime) -> ListUpload | None:
